@@ -1,0 +1,13 @@
+"""continuum-workbench: measure, predict and assess AI workloads across the edge–network–cloud continuum.
+
+Importing the package is cheap and has no side effects; heavy parts (torch, Brightway) load on use.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("continuum-workbench")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__"]

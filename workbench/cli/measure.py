@@ -1,0 +1,145 @@
+"""``workbench models``, ``workbench profile``, ``workbench runs`` and ``workbench schema``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("models", help="list zoo models, one name per line (each usable with --model)")
+    p.add_argument("--all", action="store_true", help="list every width × depth × resolution variant")
+    p.add_argument("--family", action="append", help="only these families (repeatable)")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("profile", help="profile zoo models on this machine into the store")
+    p.add_argument("--model", action="append", required=True, metavar="NAME",
+                   help="zoo model (repeatable; see `workbench models`)")
+    p.add_argument("--batch-size", type=int, action="append", metavar="N",
+                   help="batch size (repeatable for a sweep; default 1)")
+    p.add_argument("--repeats", type=int, default=50, help="timed calls per configuration (default 50)")
+    p.add_argument("--warmup", type=int, default=10, help="untimed calls first (default 10)")
+    p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: torch's)")
+    p.add_argument("--dtype", default="fp32", help="fp32 or int8 (torchao dynamic quantization)")
+    p.add_argument("--meter", default="auto",
+                   help="energy meter: auto, codecarbon, rapl, nvml, replay, none (default auto)")
+    p.add_argument("--trace", help="power trace CSV (time_s, power_w) for --meter replay")
+    p.add_argument("--energy-window", type=float, default=1.0, metavar="SECONDS",
+                   help="seconds of back-to-back calls under the energy meter (default 1)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    p.add_argument("--device-class", default=None, help="override the detected device class")
+    p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("runs", help="list and export the measurements in a store")
+    p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
+    p.add_argument("--filter", action="append", default=[], metavar="EXPR",
+                   help="COLUMN OP VALUE with OP one of = != < <= > >= (repeatable, all must hold)")
+    p.add_argument("--format", choices=("table", "csv", "json", "parquet"), default="table")
+    p.add_argument("--columns", help="comma-separated columns to keep")
+    p.add_argument("--output", "-o", help="write to this file instead of stdout (required for parquet)")
+    p.add_argument("--skip-corrupt", action="store_true", help="skip unreadable files with a warning")
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("schema", help="print the glossary of the measurement table")
+    p.add_argument("--format", choices=("table", "csv", "markdown"), default="table")
+    p.set_defaults(func=cmd_schema)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from workbench.measure import zoo
+
+    if args.family:
+        for f in args.family:
+            if f not in zoo.FAMILIES:
+                from workbench.errors import UnknownNameError
+
+                raise UnknownNameError("family", f, zoo.FAMILIES)
+    names = zoo.grid_names(args.family) if args.all else [
+        n for n in zoo.default_names() if not args.family or zoo.resolve(n).family in args.family
+    ]
+    print("\n".join(names))
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from workbench.measure import profiler, zoo
+    from workbench.measure.energy import get_meter
+    from workbench.store import Store
+
+    for m in args.model:  # validate every name before any work
+        zoo.resolve(m)
+    settings = profiler.ProfileSettings(
+        batch_sizes=tuple(args.batch_size or (1,)), repeats=args.repeats, warmup=args.warmup,
+        threads=args.threads, dtype=args.dtype, device=args.device, energy_window_s=args.energy_window,
+        device_class=args.device_class,
+    )
+    store = Store(args.store)
+    store.check_writable()
+    meter = get_meter(args.meter, trace=args.trace) if args.meter == "replay" else get_meter(args.meter)
+    df = profiler.profile(args.model, settings=settings, meter=meter, store=store, progress=not args.no_progress)
+    cols = ["model", "batch_size", "dtype", "latency_ms_p50", "latency_cv", "memory_peak_bytes", "energy_j",
+            "energy_method"]
+    _print_table(df.select(cols))
+    print(f"{df.height} row(s) appended to {store.path}", file=sys.stderr)
+    return 0
+
+
+def _print_table(df) -> None:
+    import polars as pl
+
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, fmt_str_lengths=60):
+        print(df)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from workbench.errors import ParameterError
+    from workbench.store import Store
+
+    df = Store(args.store).read(skip_corrupt=args.skip_corrupt, filters=args.filter or None)
+    if args.columns:
+        from workbench import schema
+        from workbench.errors import UnknownNameError
+
+        cols = [c.strip() for c in args.columns.split(",") if c.strip()]
+        for c in cols:
+            if c not in schema.COLUMN_NAMES:
+                raise UnknownNameError("column", c, schema.COLUMN_NAMES, "workbench schema")
+        df = df.select(cols)
+    if args.format == "table":
+        _print_table(df)
+    elif args.format == "csv":
+        text = df.write_csv()
+        _emit(text, args.output)
+    elif args.format == "json":
+        text = df.write_json()
+        _emit(text + "\n", args.output)
+    else:
+        if not args.output:
+            raise ParameterError("--format parquet writes binary data: give --output FILE.")
+        df.write_parquet(args.output)
+    return 0
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from workbench.schema import glossary
+
+    g = glossary()
+    if args.format == "csv":
+        sys.stdout.write(g.write_csv())
+    elif args.format == "markdown":
+        print("| column | dtype | unit | required | meaning |\n|---|---|---|---|---|")
+        for r in g.iter_rows(named=True):
+            print(f"| `{r['name']}` | {r['dtype']} | {r['unit']} | {'yes' if r['required'] else ''} | {r['meaning']} |")
+    else:
+        _print_table(g)
+    return 0

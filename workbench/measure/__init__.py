@@ -1,0 +1,1 @@
+"""Measuring real runs: model zoo, features, timing, energy meters and the profiler."""

@@ -1,0 +1,129 @@
+"""Static features of a model: FLOPs, parameters, weight and activation bytes, per-layer breakdown.
+
+FLOPs come from ``torch.utils.flop_counter.FlopCounterMode``, which counts matrix multiplications
+and convolutions (2 FLOPs per multiply-accumulate) and not element-wise operations (activations,
+normalisation, residual adds); this is the usual convention of FLOP tables in papers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def tensor_bytes(t: torch.Tensor) -> int:
+    """Bytes a tensor occupies as stored, looking inside tensor subclasses (torchao int8 weights)."""
+    if hasattr(t, "__tensor_flatten__") and type(t) not in (torch.Tensor, nn.Parameter):
+        names, _ = t.__tensor_flatten__()
+        return sum(tensor_bytes(getattr(t, n)) for n in names)
+    return t.numel() * t.element_size()
+
+
+def count_params(model: nn.Module) -> int:
+    """Number of parameters (elements of the logical, unquantized weight tensors)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def weight_bytes(model: nn.Module) -> int:
+    """Bytes of parameters and buffers as stored, by dtype [B] (int8 weights count 1 B per element
+    plus their scales and zero points)."""
+    return sum(tensor_bytes(t) for t in model.parameters()) + sum(tensor_bytes(b) for b in model.buffers())
+
+
+def count_flops(model: nn.Module, x: torch.Tensor) -> int:
+    """Forward FLOPs of ``model`` on input ``x`` (for the whole batch in ``x``)."""
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        model(x)
+    return int(counter.get_total_flops())
+
+
+def _leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    return [(n, m) for n, m in model.named_modules() if n and not list(m.children())]
+
+
+def _out_bytes(out) -> int:
+    if isinstance(out, torch.Tensor):
+        return out.numel() * out.element_size()
+    if isinstance(out, (tuple, list)):
+        return sum(_out_bytes(o) for o in out)
+    return 0
+
+
+@dataclass
+class LayerRecord:
+    index: int
+    name: str
+    type: str
+    flops: float
+    params: int
+    output_bytes: int
+    latency_ms: float
+
+
+def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5) -> list[LayerRecord]:
+    """Per-layer breakdown over the leaf modules in execution order.
+
+    FLOPs and output bytes are for the whole batch of ``x``; latency is the median over ``repeats``
+    forward calls of the wall-clock time between the layer's pre- and post-forward hooks. Work done
+    by a parent's ``forward`` outside its leaf modules (reshapes, functional ops) is not attributed
+    to any layer. A module called twice appears twice.
+    """
+    leaves = dict(_leaf_modules(model))
+    # FLOPs per module (FlopCounterMode keys modules by their dotted path under the root's class name)
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        model(x)
+    root = type(model).__name__
+    per_module = {k[len(root) + 1:]: sum(v.values()) for k, v in counter.get_flop_counts().items()
+                  if k.startswith(root + ".")}
+
+    order: list[str] = []
+    out_bytes: dict[int, int] = {}
+    times: dict[int, list[float]] = {}
+    starts: dict[str, float] = {}
+    calls: list[int] = [0]
+    recording = {"first": True}
+
+    def pre(name):
+        def hook(mod, args):
+            starts[name] = time.perf_counter()
+        return hook
+
+    def post(name):
+        def hook(mod, args, out):
+            dt = (time.perf_counter() - starts[name]) * 1e3
+            i = calls[0]
+            calls[0] += 1
+            if recording["first"]:
+                order.append(name)
+                out_bytes[i] = _out_bytes(out)
+            times.setdefault(i, []).append(dt)
+        return hook
+
+    handles = []
+    for name, mod in leaves.items():
+        handles.append(mod.register_forward_pre_hook(pre(name)))
+        handles.append(mod.register_forward_hook(post(name)))
+    try:
+        with torch.inference_mode():
+            for rep in range(max(1, repeats)):
+                calls[0] = 0
+                model(x)
+                recording["first"] = False
+    finally:
+        for h in handles:
+            h.remove()
+    records = []
+    seen_flops: set[str] = set()
+    for i, name in enumerate(order):
+        mod = leaves[name]
+        lat = sorted(times[i])[len(times[i]) // 2]
+        # a module called several times has its FLOPs summed by the counter: attribute them to the first call
+        flops = per_module.get(name, 0) if name not in seen_flops else 0
+        seen_flops.add(name)
+        records.append(LayerRecord(i, name, type(mod).__name__, float(flops),
+                                   sum(p.numel() for p in mod.parameters(recurse=False)), out_bytes[i], lat))
+    return records

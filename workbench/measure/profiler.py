@@ -1,0 +1,247 @@
+"""Profile real PyTorch runs on this machine into rows of the measurement schema.
+
+For each model × batch size: features (FLOPs, params, weight/activation bytes) from the fp32 model,
+the model converted to the requested dtype, latency over ``repeats`` timed calls after ``warmup``,
+peak memory of one call, a per-layer breakdown, and energy over a window of back-to-back calls
+measured by an energy meter. Energy per inference is the meter's average power × the loop's own
+wall time ÷ inferences, so a meter's start/stop overhead does not inflate it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import polars as pl
+import torch
+
+from workbench import schema
+from workbench.errors import ParameterError, UnknownNameError
+from workbench.measure import features, timing, zoo
+from workbench.measure.energy import EnergyMeter, get_meter
+from workbench.store import Store, new_run_id
+
+DTYPES = ("fp32", "int8")
+
+
+def cpu_model() -> str:
+    """CPU model string (``/proc/cpuinfo`` on Linux, ``platform.processor()`` elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_info(device: str = "cpu", device_class: str | None = None) -> dict:
+    """Name, class, CPU and accelerator of the device a run executes on."""
+    cpu = cpu_model()
+    if device.startswith("cuda"):
+        gpu = torch.cuda.get_device_name(torch.device(device))
+        return {"device_name": gpu, "device_class": device_class or "cloud-gpu", "cpu_model": cpu,
+                "accelerator": gpu}
+    server = any(k in cpu for k in ("Xeon", "EPYC", "Graviton", "Neoverse", "Ampere"))
+    cls = device_class or ("server-cpu" if server else "desktop-cpu")
+    return {"device_name": f"{cpu} ({os.cpu_count()} cores)", "device_class": cls, "cpu_model": cpu,
+            "accelerator": None}
+
+
+def software_versions() -> dict:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("torch", "torchao", "codecarbon", "continuum-workbench"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def quantize_int8_dynamic(model: torch.nn.Module) -> torch.nn.Module:
+    """Dynamic int8 quantization of Linear layers through torchao (int8 weights, int8 activations
+    quantized per call). Convolutions stay fp32: torchao's dynamic int8 targets linear layers."""
+    import logging
+
+    for name in ("torchao", "torch.utils._pytree"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+
+    quantize_(model, Int8DynamicActivationInt8WeightConfig())
+    return model
+
+
+@dataclass(frozen=True)
+class ProfileSettings:
+    """How to profile (validated on construction)."""
+
+    batch_sizes: tuple[int, ...] = (1,)
+    repeats: int = 50
+    warmup: int = 10
+    threads: int | None = None
+    dtype: str = "fp32"
+    device: str = "cpu"
+    energy_window_s: float = 1.0
+    layer_repeats: int = 5
+    device_class: str | None = None
+
+    def __post_init__(self):
+        if not self.batch_sizes:
+            raise ParameterError("at least one batch size is needed.")
+        for b in self.batch_sizes:
+            if not isinstance(b, int) or b <= 0:
+                raise ParameterError(f"batch size must be a positive integer, got {b!r}. Fix: --batch-size 1.")
+        if not isinstance(self.repeats, int) or self.repeats <= 0:
+            raise ParameterError(f"repeats must be a positive integer, got {self.repeats!r}. Fix: --repeats 50.")
+        if not isinstance(self.warmup, int) or self.warmup < 0:
+            raise ParameterError(f"warmup must be an integer >= 0, got {self.warmup!r}.")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads <= 0):
+            raise ParameterError(f"threads must be a positive integer, got {self.threads!r}. Fix: --threads 1.")
+        if self.dtype not in DTYPES:
+            raise UnknownNameError("dtype", self.dtype, DTYPES)
+        if self.energy_window_s < 0:
+            raise ParameterError(f"energy window must be >= 0 s, got {self.energy_window_s}.")
+        if self.device_class is not None and self.device_class not in schema.DEVICE_CLASSES:
+            raise UnknownNameError("device class", self.device_class, schema.DEVICE_CLASSES)
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ParameterError(f"device {self.device!r} requested but CUDA is not available here.")
+
+
+def _energy(model, x, meter: EnergyMeter | None, window_s: float, device: str):
+    if meter is None or window_s == 0:
+        return None
+    n = 0
+    with torch.inference_mode():
+        meter.start()
+        t0 = time.perf_counter()
+        while True:
+            model(x)
+            n += 1
+            if time.perf_counter() - t0 >= window_s:
+                break
+        timing._sync(device)
+        loop_s = time.perf_counter() - t0
+        reading = meter.stop()
+    return reading, loop_s, n
+
+
+def profile_one(spec: zoo.ModelSpec, batch_size: int, settings: ProfileSettings, meter: EnergyMeter | None,
+                run_id: str, dev: dict, versions: str) -> tuple[dict, list[dict]]:
+    """Profile one model at one batch size; return its schema row and its per-layer rows."""
+    model = spec.build()
+    x = spec.example_input(batch_size)
+    x1 = spec.example_input(1)
+    flops = features.count_flops(model, x1)
+    params = features.count_params(model)
+    layers = features.layer_breakdown(model, x1, repeats=1)
+    activation_bytes = sum(lr.output_bytes for lr in layers)
+    if settings.dtype == "int8":
+        model = quantize_int8_dynamic(model)
+    model = model.to(settings.device)
+    x = x.to(settings.device)
+    with timing.num_threads(settings.threads):
+        lat = timing.time_forward(model, x, repeats=settings.repeats, warmup=settings.warmup,
+                                  device=settings.device)
+        mem = timing.peak_memory_bytes(model, x, device=settings.device)
+        layer_lat = features.layer_breakdown(model, x, repeats=settings.layer_repeats)
+        energy = _energy(model, x, meter, settings.energy_window_s, settings.device)
+    mid = uuid.uuid4().hex
+    config = {**spec.config(), "warmup": settings.warmup, "layer_repeats": settings.layer_repeats}
+    row = {
+        "measurement_id": mid, "run_id": run_id, "timestamp_utc": datetime.now(timezone.utc),
+        "source": "profiler", "model": spec.name, "model_family": spec.family, "task": spec.task,
+        "strategy": "baseline" if settings.dtype == "fp32" else "int8-dynamic",
+        "input_shape": "x".join(map(str, spec.input_shape)), "batch_size": batch_size,
+        "dtype": settings.dtype, "threads": settings.threads or torch.get_num_threads(),
+        "params": params, "flops": float(flops), "weight_bytes": features.weight_bytes(model),
+        "activation_bytes": activation_bytes,
+        "latency_ms_p50": lat.latency_ms_p50, "latency_ms_p95": lat.latency_ms_p95,
+        "latency_ms_mean": lat.latency_ms_mean, "latency_cv": lat.latency_cv, "repeats": lat.repeats,
+        "throughput_per_s": batch_size / lat.latency_ms_p50 * 1e3,
+        "memory_peak_bytes": mem,
+        "memory_method": "cuda-max-allocated" if settings.device.startswith("cuda") else "torch-profiler",
+        "energy_method": "none", **dev, "software_versions": versions,
+    }
+    if energy is not None:
+        reading, loop_s, n = energy
+        row["energy_j"] = reading.power_w * loop_s / (n * batch_size)
+        row["power_w"] = reading.power_w
+        row["energy_method"] = reading.method
+        row["energy_scope"] = "inference"
+        config["energy"] = {**reading.details, "window_s": loop_s, "calls": n}
+    row["config_json"] = json.dumps(config, sort_keys=True)
+    # per-layer rows: FLOPs/bytes per sample, latency per forward call of the batch
+    layer_rows = [
+        {"measurement_id": mid, "layer_index": a.index, "layer_name": a.name, "layer_type": a.type,
+         "flops": a.flops, "params": a.params, "output_bytes": a.output_bytes, "latency_ms": b.latency_ms}
+        for a, b in zip(layers, layer_lat)
+    ]
+    return row, layer_rows
+
+
+def profile(models, *, settings: ProfileSettings | None = None, meter="auto", store: Store | str | None = None,
+            progress: bool = False, **kwargs) -> pl.DataFrame:
+    """Profile zoo models on this machine; append the run to ``store`` if given; return the rows.
+
+    Parameters
+    ----------
+    models : list of str
+        Zoo model names (see ``workbench models``).
+    settings : ProfileSettings, optional
+        Or pass its fields as keyword arguments (``repeats=20, batch_sizes=(1, 8)``...).
+    meter : str or EnergyMeter or None
+        Energy meter backend name (``auto``, ``codecarbon``, ``rapl``, ``nvml``, ``none``) or instance.
+    store : Store or path, optional
+        Where to append the run (one file, written atomically when all models are done).
+    progress : bool
+        Show a progress bar on stderr.
+
+    Raises
+    ------
+    UnknownNameError, ParameterError, StoreError
+        Before any profiling starts, for unknown models, bad settings or an unwritable store.
+    """
+    settings = settings or ProfileSettings(**kwargs)
+    if isinstance(models, str):
+        models = [models]
+    if not models:
+        raise ParameterError("no model given. Fix: name at least one (see `workbench models`).")
+    specs = [zoo.resolve(m) for m in models]
+    if isinstance(store, (str, os.PathLike)):
+        store = Store(store)
+    if store is not None:
+        store.check_writable()
+    meter_obj = get_meter(meter) if isinstance(meter, str) else meter
+    run_id = new_run_id()
+    dev = device_info(settings.device, settings.device_class)
+    versions = json.dumps(software_versions(), sort_keys=True)
+    jobs = [(s, b) for s in specs for b in settings.batch_sizes]
+    rows, layer_rows = [], []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), desc="profiling", unit="config", file=sys.stderr)
+    for spec, b in jobs:
+        if bar is not None:
+            bar.set_postfix_str(f"{spec.name} bs={b}")
+        row, lrows = profile_one(spec, b, settings, meter_obj, run_id, dev, versions)
+        rows.append(row)
+        layer_rows += lrows
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
+    df = schema.from_records(rows)
+    if store is not None:
+        store.append(df, layers=pl.DataFrame(layer_rows) if layer_rows else None)
+    return df

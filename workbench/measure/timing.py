@@ -1,0 +1,100 @@
+"""Latency and peak-memory measurement of a forward call.
+
+Latency: ``warmup`` untimed calls, then ``repeats`` calls each timed with ``time.perf_counter_ns``
+(CUDA: synchronised before and after each call); p50/p95 by linear interpolation (numpy default).
+
+Peak memory (CPU): weights + input + the peak of live bytes allocated during one forward call,
+taken from torch.profiler's allocator trace (``profile_memory=True``: every allocation and free
+with its size). This counts tensors allocated by PyTorch's CPU allocator, including oneDNN weight
+reorders; it does not count the Python interpreter, the libraries' code, or thread stacks.
+(CUDA: ``torch.cuda.max_memory_allocated`` over one call.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from workbench.measure.features import tensor_bytes
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    latency_ms_p50: float
+    latency_ms_p95: float
+    latency_ms_mean: float
+    latency_cv: float
+    repeats: int
+    samples_ms: tuple[float, ...]
+
+
+def summarize(samples_ms) -> LatencyStats:
+    """p50, p95, mean and coefficient of variation (population std / mean) of latency samples [ms]."""
+    a = np.asarray(samples_ms, dtype=float)
+    mean = float(a.mean())
+    return LatencyStats(float(np.percentile(a, 50)), float(np.percentile(a, 95)), mean,
+                        float(a.std() / mean) if mean > 0 else 0.0, int(a.size), tuple(a.tolist()))
+
+
+@contextlib.contextmanager
+def num_threads(threads: int | None):
+    """Run the block with ``torch.set_num_threads(threads)``, restoring the previous value."""
+    if threads is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def time_forward(model, x, *, repeats: int, warmup: int, device: str = "cpu") -> LatencyStats:
+    """Latency statistics of ``model(x)`` over ``repeats`` timed calls after ``warmup`` calls."""
+    samples = []
+    with torch.inference_mode():
+        for _ in range(warmup):
+            model(x)
+        _sync(device)
+        for _ in range(repeats):
+            t0 = time.perf_counter_ns()
+            model(x)
+            _sync(device)
+            samples.append((time.perf_counter_ns() - t0) / 1e6)
+    return summarize(samples)
+
+
+def peak_memory_bytes(model, x, *, device: str = "cpu") -> int:
+    """Peak memory of one forward call [B] (see the module docstring for the method)."""
+    static = sum(tensor_bytes(t) for t in model.parameters()) + sum(tensor_bytes(b) for b in model.buffers())
+    static += tensor_bytes(x)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        with torch.inference_mode():
+            model(x)
+        torch.cuda.synchronize()
+        return static + int(torch.cuda.max_memory_allocated() - base)
+    from torch.profiler import ProfilerActivity, profile
+
+    with torch.inference_mode(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        model(x)
+    events = sorted(
+        (e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"
+    )
+    live = peak = 0
+    for _, nbytes in events:
+        live += nbytes
+        peak = max(peak, live)
+    return int(static + peak)

@@ -1,0 +1,283 @@
+"""The run store: a directory of Parquet files, one per run, written atomically and never overwritten.
+
+Layout of a store directory (default ``data/runs/``)::
+
+    data/runs/
+        20261126T181500Z-<run_id>.parquet      measurement rows of one run (schema: workbench.schema)
+        layers/20261126T181500Z-<run_id>.parquet  per-layer breakdown of that run (optional)
+        .tmp/                                   files being written (ignored by readers)
+
+A file is written to ``.tmp/`` first, flushed to disk, then hard-linked to its final name (which
+fails rather than replace an existing file) and the temporary name removed. A run killed mid-way
+therefore leaves nothing under its final name; its leftover in ``.tmp/`` is removed by the next
+writer once the process that wrote it is gone. Two writers never share a file name (each name holds
+a fresh random run id), so concurrent profilers lose nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from workbench import schema
+from workbench.errors import CorruptFileError, SchemaError, StoreError
+
+DEFAULT_STORE = Path("data/runs")
+
+LAYER_SCHEMA: dict[str, pl.DataType] = {
+    "measurement_id": pl.String(),
+    "layer_index": pl.Int64(),
+    "layer_name": pl.String(),
+    "layer_type": pl.String(),
+    "flops": pl.Float64(),
+    "params": pl.Int64(),
+    "output_bytes": pl.Int64(),
+    "latency_ms": pl.Float64(),
+}
+"""Per-layer breakdown: one row per executed leaf module, in execution order, per sample for
+``flops``/``output_bytes`` and per forward call of the measurement's batch for ``latency_ms``."""
+
+
+def new_run_id() -> str:
+    """A fresh run id (random, 16 hex characters)."""
+    return uuid.uuid4().hex[:16]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Store:
+    """A directory of measurement runs.
+
+    Parameters
+    ----------
+    path : str or Path
+        Store directory; created on first write.
+
+    Examples
+    --------
+    >>> import tempfile, workbench.schema as s
+    >>> st = Store(tempfile.mkdtemp())
+    >>> len(st.read())
+    0
+    """
+
+    def __init__(self, path: str | os.PathLike = DEFAULT_STORE):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # ------------------------------------------------------------------ writing
+    def check_writable(self) -> None:
+        """Raise :class:`StoreError` unless files can be created in the store (checked before work starts)."""
+        tmp = self.path / ".tmp"
+        try:
+            tmp.mkdir(parents=True, exist_ok=True)
+            probe = tmp / f"{os.getpid()}-probe-{uuid.uuid4().hex[:8]}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise StoreError(
+                f"store directory {self.path} is not writable ({exc.strerror or exc}). "
+                "Fix: choose another --store directory or fix its permissions."
+            ) from None
+
+    def _clean_stale_tmp(self) -> None:
+        tmp = self.path / ".tmp"
+        if not tmp.is_dir():
+            return
+        for f in tmp.iterdir():
+            m = re.match(r"(\d+)-", f.name)
+            if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+                try:
+                    f.unlink()
+                except OSError:
+                    pass
+
+    def _write_atomic(self, df: pl.DataFrame, final: Path) -> None:
+        tmpdir = self.path / ".tmp"
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        tmp = tmpdir / f"{os.getpid()}-{uuid.uuid4().hex}.parquet"
+        try:
+            with open(tmp, "wb") as fh:
+                df.write_parquet(fh, compression="zstd", statistics=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            final.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(tmp, final)  # fails if `final` exists: never overwrite
+            except FileExistsError:
+                raise StoreError(f"{final} already exists; the store never overwrites a run.") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        try:  # make the new directory entry durable
+            fd = os.open(final.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+
+    def append(self, frame, *, layers=None) -> Path:
+        """Validate ``frame`` and write it as one new run file; return its path.
+
+        Parameters
+        ----------
+        frame : polars or pandas DataFrame
+            Measurement rows (see :mod:`workbench.schema`). All rows are written or none.
+        layers : polars or pandas DataFrame, optional
+            Per-layer breakdown (:data:`LAYER_SCHEMA`) keyed by ``measurement_id``.
+
+        Raises
+        ------
+        SchemaError
+            If ``frame`` or ``layers`` break their schema (nothing is written).
+        StoreError
+            If the store cannot be written.
+        """
+        df = schema.validate(frame)
+        if not isinstance(df, pl.DataFrame):
+            df = pl.from_pandas(df)
+        if df.height == 0:
+            raise SchemaError("refusing to write an empty run: the frame has no rows.")
+        lay = _validate_layers(layers, set(df["measurement_id"].to_list())) if layers is not None else None
+        self.check_writable()
+        self._clean_stale_tmp()
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        run_ids = sorted(set(df["run_id"].to_list()))
+        name = f"{stamp}-{run_ids[0] if len(run_ids) == 1 else new_run_id()}-{uuid.uuid4().hex[:6]}.parquet"
+        final = self.path / name
+        if lay is not None and lay.height:
+            self._write_atomic(lay, self.path / "layers" / name)  # layers first: rows never lack them
+        self._write_atomic(df, final)
+        return final
+
+    # ------------------------------------------------------------------ reading
+    def files(self) -> list[Path]:
+        """Run files in the store, oldest first."""
+        if not self.path.is_dir():
+            return []
+        return sorted(p for p in self.path.glob("*.parquet") if not p.name.startswith("."))
+
+    def _checked(self, files: list[Path], skip_corrupt: bool, expected: set[str]) -> list[Path]:
+        ok = []
+        for f in files:
+            try:
+                names = set(pq.read_schema(f).names)
+                problem = None if expected <= names else f"missing columns {sorted(expected - names)}"
+            except Exception as exc:  # pyarrow raises ArrowInvalid/OSError on truncated files
+                problem = str(exc).splitlines()[0]
+            if problem is None:
+                ok.append(f)
+            elif skip_corrupt:
+                import warnings
+
+                warnings.warn(f"skipping corrupt file {f}: {problem}", stacklevel=3)
+            else:
+                raise CorruptFileError(f, problem)
+        return ok
+
+    def scan(self, *, skip_corrupt: bool = False) -> pl.LazyFrame:
+        """Lazily read every run (polars LazyFrame with the measurement schema).
+
+        Raises
+        ------
+        CorruptFileError
+            Naming the first unreadable file, unless ``skip_corrupt`` (then it is skipped with a warning).
+        """
+        files = self._checked(self.files(), skip_corrupt, set(schema.REQUIRED))
+        if not files:
+            return schema.empty().lazy()
+        return pl.scan_parquet(files, schema=schema.POLARS_SCHEMA, missing_columns="insert", extra_columns="ignore")
+
+    def read(self, *, skip_corrupt: bool = False, as_pandas: bool = False, filters=None):
+        """Read every run into one frame (polars, or pandas with ``as_pandas=True``).
+
+        ``filters`` is a polars expression or a list of ``"column<op>value"`` strings
+        (ops ``= != < <= > >=``), as accepted by ``workbench runs --filter``.
+        """
+        lf = self.scan(skip_corrupt=skip_corrupt)
+        if filters is not None:
+            lf = lf.filter(parse_filters(filters) if not isinstance(filters, pl.Expr) else filters)
+        df = lf.sort("timestamp_utc", "measurement_id").collect()
+        return df.to_pandas() if as_pandas else df
+
+    def read_layers(self, *, skip_corrupt: bool = False, as_pandas: bool = False):
+        """Per-layer breakdown of every run that recorded one."""
+        d = self.path / "layers"
+        files = sorted(d.glob("*.parquet")) if d.is_dir() else []
+        files = self._checked(files, skip_corrupt, set(LAYER_SCHEMA))
+        df = pl.DataFrame(schema=LAYER_SCHEMA) if not files else pl.scan_parquet(files).collect()
+        return df.to_pandas() if as_pandas else df
+
+    def input_hashes(self) -> set[str]:
+        """SHA-256 hashes of the files already imported into the store."""
+        s = self.scan().select("input_sha256").filter(pl.col("input_sha256").is_not_null()).unique().collect()
+        return set(s["input_sha256"].to_list())
+
+
+def _validate_layers(layers, measurement_ids: set[str]) -> pl.DataFrame:
+    if not isinstance(layers, pl.DataFrame):
+        layers = pl.from_pandas(layers)
+    missing = [c for c in LAYER_SCHEMA if c not in layers.columns]
+    if missing:
+        raise SchemaError(f"per-layer table is missing column(s) {missing}; it needs {list(LAYER_SCHEMA)}.")
+    try:
+        layers = layers.select([pl.col(c).cast(t, strict=True) for c, t in LAYER_SCHEMA.items()])
+    except Exception as exc:
+        raise SchemaError(f"per-layer table has a column of the wrong type: {exc}") from None
+    unknown = set(layers["measurement_id"].to_list()) - measurement_ids
+    if unknown:
+        raise SchemaError(
+            f"per-layer rows refer to measurement_id(s) {sorted(unknown)[:3]} that the run does not contain."
+        )
+    for c in ("flops", "params", "output_bytes", "latency_ms"):
+        if bool((layers[c] < 0).fill_null(False).any()):
+            raise SchemaError(f"per-layer column {c!r} has negative values; check units and signs.")
+    return layers
+
+
+_FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|!=|==|=|<|>)\s*(.*?)\s*$")
+
+
+def parse_filters(filters: list[str]) -> pl.Expr:
+    """Turn ``["model=resnet8", "latency_ms_p50<5"]`` into one polars expression (all must hold)."""
+    expr = pl.lit(True)
+    for text in filters:
+        m = _FILTER.match(text)
+        if not m:
+            raise SchemaError(
+                f"cannot parse filter {text!r}. Use COLUMN OP VALUE with OP one of = != < <= > >=, "
+                "e.g. --filter device_class=server-cpu --filter latency_ms_p50<5."
+            )
+        col, op, raw = m.groups()
+        if col not in schema.POLARS_SCHEMA:
+            from workbench.errors import UnknownNameError
+
+            raise UnknownNameError("column", col, schema.COLUMN_NAMES, "workbench schema")
+        dtype = schema.POLARS_SCHEMA[col]
+        try:
+            value = pl.Series([raw]).cast(dtype, strict=True)[0] if dtype != pl.String() else raw
+        except Exception:
+            raise SchemaError(f"filter {text!r}: {raw!r} is not a valid {dtype} for column {col!r}.") from None
+        c = pl.col(col)
+        expr = expr & {
+            "=": c == value, "==": c == value, "!=": c != value,
+            "<": c < value, "<=": c <= value, ">": c > value, ">=": c >= value,
+        }[op]
+    return expr
