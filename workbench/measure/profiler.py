@@ -134,58 +134,89 @@ def _energy(model, x, meter: EnergyMeter | None, window_s: float, device: str):
     return reading, loop_s, n
 
 
-def profile_one(spec: zoo.ModelSpec, batch_size: int, settings: ProfileSettings, meter: EnergyMeter | None,
-                run_id: str, dev: dict, versions: str) -> tuple[dict, list[dict]]:
-    """Profile one model at one batch size; return its schema row and its per-layer rows."""
-    model = spec.build()
-    x = spec.example_input(batch_size)
-    x1 = spec.example_input(1)
-    flops = features.count_flops(model, x1)
-    params = features.count_params(model)
-    layers = features.layer_breakdown(model, x1, repeats=1)
-    activation_bytes = sum(lr.output_bytes for lr in layers)
-    if settings.dtype == "int8":
-        model = quantize_int8_dynamic(model)
+def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: int, settings: ProfileSettings,
+                   meter: EnergyMeter | None, flops: float | None = None) -> tuple[dict, list[dict]]:
+    """Measure any ``nn.Module`` (zoo or not) on this machine.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The model as it will run (already quantized/pruned), in eval mode.
+    sample : Tensor
+        One input sample *with* a batch dimension of 1; it is repeated to ``batch_size``.
+    flops : float, optional
+        FLOPs per inference when the counter cannot see them (quantized models); counted otherwise.
+
+    Returns
+    -------
+    (dict, list of dict)
+        Schema fields (params, flops, weight/activation bytes, latency, memory, energy; no identity
+        columns) and the per-layer rows without ``measurement_id``.
+    """
+    model = model.eval()
+    if flops is None:
+        flops = features.count_flops(model, sample)
+    layers = features.layer_breakdown(model, sample, repeats=1)
+    x = sample.repeat(batch_size, *([1] * (sample.dim() - 1))).to(settings.device)
     model = model.to(settings.device)
-    x = x.to(settings.device)
     with timing.num_threads(settings.threads):
         lat = timing.time_forward(model, x, repeats=settings.repeats, warmup=settings.warmup,
                                   device=settings.device)
         mem = timing.peak_memory_bytes(model, x, device=settings.device)
         layer_lat = features.layer_breakdown(model, x, repeats=settings.layer_repeats)
         energy = _energy(model, x, meter, settings.energy_window_s, settings.device)
-    mid = uuid.uuid4().hex
-    config = {**spec.config(), "warmup": settings.warmup, "layer_repeats": settings.layer_repeats}
-    row = {
-        "measurement_id": mid, "run_id": run_id, "timestamp_utc": datetime.now(timezone.utc),
-        "source": "profiler", "model": spec.name, "model_family": spec.family, "task": spec.task,
-        "strategy": "baseline" if settings.dtype == "fp32" else "int8-dynamic",
-        "input_shape": "x".join(map(str, spec.input_shape)), "batch_size": batch_size,
-        "dtype": settings.dtype, "threads": settings.threads or torch.get_num_threads(),
-        "params": params, "flops": float(flops), "weight_bytes": features.weight_bytes(model),
-        "activation_bytes": activation_bytes,
+    fields = {
+        "batch_size": batch_size, "threads": settings.threads or torch.get_num_threads(),
+        "params": features.count_params(model), "flops": float(flops),
+        "weight_bytes": features.weight_bytes(model),
+        "activation_bytes": sum(lr.output_bytes for lr in layers),
         "latency_ms_p50": lat.latency_ms_p50, "latency_ms_p95": lat.latency_ms_p95,
         "latency_ms_mean": lat.latency_ms_mean, "latency_cv": lat.latency_cv, "repeats": lat.repeats,
         "throughput_per_s": batch_size / lat.latency_ms_p50 * 1e3,
         "memory_peak_bytes": mem,
         "memory_method": "cuda-max-allocated" if settings.device.startswith("cuda") else "torch-profiler",
-        "energy_method": "none", **dev, "software_versions": versions,
+        "energy_method": "none",
     }
+    energy_details = None
     if energy is not None:
         reading, loop_s, n = energy
-        row["energy_j"] = reading.power_w * loop_s / (n * batch_size)
-        row["power_w"] = reading.power_w
-        row["energy_method"] = reading.method
-        row["energy_scope"] = "inference"
-        config["energy"] = {**reading.details, "window_s": loop_s, "calls": n}
-    row["config_json"] = json.dumps(config, sort_keys=True)
+        fields["energy_j"] = reading.power_w * loop_s / (n * batch_size)
+        fields["power_w"] = reading.power_w
+        fields["energy_method"] = reading.method
+        fields["energy_scope"] = "inference"
+        energy_details = {**reading.details, "window_s": loop_s, "calls": n}
     # per-layer rows: FLOPs/bytes per sample, latency per forward call of the batch
     layer_rows = [
-        {"measurement_id": mid, "layer_index": a.index, "layer_name": a.name, "layer_type": a.type,
-         "flops": a.flops, "params": a.params, "output_bytes": a.output_bytes, "latency_ms": b.latency_ms}
+        {"layer_index": a.index, "layer_name": a.name, "layer_type": a.type, "flops": a.flops,
+         "params": a.params, "output_bytes": a.output_bytes, "latency_ms": b.latency_ms}
         for a, b in zip(layers, layer_lat)
     ]
-    return row, layer_rows
+    return {**fields, "_energy_details": energy_details}, layer_rows
+
+
+def profile_one(spec: zoo.ModelSpec, batch_size: int, settings: ProfileSettings, meter: EnergyMeter | None,
+                run_id: str, dev: dict, versions: str) -> tuple[dict, list[dict]]:
+    """Profile one zoo model at one batch size; return its schema row and its per-layer rows."""
+    model = spec.build()
+    sample = spec.example_input(1)
+    flops = features.count_flops(model, sample)  # of the fp32 model: quantized ops are not counted
+    if settings.dtype == "int8":
+        model = quantize_int8_dynamic(model)
+    fields, layer_rows = measure_module(model, sample, batch_size=batch_size, settings=settings, meter=meter,
+                                        flops=flops)
+    energy_details = fields.pop("_energy_details")
+    mid = uuid.uuid4().hex
+    config = {**spec.config(), "warmup": settings.warmup, "layer_repeats": settings.layer_repeats}
+    if energy_details:
+        config["energy"] = energy_details
+    row = {
+        "measurement_id": mid, "run_id": run_id, "timestamp_utc": datetime.now(timezone.utc),
+        "source": "profiler", "model": spec.name, "model_family": spec.family, "task": spec.task,
+        "strategy": "baseline" if settings.dtype == "fp32" else "int8-dynamic",
+        "input_shape": "x".join(map(str, spec.input_shape)), "dtype": settings.dtype,
+        **fields, **dev, "software_versions": versions, "config_json": json.dumps(config, sort_keys=True),
+    }
+    return row, [{"measurement_id": mid, **r} for r in layer_rows]
 
 
 def profile(models, *, settings: ProfileSettings | None = None, meter="auto", store: Store | str | None = None,
