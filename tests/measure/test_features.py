@@ -1,0 +1,59 @@
+"""FLOPs, parameters and bytes against hand counts."""
+
+import pytest
+import torch
+from torch import nn
+
+from workbench.measure import features, zoo
+
+
+def test_linear_flops_equal_hand_count():
+    # y = xW^T + b: 2·in·out FLOPs per sample (multiply-accumulate = 2); the bias add is not counted
+    layer = nn.Linear(64, 10)
+    x = torch.randn(3, 64)
+    assert features.count_flops(layer, x) == 2 * 64 * 10 * 3
+
+
+def test_conv2d_flops_equal_hand_count():
+    # 2 · Cout · Hout · Wout · Cin · Kh · Kw per sample
+    conv = nn.Conv2d(3, 8, kernel_size=3, stride=1, padding=1)
+    x = torch.randn(2, 3, 16, 16)
+    assert features.count_flops(conv, x) == 2 * 8 * 16 * 16 * 3 * 3 * 3 * 2
+
+
+def test_depthwise_conv_flops():
+    conv = nn.Conv2d(8, 8, kernel_size=3, padding=1, groups=8)
+    x = torch.randn(1, 8, 10, 10)
+    assert features.count_flops(conv, x) == 2 * 8 * 10 * 10 * 9
+
+
+def test_gru_flops_equal_hand_count():
+    # per step: 3 gates × (input·hidden + hidden·hidden) MACs
+    gru = nn.GRU(10, 64, batch_first=True)
+    x = torch.randn(1, 49, 10)
+    assert features.count_flops(gru, x) == 2 * 49 * 3 * (10 * 64 + 64 * 64)
+
+
+def test_params_and_weight_bytes():
+    m = nn.Sequential(nn.Linear(10, 20), nn.BatchNorm1d(20))
+    # Linear 10·20+20, BN weight+bias 40 params; BN buffers: running mean/var (fp32) + num_batches (int64)
+    assert features.count_params(m) == 220 + 40
+    assert features.weight_bytes(m) == (260 + 40) * 4 + 8
+
+
+def test_resnet8_matches_mlperf_tiny_size():
+    # MLPerf Tiny (Banbury et al. 2021, Table 1): ResNet-8 has ~78k parameters and 12.5M MACs
+    spec = zoo.resolve("resnet8")
+    m = spec.build()
+    assert features.count_params(m) == pytest.approx(78_000, rel=0.01)
+    assert features.count_flops(m, spec.example_input(1)) == pytest.approx(2 * 12.5e6, rel=0.01)
+
+
+def test_layer_breakdown_sums_to_total_flops():
+    spec = zoo.resolve("vit-w0.5-d2-r16")
+    m, x = spec.build(), spec.example_input(1)
+    layers = features.layer_breakdown(m, x, repeats=2)
+    assert sum(l.flops for l in layers) == features.count_flops(m, x)
+    assert [l.index for l in layers] == list(range(len(layers)))
+    assert {"Attention", "Linear", "LayerNorm", "Add"} <= {l.type for l in layers}
+    assert all(l.latency_ms >= 0 and l.output_bytes > 0 for l in layers)

@@ -1,0 +1,85 @@
+"""The profiler: every zoo family into valid schema rows; bad input leaves the store as it was."""
+
+import json
+
+import pytest
+
+from workbench import schema
+from workbench.errors import ParameterError, StoreError, UnknownNameError
+from workbench.measure import profiler, zoo
+from workbench.measure.energy import ReplayMeter
+
+
+def test_zoo_has_eight_plus_families_and_hundreds_of_variants():
+    assert len(zoo.FAMILIES) >= 8
+    names = zoo.grid_names()
+    assert len(names) >= 300 and len(set(names)) == len(names)
+    for n in names[::37] + zoo.default_names():
+        assert zoo.resolve(n).family in zoo.FAMILIES
+
+
+def test_unknown_model_suggests_names():
+    with pytest.raises(UnknownNameError, match="unknown model 'resnet9'. Did you mean .*'resnet8'"):
+        zoo.resolve("resnet9")
+
+
+def test_every_family_profiles_into_valid_rows(tmp_store):
+    # a constant 20 W replay trace: energy per inference must equal 20 W × loop time / inferences
+    meter = ReplayMeter([0.0, 1.0], [20.0, 20.0])
+    models = [zoo.variant_name(f, *fam.default) for f, fam in zoo.FAMILIES.items()]
+    df = profiler.profile(models, repeats=3, warmup=1, meter=meter, energy_window_s=0.01, layer_repeats=1,
+                          store=tmp_store)
+    assert df.height == len(zoo.FAMILIES)
+    assert schema.validate(df).height == df.height
+    stored = tmp_store.read()
+    assert sorted(stored["model"].to_list()) == sorted(models)
+    assert set(stored["energy_method"]) == {"replay"} and set(stored["energy_scope"]) == {"inference"}
+    assert (stored["power_w"] - 20.0).abs().max() < 1e-9  # constant trace → exactly 20 W
+    for r in stored.iter_rows(named=True):
+        assert r["flops"] > 0 and r["params"] > 0 and r["latency_ms_p50"] > 0
+        assert r["memory_peak_bytes"] >= r["weight_bytes"]
+        cfg = json.loads(r["config_json"])
+        assert cfg["energy"]["calls"] >= 1
+        assert r["energy_j"] == pytest.approx(20.0 * cfg["energy"]["window_s"] / cfg["energy"]["calls"], rel=1e-9)
+    layers = tmp_store.read_layers()
+    assert set(layers["measurement_id"]) == set(stored["measurement_id"])
+    # per-layer FLOPs add up to the model's FLOPs
+    sums = layers.group_by("measurement_id").agg(layers_flops=__import__("polars").col("flops").sum())
+    joined = stored.join(sums, on="measurement_id")
+    assert (joined["layers_flops"] - joined["flops"]).abs().max() == 0
+
+
+def test_batch_sweep_and_int8(tmp_store):
+    df = profiler.profile(["mlp"], batch_sizes=(1, 4), repeats=3, warmup=1, dtype="int8", meter="none")
+    assert df["batch_size"].to_list() == [1, 4]
+    assert set(df["dtype"]) == {"int8"} and set(df["strategy"]) == {"int8-dynamic"}
+    assert set(df["energy_method"]) == {"none"} and df["energy_j"].null_count() == 2
+    fp32 = profiler.profile(["mlp"], repeats=3, warmup=1, meter="none")
+    # int8 Linear weights: 1 byte per weight (+ scales) against 4 bytes: at least 3.5× smaller
+    assert fp32["weight_bytes"][0] / df["weight_bytes"][0] >= 3.5
+    assert df["flops"][0] == fp32["flops"][0]  # FLOPs counted on the fp32 graph
+
+
+@pytest.mark.parametrize("kwargs,err,msg", [
+    ({"repeats": 0}, ParameterError, "repeats must be a positive integer"),
+    ({"batch_sizes": (0,)}, ParameterError, "batch size must be a positive integer"),
+    ({"threads": -1}, ParameterError, "threads must be a positive integer"),
+    ({"dtype": "fp8"}, UnknownNameError, "unknown dtype 'fp8'"),
+])
+def test_bad_settings_fail_before_work(tmp_store, kwargs, err, msg):
+    tmp_store.append(profiler.profile(["mlp"], repeats=2, warmup=0, meter="none"))
+    before = tmp_store.files()
+    with pytest.raises(err, match=msg):
+        profiler.profile(["mlp"], meter="none", store=tmp_store, **kwargs)
+    assert tmp_store.files() == before
+
+
+def test_unknown_model_and_unwritable_store_fail_before_profiling(tmp_path, tmp_store, monkeypatch):
+    calls = []
+    monkeypatch.setattr(profiler, "profile_one", lambda *a, **k: calls.append(a))
+    with pytest.raises(UnknownNameError):
+        profiler.profile(["mlp", "nope"], store=tmp_store, meter="none")
+    (tmp_path / "blocker").write_text("")
+    with pytest.raises(StoreError, match="not writable"):
+        profiler.profile(["mlp"], store=tmp_path / "blocker" / "runs", meter="none")
+    assert calls == []

@@ -1,0 +1,126 @@
+"""The run store: atomic one-file-per-run writes, no overwrites, concurrent writers, corrupt files."""
+
+import multiprocessing as mp
+import os
+from datetime import datetime, timezone
+
+import polars as pl
+import pytest
+
+from workbench import schema
+from workbench.errors import CorruptFileError, SchemaError, StoreError
+from workbench.store import Store, parse_filters
+
+
+def rows(n, run="r1", model="m", **over):
+    return schema.from_records([
+        {"measurement_id": f"{run}-{i}", "run_id": run, "timestamp_utc": datetime(2026, 1, 1, 0, 0, i, tzinfo=timezone.utc),
+         "source": "profiler", "model": f"{model}{i}", "latency_ms_p50": float(i + 1), "energy_method": "none",
+         "device_name": "cpu", "device_class": "server-cpu", **over}
+        for i in range(n)
+    ])
+
+
+def test_append_and_read_back_polars_and_pandas(tmp_store):
+    p = tmp_store.append(rows(3))
+    assert p.exists() and p.parent == tmp_store.path
+    df = tmp_store.read()
+    assert df.height == 3 and df["latency_ms_p50"].to_list() == [1.0, 2.0, 3.0]
+    pdf = tmp_store.read(as_pandas=True)
+    assert list(pdf["model"]) == ["m0", "m1", "m2"]
+    assert isinstance(tmp_store.scan(), pl.LazyFrame)
+
+
+def test_runs_are_appended_never_overwritten(tmp_store):
+    a = tmp_store.append(rows(2, run="a"))
+    b = tmp_store.append(rows(2, run="b"))
+    assert a != b and len(tmp_store.files()) == 2
+    assert tmp_store.read().height == 4
+
+
+def test_invalid_frame_writes_nothing(tmp_store):
+    tmp_store.append(rows(1, run="ok"))
+    before = sorted(os.listdir(tmp_store.path))
+    bad = rows(2, run="bad").with_columns(pl.lit("toaster").alias("device_class"))
+    with pytest.raises(SchemaError):
+        tmp_store.append(bad)
+    assert sorted(os.listdir(tmp_store.path)) == before
+    assert tmp_store.read().height == 1
+
+
+def test_unwritable_store_is_reported(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StoreError, match="not writable.*--store"):
+        Store(blocker / "runs").check_writable()
+
+
+def _writer(path, run, n):
+    Store(path).append(rows(n, run=run))
+
+
+def test_two_concurrent_writer_processes_lose_nothing(tmp_store):
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(tmp_store.path), f"w{k}-{j}", 50))
+             for k in range(2) for j in range(5)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    df = tmp_store.read()
+    assert df.height == 10 * 50
+    assert df["measurement_id"].n_unique() == 500
+
+
+def test_killed_writer_leaves_no_partial_file(tmp_store):
+    # A writer killed after writing its temporary file but before the rename: readers never see it,
+    # and the next writer removes the leftover once its process is gone.
+    tmp_store.append(rows(1, run="first"))
+    ctx = mp.get_context("spawn")
+    p = ctx.Process(target=os.getpid)  # a real pid that then exits
+    p.start()
+    p.join()
+    leftover = tmp_store.path / ".tmp" / f"{p.pid}-deadbeef.parquet"
+    leftover.write_bytes(b"PAR1 half a file")
+    assert tmp_store.read().height == 1
+    tmp_store.append(rows(1, run="second"))
+    assert not leftover.exists()
+    assert tmp_store.read().height == 2
+
+
+def test_corrupt_file_is_named_and_can_be_skipped(tmp_store):
+    tmp_store.append(rows(2, run="good"))
+    bad = tmp_store.path / "20260101T000000Z-corrupt.parquet"
+    bad.write_bytes(b"this is not parquet")
+    with pytest.raises(CorruptFileError, match="20260101T000000Z-corrupt.parquet.*skip_corrupt=True"):
+        tmp_store.read()
+    with pytest.warns(UserWarning, match="skipping corrupt file"):
+        df = tmp_store.read(skip_corrupt=True)
+    assert df.height == 2
+
+
+def test_layers_are_stored_by_measurement(tmp_store):
+    df = rows(1, run="L")
+    layers = pl.DataFrame({"measurement_id": ["L-0", "L-0"], "layer_index": [0, 1], "layer_name": ["0", "1"],
+                           "layer_type": ["Conv2d", "ReLU"], "flops": [100.0, 0.0], "params": [10, 0],
+                           "output_bytes": [64, 64], "latency_ms": [0.1, 0.01]})
+    tmp_store.append(df, layers=layers)
+    got = tmp_store.read_layers()
+    assert got["layer_type"].to_list() == ["Conv2d", "ReLU"]
+    with pytest.raises(SchemaError, match="measurement_id"):
+        tmp_store.append(rows(1, run="X"), layers=layers)
+
+
+def test_filters():
+    df = rows(4)
+    assert df.filter(parse_filters(["latency_ms_p50>=2", "model!=m3"]))["model"].to_list() == ["m1", "m2"]
+    with pytest.raises(SchemaError, match="cannot parse filter"):
+        parse_filters(["latency"])
+    with pytest.raises(Exception, match="unknown column 'latncy_ms_p50'.*latency_ms_p50"):
+        parse_filters(["latncy_ms_p50<3"])
+
+
+def test_input_hashes(tmp_store):
+    tmp_store.append(rows(1, run="imp", input_sha256="abc"))
+    assert tmp_store.input_hashes() == {"abc"}
