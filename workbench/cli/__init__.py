@@ -17,6 +17,8 @@ from workbench.errors import WorkbenchError
 COMMAND_MODULES = [
     "workbench.cli.measure",
     "workbench.cli.report",
+    "workbench.cli.lca",
+    "workbench.cli.strategies",
 ]
 
 

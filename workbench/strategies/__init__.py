@@ -1,0 +1,32 @@
+"""Deployment strategies measured on real data: compression (int8, pruning, distillation) and
+early exit / cascades. See ``docs/strategies.md``.
+
+Modules: :mod:`.data` (digits splits, small models, training), :mod:`.compression` (pure model
+transforms), :mod:`.cascades` (exit decisions, expected FLOPs, sweeps, Pareto fronts) and
+:mod:`.experiments` (train → transform → measure → store orchestrators).
+"""
+
+from workbench.strategies.cascades import (
+    CRITERIA, Cascade, EarlyExitClassifier, EarlyExitNet, ExitPath, choose_threshold, cumulative_flops,
+    early_exit_cnn, expected_flops, exit_rates, first_exit, pareto_front, stage_logits, sweep, train_early_exit,
+)
+from workbench.strategies.compression import (
+    distill, distillation_loss, int8_weight_dtypes, nonzero_params, prune_structured, prune_unstructured,
+    quantize_int8_dynamic, quantize_int8_static,
+)
+from workbench.strategies.data import (
+    DigitsSplits, Split, accuracy, build_model, fit, load_digits_splits, mlp, small_cnn, train_classifier,
+)
+from workbench.strategies.experiments import (
+    COMPRESSION_METHODS, StrategyResult, measure_dynamic, run_cascade, run_compression, run_early_exit,
+)
+
+__all__ = [
+    "CRITERIA", "COMPRESSION_METHODS", "Cascade", "DigitsSplits", "EarlyExitClassifier", "EarlyExitNet", "ExitPath",
+    "Split", "StrategyResult", "accuracy", "build_model", "choose_threshold", "cumulative_flops", "distill",
+    "distillation_loss", "early_exit_cnn", "expected_flops", "exit_rates", "first_exit", "fit",
+    "int8_weight_dtypes", "load_digits_splits", "measure_dynamic", "mlp", "nonzero_params", "pareto_front",
+    "prune_structured", "prune_unstructured", "quantize_int8_dynamic", "quantize_int8_static", "run_cascade",
+    "run_compression", "run_early_exit", "small_cnn", "stage_logits", "sweep", "train_classifier",
+    "train_early_exit",
+]
