@@ -1,0 +1,68 @@
+"""Data-centre power usage effectiveness (PUE): facility energy / IT energy [1].
+
+Multiply IT energy by :func:`pue` to get facility energy. Devices outside data centres (phones,
+MCUs, single-board computers) have no facility overhead: use ``pue("none")`` = 1.0.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from workbench.errors import ParameterError, UnknownNameError
+
+_TABLE = (
+    # kind, pue, year, source
+    ("default", 1.56, 2024,
+     "Uptime Institute, Global Data Center Survey 2024: industry average annual PUE 1.56"),
+    ("enterprise", 1.56, 2024,
+     "Uptime Institute, Global Data Center Survey 2024 (average of surveyed, mostly enterprise and colocation sites)"),
+    ("hyperscale", 1.10, 2023,
+     "Google, data-centre efficiency (google.com/about/datacenters/efficiency): fleet-wide trailing-twelve-month PUE 1.10 in 2023; "
+     "taken as representative of large hyperscale fleets"),
+    ("google", 1.10, 2023,
+     "Google, data-centre efficiency (google.com/about/datacenters/efficiency): fleet-wide trailing-twelve-month PUE 1.10 in 2023"),
+    ("aws", 1.15, 2023,
+     "Amazon, 2023 Sustainability Report: global AWS data-centre PUE 1.15"),
+    ("azure", 1.12, 2023,
+     "Microsoft datacenter design PUE 1.12 for new generations, as compiled by Nutanix (2023) and Green Algorithms v3 defaults_PUE.csv"),
+    ("none", 1.0, None,
+     "No facility overhead: devices outside data centres (edge, phones, MCUs); by definition"),
+)
+
+
+def pue(kind: str = "default") -> float:
+    """PUE of a kind of data centre [1] (>= 1).
+
+    Parameters
+    ----------
+    kind : str
+        One of ``pue_table()["kind"]``: default, enterprise, hyperscale, google, aws, azure, none.
+
+    Examples
+    --------
+    >>> pue()
+    1.56
+    """
+    for k, v, _, _ in _TABLE:
+        if k == kind:
+            return v
+    raise UnknownNameError("PUE kind", kind, [k for k, *_ in _TABLE], "or pass your own figure to the LCA")
+
+
+def pue_table() -> pl.DataFrame:
+    """Every PUE default: kind, pue, year, unit, source."""
+    return pl.DataFrame(
+        [{"kind": k, "pue": v, "year": y, "unit": "1", "source": s} for k, v, y, s in _TABLE],
+        schema={"kind": pl.String, "pue": pl.Float64, "year": pl.Int64, "unit": pl.String, "source": pl.String},
+    )
+
+
+def check_pue(value: float) -> float:
+    """Validate a user-supplied PUE (finite, >= 1) and return it."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not v >= 1.0 or v == float("inf"):
+        raise ParameterError(f"PUE must be a finite number >= 1 (facility/IT energy), got {value!r}.")
+    return v
