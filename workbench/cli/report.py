@@ -1,36 +1,32 @@
-"""``workbench report``: profile the default model set and write a summary under ``reports/``."""
+"""``workbench report``: render the report notebooks with papermill into ``reports/NAME/``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("report", help="render the default report (profiles the default model set)")
-    p.add_argument("--name", default="default", help="report name: output goes to reports/NAME/")
-    p.add_argument("--reports-dir", default="reports", help="parent directory of reports (default reports)")
-    p.add_argument("--store", default="data/runs", help="store the profiled runs are appended to")
-    p.add_argument("--repeats", type=int, default=30, help="timed calls per model (default 30)")
-    p.add_argument("--meter", default="auto", help="energy meter (default auto)")
-    p.add_argument("--model", action="append", help="models to profile (default: the default set)")
+    p = sub.add_parser(
+        "report", help="render the report notebooks (papermill) into reports/NAME/",
+        description="Execute notebooks/NN_*.ipynb with papermill on this environment's kernel and write "
+                    "reports/NAME/: executed notebooks, offline HTML without code, figures (SVG/PDF/PNG), "
+                    "tables (CSV) and manifest.json. The previous report of that name is replaced only when "
+                    "every notebook ran; a failed render is kept in reports/NAME.failed/.")
+    p.add_argument("--params", metavar="FILE", help="TOML/JSON/YAML file overriding the notebooks' parameters")
+    p.add_argument("--name", default="default", help="report name: output goes to REPORTS_DIR/NAME/ (default default)")
+    p.add_argument("--reports-dir", default="reports", help="parent folder of reports (default reports)")
+    p.add_argument("--notebooks", default="notebooks", metavar="DIR", help="folder of NN_*.ipynb (default notebooks)")
+    p.add_argument("--notebook", action="append", metavar="NB",
+                   help="render only this notebook (stem or number; repeatable)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_report)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from workbench.measure import profiler, zoo
-    from workbench.reports.figures import export_chart
-    from workbench.reports.summary import latency_vs_flops_chart, summary_table
-    from workbench.store import Store
+    from workbench.reports.render import render_report
 
-    models = args.model or zoo.default_names()
-    out = Path(args.reports_dir) / args.name
-    out.mkdir(parents=True, exist_ok=True)
-    store = Store(args.store)
-    df = profiler.profile(models, repeats=args.repeats, warmup=5, meter=args.meter, store=store, progress=True)
-    table = summary_table(df)
-    table.write_csv(out / "summary.csv")
-    export_chart(latency_vs_flops_chart(table), out / "latency_vs_flops")
-    print(f"report written to {out}/ (summary.csv, latency_vs_flops.svg/.pdf/.png)", file=sys.stderr)
+    out = render_report(args.name, params=args.params, notebooks_dir=args.notebooks, reports_dir=args.reports_dir,
+                        select=args.notebook, progress=not args.no_progress)
+    print(f"report written to {out}/ (open {out}/index.html)", file=sys.stderr)
     return 0

@@ -1,8 +1,17 @@
-"""Summary of profiled runs: a table per model and a latency-versus-FLOPs figure."""
+"""Tables the report notebooks share: profiled runs summarised, split into deterministic model
+features and measured resource use, scenarios side by side, per-layer shares.
+
+Every function returns a polars frame sorted on its key columns, so that the same input rows give
+the same CSV on every render.
+"""
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
+
+from workbench.errors import ParameterError
 
 SUMMARY_COLUMNS = [
     "model", "model_family", "task", "dtype", "batch_size", "threads", "params", "flops", "weight_bytes",
@@ -10,27 +19,129 @@ SUMMARY_COLUMNS = [
     "energy_j", "power_w", "energy_method", "device_name", "device_class",
 ]
 
+FEATURE_COLUMNS = ["model", "model_family", "task", "dtype", "input_shape", "params", "flops", "weight_bytes",
+                   "activation_bytes"]
+"""Properties of a model that do not depend on a measurement (counted from its definition)."""
+
+MEASURED_COLUMNS = ["model", "dtype", "batch_size", "device_name", "device_class", "threads", "repeats",
+                    "latency_ms_p50", "latency_ms_p95", "latency_cv", "throughput_per_s", "memory_peak_bytes",
+                    "memory_method", "energy_j", "power_w", "energy_method", "run_id"]
+"""Quantities measured on a device: they change from one measurement to the next."""
+
 
 def summary_table(df: pl.DataFrame) -> pl.DataFrame:
     """One row per model × dtype × batch size × device (latest measurement), sorted by latency."""
-    latest = df.sort("timestamp_utc").group_by(["model", "dtype", "batch_size", "device_name"]).last()
-    return latest.select(SUMMARY_COLUMNS).sort("latency_ms_p50", "model")
+    from workbench.reports.data import latest_runs
+
+    return latest_runs(df).select(SUMMARY_COLUMNS).sort("latency_ms_p50", "model", "dtype", "batch_size")
 
 
-def latency_vs_flops_chart(table: pl.DataFrame):
-    """Log–log scatter of median latency against FLOPs per inference, coloured by family."""
-    import altair as alt
+def model_features(runs: pl.DataFrame) -> pl.DataFrame:
+    """Model features (params, FLOPs per inference, weight and activation bytes) per model × dtype.
 
-    data = table.select("model", "model_family", "flops", "latency_ms_p50", "energy_j", "dtype").to_pandas()
-    return (
-        alt.Chart(data, title="Measured latency vs FLOPs on this CPU")
-        .mark_point(filled=True, size=70)
-        .encode(
-            x=alt.X("flops:Q", scale=alt.Scale(type="log"), title="forward FLOPs per inference"),
-            y=alt.Y("latency_ms_p50:Q", scale=alt.Scale(type="log"), title="median latency [ms]"),
-            color=alt.Color("model_family:N", title="family"),
-            shape=alt.Shape("dtype:N"),
-            tooltip=["model", "flops", "latency_ms_p50", "energy_j", "dtype"],
-        )
-        .properties(width=420, height=300)
-    )
+    These are counted from the model definitions, so they are identical on every measurement and
+    every machine; this table is reproducible even when the runs are measured afresh.
+    """
+    return runs.select(FEATURE_COLUMNS).unique(["model", "dtype"], keep="first", maintain_order=True).sort(
+        "model", "dtype")
+
+
+def measured_resources(runs: pl.DataFrame) -> pl.DataFrame:
+    """Measured latency, throughput, memory and energy per model × dtype × batch size × device."""
+    return runs.select(MEASURED_COLUMNS).sort("model", "dtype", "batch_size", "device_name")
+
+
+def energy_details(runs: pl.DataFrame) -> pl.DataFrame:
+    """How each energy figure was obtained: meter, window length [s] and calls, from ``config_json``."""
+    rows = []
+    for r in runs.select("model", "dtype", "batch_size", "device_name", "energy_method", "config_json").iter_rows(
+            named=True):
+        e = json.loads(r["config_json"] or "{}").get("energy", {})
+        rows.append({**{k: r[k] for k in ("model", "dtype", "batch_size", "device_name", "energy_method")},
+                     "window_s": e.get("window_s"), "calls": e.get("calls"), "meter_detail": json.dumps(
+                         {k: v for k, v in e.items() if k not in ("window_s", "calls")}, sort_keys=True)})
+    schema = {"model": pl.String, "dtype": pl.String, "batch_size": pl.Int64, "device_name": pl.String,
+              "energy_method": pl.String, "window_s": pl.Float64, "calls": pl.Int64, "meter_detail": pl.String}
+    return pl.DataFrame(rows, schema=schema).sort("model", "dtype", "batch_size", "device_name")
+
+
+def compare_scenarios(table: pl.DataFrame, scenario: str, metrics: list[str], *, keys=("model",),
+                      baseline: str | None = None) -> pl.DataFrame:
+    """Put scenarios side by side: one row per key × metric, one column per scenario, and the ratio
+    of each scenario to the baseline.
+
+    Parameters
+    ----------
+    table : polars.DataFrame
+        One row per key × scenario.
+    scenario : str
+        Column naming the scenario of each row.
+    metrics : list of str
+        Numeric columns to compare (their units stay those of the column names).
+    keys : tuple of str
+        Columns identifying what is compared (default ``model``).
+    baseline : str, optional
+        Scenario the ratios refer to (default: the first in sorted order).
+
+    Returns
+    -------
+    polars.DataFrame
+        Columns ``*keys, metric, <scenario A>, <scenario B>, ..., ratio_<B>_to_<A> ...``.
+    """
+    names = sorted(table[scenario].unique().to_list())
+    if len(names) < 2:
+        raise ParameterError(f"comparing scenarios needs at least two values of {scenario!r}, got {names}.")
+    baseline = baseline or names[0]
+    if baseline not in names:
+        from workbench.errors import UnknownNameError
+
+        raise UnknownNameError("baseline scenario", baseline, names)
+    long = table.unpivot(index=[*keys, scenario], on=metrics, variable_name="metric", value_name="value")
+    wide = long.pivot(on=scenario, index=[*keys, "metric"], values="value", aggregate_function="first")
+    others = [n for n in names if n != baseline]
+    wide = wide.with_columns([(pl.col(n) / pl.col(baseline)).alias(f"ratio_{n}_to_{baseline}") for n in others])
+    return wide.select([*keys, "metric", baseline, *others, *[f"ratio_{n}_to_{baseline}" for n in others]]).sort(
+        [*keys, "metric"])
+
+
+def layer_type_shares(layers: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
+    """Share of FLOPs and of measured latency per layer type, per profiled configuration.
+
+    Parameters
+    ----------
+    layers : polars.DataFrame
+        Per-layer rows from :meth:`workbench.store.Store.read_layers`.
+    runs : polars.DataFrame
+        The runs whose layers to use (``measurement_id``, ``model``, ``dtype``, ``batch_size``).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``model, dtype, batch_size, configuration, layer_type, layers, flops, flops_share, latency_ms, latency_share``;
+        shares are fractions of the model's total [1]. Where FLOPs share and latency share differ, the
+        FLOP count misjudges where the time goes.
+    """
+    ids = runs.select("measurement_id", "model", "dtype", "batch_size")
+    lay = layers.join(ids, on="measurement_id", how="inner")
+    keys = ["model", "dtype", "batch_size"]
+    g = (lay.group_by([*keys, "layer_type"], maintain_order=True)
+            .agg(pl.len().alias("layers"), pl.col("flops").sum(), pl.col("latency_ms").sum())
+            .sort([*keys, "layer_type"]))
+    return g.with_columns(
+        pl.format("{} {} bs{}", "model", "dtype", "batch_size").alias("configuration"),
+        (pl.col("flops") / pl.col("flops").sum().over(keys)).fill_nan(0.0).alias("flops_share"),
+        (pl.col("latency_ms") / pl.col("latency_ms").sum().over(keys)).fill_nan(0.0).alias("latency_share"),
+    ).select([*keys, "configuration", "layer_type", "layers", "flops", "flops_share", "latency_ms", "latency_share"])
+
+
+def energy_note(runs: pl.DataFrame) -> str:
+    """One Markdown paragraph saying how the energy figures of ``runs`` were obtained."""
+    from workbench.schema import ENERGY_METHODS
+
+    counts = runs.group_by("energy_method").len().sort("energy_method")
+    parts = [f"{n} row(s) `{m}`: {ENERGY_METHODS.get(m, 'unknown method')}" for m, n in counts.iter_rows()]
+    note = "Energy figures: " + "; ".join(parts) + "."
+    if "tdp-estimate" in counts["energy_method"].to_list():
+        note += (" A TDP estimate is not a measurement: it scales the processor's rated power by its load, "
+                 "so compare such figures with each other, not with sensor readings.")
+    return note

@@ -1,0 +1,86 @@
+"""Altair chart builders shared by the report notebooks.
+
+Charts carry no timestamps and take their data sorted, so the same table gives the same SVG.
+Units are in axis titles. Sizes are fixed so that exported figures have stable dimensions.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+WIDTH, HEIGHT = 360, 240
+
+
+def _pd(table: pl.DataFrame, cols: list[str]):
+    return table.select(cols).to_pandas()
+
+
+def latency_vs_flops_chart(table: pl.DataFrame, *, title: str = "Measured latency vs FLOPs"):
+    """Log–log scatter of median latency [ms] against FLOPs per inference, coloured by family,
+    shaped by dtype."""
+    import altair as alt
+
+    data = _pd(table, ["model", "model_family", "flops", "latency_ms_p50", "energy_j", "dtype"])
+    return (
+        alt.Chart(data, title=title)
+        .mark_point(filled=True, size=70)
+        .encode(
+            x=alt.X("flops:Q", scale=alt.Scale(type="log"), title="forward FLOPs per inference"),
+            y=alt.Y("latency_ms_p50:Q", scale=alt.Scale(type="log"), title="median latency [ms]"),
+            color=alt.Color("model_family:N", title="family"),
+            shape=alt.Shape("dtype:N"),
+            tooltip=["model", "flops", "latency_ms_p50", "energy_j", "dtype"],
+        )
+        .properties(width=WIDTH, height=HEIGHT)
+    )
+
+
+def grouped_bar_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: str, y_title: str,
+                      log: bool = False, column: str | None = None):
+    """Bars of ``y`` per ``x``, one bar per ``color`` value side by side (optionally one panel per
+    ``column`` value). With ``log=True`` the bars become dots (a bar has no base on a log axis)."""
+    import altair as alt
+
+    cols = list(dict.fromkeys([x, y, color] + ([column] if column else [])))
+    data = _pd(table.filter(pl.col(y).is_not_null()), cols)
+    enc = {
+        "x": alt.X(f"{x}:N", title=None, sort=sorted(table[x].unique().to_list()), axis=alt.Axis(labelAngle=-30)),
+        "xOffset": alt.XOffset(f"{color}:N"),
+        "y": alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(type="log") if log else alt.Undefined),
+        "color": alt.Color(f"{color}:N", title=color),
+        "tooltip": cols,
+    }
+    mark = alt.Chart(data).mark_point(filled=True, size=90, opacity=1) if log else alt.Chart(data).mark_bar()
+    chart = mark.encode(**enc).properties(width=WIDTH, height=HEIGHT)
+    if column:
+        chart = chart.facet(column=alt.Column(f"{column}:N", title=None))
+    return chart.properties(title=title)
+
+
+def side_by_side(charts: list, *, title: str | None = None):
+    """Charts next to each other (one per scenario or metric), sharing colour scales."""
+    import altair as alt
+
+    c = alt.hconcat(*charts).resolve_scale(color="shared")
+    return c.properties(title=title) if title else c
+
+
+def share_chart(shares: pl.DataFrame, *, row: str, color: str, share_cols: dict[str, str], title: str):
+    """Stacked horizontal bars of shares [1] per ``row`` value, one panel per share column
+    (``share_cols`` maps column name → panel title), coloured by ``color``."""
+    import altair as alt
+
+    panels = []
+    for col, label in share_cols.items():
+        data = _pd(shares, [row, color, col])
+        panels.append(
+            alt.Chart(data, title=label).mark_bar().encode(
+                y=alt.Y(f"{row}:N", title=None, sort=sorted(shares[row].unique().to_list())),
+                x=alt.X(f"{col}:Q", title="share of total", scale=alt.Scale(domain=[0, 1]),
+                        stack="zero"),
+                color=alt.Color(f"{color}:N", title=color, sort=sorted(shares[color].unique().to_list())),
+                order=alt.Order(f"{color}:N"),
+                tooltip=[row, color, alt.Tooltip(f"{col}:Q", format=".1%")],
+            ).properties(width=WIDTH // 1.5, height=max(60, 18 * shares[row].n_unique()))
+        )
+    return side_by_side(panels, title=title)

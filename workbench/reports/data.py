@@ -1,0 +1,109 @@
+"""Inputs of the reports: the profiled runs a report reads, measured on demand.
+
+A report reads its measurements from the run store; measuring is a separate step that only happens
+when the store lacks a configuration (``measure="missing"``), so rendering the same report twice on
+the same store reads the same rows and gives identical tables and figures. ``measure="never"``
+refuses to measure (a report on a store filled elsewhere); ``measure="always"`` profiles afresh.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from workbench.errors import ParameterError, UnknownNameError
+
+MEASURE_MODES = ("missing", "never", "always")
+
+CONFIG_KEYS = ("model", "dtype", "batch_size", "device_name")
+"""One profiled configuration: the report uses the latest measurement of each."""
+
+
+def latest_runs(df: pl.DataFrame, keys=CONFIG_KEYS) -> pl.DataFrame:
+    """The latest row per configuration ``keys`` (by ``timestamp_utc``, then ``measurement_id``),
+    sorted by ``keys``."""
+    if df.height == 0:
+        return df
+    return (df.sort("timestamp_utc", "measurement_id")
+              .group_by(list(keys), maintain_order=True).last()
+              .select(df.columns)
+              .sort(list(keys)))
+
+
+def _missing(have: pl.DataFrame, models, dtypes, batch_sizes, device_name: str) -> list[tuple]:
+    got = set(have.filter(pl.col("device_name") == device_name)
+                  .select("model", "dtype", "batch_size").iter_rows())
+    return [(m, d, b) for m in models for d in dtypes for b in batch_sizes if (m, d, b) not in got]
+
+
+def ensure_runs(store, models, *, dtypes=("fp32",), batch_sizes=(1,), repeats: int = 20, warmup: int = 3,
+                meter: str = "auto", energy_window_s: float = 1.0, threads: int | None = None,
+                measure: str = "missing", progress: bool = False) -> pl.DataFrame:
+    """Profiled rows for ``models`` × ``dtypes`` × ``batch_sizes``, measuring what the store lacks.
+
+    Parameters
+    ----------
+    store : Store or path
+        Run store to read, and to append new measurements to.
+    models : list of str
+        Zoo model names.
+    dtypes : list of str
+        ``fp32`` and/or ``int8`` (dynamic int8 through torchao).
+    batch_sizes : list of int
+        Samples per forward call.
+    repeats, warmup : int
+        Timed and untimed forward calls per configuration [calls].
+    meter : str
+        Energy meter (``auto`` falls back to codecarbon's TDP estimate where no sensor exists).
+    energy_window_s : float
+        Length of the energy measurement window [s].
+    measure : {"missing", "never", "always"}
+        Measure the configurations this device has no row for / none / all of them again.
+
+    Returns
+    -------
+    polars.DataFrame
+        The latest profiler row per model × dtype × batch size × device, for every device in the
+        store, sorted by those keys.
+
+    Raises
+    ------
+    ParameterError
+        With ``measure="never"`` when a configuration is missing on this device, or bad arguments.
+    """
+    from workbench.measure import profiler, zoo
+    from workbench.store import Store
+
+    if measure not in MEASURE_MODES:
+        raise UnknownNameError("measure mode", measure, MEASURE_MODES)
+    models, dtypes, batch_sizes = list(models), list(dtypes), [int(b) for b in batch_sizes]
+    if not models:
+        raise ParameterError("no model given. Fix: name at least one zoo model (see `workbench models`).")
+    for m in models:
+        zoo.resolve(m)  # unknown names fail here, before anything is measured
+    store = store if isinstance(store, Store) else Store(Path(store))
+    device_name = profiler.device_info()["device_name"]
+
+    def read():
+        return store.read(filters=(pl.col("source") == "profiler") & pl.col("model").is_in(models)
+                          & pl.col("dtype").is_in(dtypes) & pl.col("batch_size").is_in(batch_sizes))
+
+    have = read()
+    todo = ([(m, d, b) for m in models for d in dtypes for b in batch_sizes] if measure == "always"
+            else _missing(have, models, dtypes, batch_sizes, device_name))
+    if todo and measure == "never":
+        shown = ", ".join(f"{m}/{d}/bs{b}" for m, d, b in todo[:5])
+        raise ParameterError(
+            f"the store {store.path} has no run of {shown}{' ...' if len(todo) > 5 else ''} on this device "
+            f"({device_name}) and measure='never'. Fix: measure='missing', or `workbench profile` them first.")
+    for d in dtypes:
+        for b in batch_sizes:
+            ms = [m for m, dd, bb in todo if dd == d and bb == b]
+            if ms:
+                profiler.profile(ms, store=store, meter=meter, progress=progress, batch_sizes=(b,), dtype=d,
+                                 repeats=repeats, warmup=warmup, energy_window_s=energy_window_s,
+                                 threads=threads)
+    if todo:
+        have = read()
+    return latest_runs(have)

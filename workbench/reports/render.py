@@ -1,0 +1,356 @@
+"""Render a report: execute the notebooks with papermill, export HTML, write the manifest, swap in.
+
+:func:`render_report` is what ``workbench report`` runs. Layout of ``reports/NAME/``::
+
+    manifest.json              parameters, input hashes, package versions, timestamps, artefacts
+    index.html                 contents: notebooks, figures, tables (offline)
+    00_overview.html ...       each notebook as HTML without input cells (offline, figures inline)
+    notebooks/00_overview.ipynb ...   the executed notebooks
+    tables/00_overview__*.csv  tables
+    figures/00_overview__*.{svg,pdf,png}   figures (vl-convert)
+
+The report is rendered into a temporary folder beside its destination (``reports/.NAME.tmp-*``)
+and swapped in only when every notebook ran, so the previous report of that name stays intact
+until the new one is complete. When a notebook fails, the partial render is kept as
+``reports/NAME.failed/`` with a manifest whose ``status`` is ``failed`` and whose ``failure``
+names the notebook, the cell and the error; :class:`ReportFailedError` is raised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import json
+import os
+import re
+import shutil
+import sys
+import time
+import uuid
+from html import escape
+from pathlib import Path
+
+from workbench.errors import ParameterError, WorkbenchError
+from workbench.reports import manifest as mf
+from workbench.reports.html import external_references, notebook_to_html
+from workbench.reports.kernel import KERNEL_NAME, WorkbenchKernelManager
+from workbench.reports.output import ARTEFACT_DIR
+from workbench.reports.params import load_params, resolve_parameters
+
+_NOTEBOOK = re.compile(r"^\d\d_[A-Za-z0-9_-]+\.ipynb$")
+_REPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+MEASURE_PARAMETERS = ("models", "dtypes", "batch_sizes", "repeats", "warmup", "meter", "energy_window_s", "measure")
+"""Parameters that describe the profiled runs a notebook reads (see :func:`workbench.reports.data.ensure_runs`)."""
+
+
+class ReportFailedError(WorkbenchError):
+    """A notebook of a report failed; the previous report of that name is untouched."""
+
+    def __init__(self, name: str, failure: dict, failed_dir: Path, report_dir: Path):
+        self.failure, self.failed_dir, self.report_dir = failure, failed_dir, report_dir
+        where = f"{failure['notebook']}"
+        if failure.get("cell_index") is not None:
+            where += f" cell {failure['cell_index']}"
+        kept = (f"the previous report in {report_dir}/ is untouched" if report_dir.exists()
+                else f"no earlier report {report_dir}/ existed")
+        super().__init__(
+            f"report {name!r} failed in {where}: {failure.get('ename')}: {str(failure.get('evalue')).rstrip('.')}. "
+            f"{kept}; the partial render with the executed notebooks is in {failed_dir}/ "
+            f"(manifest.json holds the traceback).")
+
+
+def discover_notebooks(notebooks_dir: str | Path, select: list[str] | None = None) -> list[Path]:
+    """Report notebooks (``NN_name.ipynb``) in a folder, in order; ``select`` keeps those named
+    by stem or by number.
+
+    Raises
+    ------
+    ParameterError
+        If the folder holds none.
+    UnknownNameError
+        For a selection that matches no notebook.
+    """
+    from workbench.errors import UnknownNameError
+
+    d = Path(notebooks_dir)
+    found = sorted(p for p in d.glob("*.ipynb") if _NOTEBOOK.match(p.name)) if d.is_dir() else []
+    if not found:
+        raise ParameterError(f"no report notebooks (NN_name.ipynb) in {d}. Fix: run from the repository root "
+                             "or pass --notebooks DIR.")
+    if not select:
+        return found
+    out = []
+    for s in select:
+        hits = [p for p in found if p.stem == s or p.stem.split("_", 1)[0] == s]
+        if not hits:
+            raise UnknownNameError("notebook", s, [p.stem for p in found], "select by stem or number")
+        out += [h for h in hits if h not in out]
+    return sorted(out)
+
+
+# ---------------------------------------------------------------------- atomic folder swap
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    AT_FDCWD, RENAME_EXCHANGE = -100, 2
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    rc = fn(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def swap_in(new: Path, final: Path) -> None:
+    """Make folder ``new`` become ``final``, replacing an existing ``final`` atomically where the
+    OS allows (Linux); elsewhere the old folder is renamed aside first, then removed."""
+    new, final = Path(new), Path(final)
+    if not final.exists():
+        os.rename(new, final)
+        return
+    if _exchange(new, final):
+        shutil.rmtree(new)  # now holds the previous report
+        return
+    aside = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+    os.rename(final, aside)
+    os.rename(new, final)
+    shutil.rmtree(aside)
+
+
+@contextlib.contextmanager
+def _lock(reports_dir: Path, name: str):
+    import fcntl
+
+    path = reports_dir / f".{name}.lock"
+    with open(path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ParameterError(f"report {name!r} is being rendered by another process (lock {path}). "
+                                 "Fix: wait for it, or render under another --name.") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _clean_stale(reports_dir: Path, name: str) -> None:
+    for d in reports_dir.glob(f".{name}.tmp-*"):
+        m = re.match(rf"^\.{re.escape(name)}\.tmp-(\d+)-", d.name)
+        if not m or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+            continue  # its writer still runs
+        except PermissionError:
+            continue  # alive, owned by someone else
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------- measuring phase
+def _measure_phase(params: dict, progress: bool) -> list[dict]:
+    """Profile, once, what the notebooks' runs parameters ask for and the store lacks."""
+    from workbench.reports.data import ensure_runs
+
+    done, out = set(), []
+    for stem, p in params.items():
+        if not ("store" in p and "models" in p and "measure" in p):
+            continue
+        kw = {k: p[k] for k in MEASURE_PARAMETERS if k in p}
+        key = json.dumps({"store": p["store"], **kw}, sort_keys=True, default=str)
+        if key in done:
+            continue
+        done.add(key)
+        if progress:
+            print(f"runs for {stem}: {', '.join(p['models'])} (measure={p['measure']})", file=sys.stderr)
+        ensure_runs(p["store"], progress=progress, **kw)
+        out.append({"store": p["store"], **kw})
+    return out
+
+
+# ---------------------------------------------------------------------- rendering
+def _failure_from(exc, stem: str) -> dict:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        return {"notebook": stem, "cell_index": exc.cell_index, "execution_count": exc.exec_count,
+                "cell_source": exc.source, "ename": exc.ename, "evalue": _ANSI.sub("", str(exc.evalue)),
+                "traceback": [_ANSI.sub("", t) for t in exc.traceback]}
+    return {"notebook": stem, "cell_index": None, "execution_count": None, "cell_source": None,
+            "ename": type(exc).__name__, "evalue": str(exc), "traceback": []}
+
+
+def _collect_artefacts(tmp: Path) -> tuple[list[dict], list[dict]]:
+    arts, inputs = [], []
+    d = tmp / ARTEFACT_DIR
+    for f in sorted(d.glob("*.json")) if d.is_dir() else []:
+        doc = json.loads(f.read_text())
+        for a in doc["artefacts"]:
+            arts.append({"notebook": doc["notebook"], **a})
+        inputs += [{**i, "notebook": doc["notebook"]} for i in doc["inputs"]]
+    return arts, inputs
+
+
+def _index_html(manifest: dict) -> str:
+    title = escape(f"Report {manifest['name']}")
+    nbs = "".join(
+        f"<li><a href='{escape(n['html'])}'>{escape(n['notebook'])}</a> ({n['duration_s']:.1f} s)</li>"
+        for n in manifest["notebooks"] if n.get("html"))
+    figs = "".join(
+        f"<figure><img src='{escape(a['paths'][0])}' alt='{escape(a['name'])}' style='max-width:100%'/>"
+        f"<figcaption>{escape(a['notebook'])}: {escape(a['name'])}{' (measured)' if a['measured'] else ''} — "
+        + " ".join(f"<a href='{escape(p)}'>{escape(p.rsplit('.', 1)[-1])}</a>" for p in a["paths"])
+        + "</figcaption></figure>"
+        for a in manifest["artefacts"] if a["kind"] == "figure")
+    tabs = "".join(
+        f"<li><a href='{escape(a['paths'][0])}'>{escape(a['paths'][0])}</a> ({a['rows']} rows"
+        f"{', measured' if a['measured'] else ''})</li>"
+        for a in manifest["artefacts"] if a["kind"] == "table")
+    vers = escape(", ".join(f"{k} {v}" for k, v in sorted(manifest["packages"].items())))
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'/><title>{title}</title>"
+            "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
+            "figure{display:inline-block;margin:1em;vertical-align:top}</style></head><body>"
+            f"<h1>{title}</h1><p>Rendered {escape(manifest['finished_utc'])} in {manifest['duration_s']:.0f} s. "
+            "Parameters, input hashes and versions: <a href='manifest.json'>manifest.json</a>.</p>"
+            f"<h2>Notebooks</h2><ul>{nbs}</ul><h2>Figures</h2>{figs}<h2>Tables</h2><ul>{tabs}</ul>"
+            f"<h2>Software</h2><p>{vers}</p></body></html>")
+
+
+def render_report(name: str = "default", *, params: dict | str | Path | None = None,
+                  notebooks_dir: str | Path = "notebooks", reports_dir: str | Path = "reports",
+                  select: list[str] | None = None, progress: bool = True,
+                  execution_timeout_s: float | None = 1800) -> Path:
+    """Execute the report notebooks and write ``reports_dir/name/`` (see the module docstring).
+
+    Parameters
+    ----------
+    name : str
+        Report name (folder under ``reports_dir``).
+    params : dict or path, optional
+        Overrides of the notebooks' default parameters, or a TOML/JSON/YAML file holding them
+        (see :mod:`workbench.reports.params`).
+    notebooks_dir : path
+        Folder of the ``NN_name.ipynb`` notebooks.
+    reports_dir : path
+        Parent folder of reports.
+    select : list of str, optional
+        Render only these notebooks (stem or number).
+    progress : bool
+        Progress bars on stderr (measuring, then each notebook's cells).
+    execution_timeout_s : float or None
+        Longest a single cell may run [s].
+
+    Returns
+    -------
+    Path
+        The report folder.
+
+    Raises
+    ------
+    ReportFailedError
+        When a notebook fails (the previous report stays; the partial one is in ``NAME.failed/``).
+    ParameterError, UnknownNameError
+        For bad parameters or names, before anything runs.
+    """
+    import papermill as pm
+
+    if not _REPORT_NAME.match(name or ""):
+        raise ParameterError(f"report name {name!r} must be letters, digits, '_', '-' or '.' and not start with "
+                             "'.' (it is a folder name). Fix: e.g. --name default.")
+    t0 = time.monotonic()
+    started = mf.utc_now()
+    notebooks = discover_notebooks(notebooks_dir, select)
+    params_file = None
+    if isinstance(params, (str, Path)):
+        params_file = Path(params)
+        params = load_params(params_file)
+    resolved = resolve_parameters(notebooks, params)
+    reports_dir = Path(reports_dir)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    final = reports_dir / name
+    failed_dir = reports_dir / f"{name}.failed"
+
+    with _lock(reports_dir, name):
+        _clean_stale(reports_dir, name)
+        tmp = reports_dir / f".{name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        (tmp / "notebooks").mkdir(parents=True)
+        manifest = {
+            "name": name, "status": "running", "started_utc": started,
+            "parameters": resolved, "params_file": mf.file_entry(params_file, "parameters") if params_file else None,
+            "overrides": params or {}, "packages": mf.package_versions(), "environment": mf.environment(),
+            "kernel": {"name": KERNEL_NAME, "python": sys.executable}, "notebooks": [], "artefacts": [],
+            "inputs": [], "measured_runs": [], "failure": None,
+        }
+        try:
+            manifest["measured_runs"] = _measure_phase(resolved, progress)
+            failure = None
+            for i, nb in enumerate(notebooks, 1):
+                stem = nb.stem
+                out_nb = tmp / "notebooks" / nb.name
+                entry = {"notebook": stem, "source": str(nb.resolve()), "executed": f"notebooks/{nb.name}",
+                         "html": None, "status": "running", "started_utc": mf.utc_now()}
+                manifest["notebooks"].append(entry)
+                t1 = time.monotonic()
+                try:
+                    pm.execute_notebook(
+                        str(nb), str(out_nb), parameters={**resolved[stem], "output_dir": str(tmp.resolve())},
+                        kernel_name=KERNEL_NAME, language="python", kernel_manager_class=WorkbenchKernelManager,
+                        cwd=str(nb.parent.resolve()), log_output=False, execution_timeout=execution_timeout_s,
+                        progress_bar={"desc": f"[{i}/{len(notebooks)}] {stem}", "file": sys.stderr,
+                                      "leave": True} if progress else False,
+                    )
+                    html = notebook_to_html(out_nb, tmp / f"{stem}.html", title=f"{name}: {stem}")
+                    entry.update(status="ok", html=html.name)
+                except Exception as exc:  # papermill's execution error, kernel death, HTML check
+                    failure = _failure_from(exc, stem)
+                    entry["status"] = "failed"
+                finally:
+                    entry["duration_s"] = round(time.monotonic() - t1, 3)
+                if failure:
+                    break
+            arts, nb_inputs = _collect_artefacts(tmp)
+            manifest["artefacts"] = arts
+            store_dirs = sorted({p["store"] for p in resolved.values() if isinstance(p.get("store"), str)})
+            manifest["inputs"] = (
+                [mf.file_entry(nb, "notebook") for nb in notebooks]
+                + [e for d in store_dirs for e in mf.store_inputs(d)] + nb_inputs)
+            manifest["finished_utc"] = mf.utc_now()
+            manifest["duration_s"] = round(time.monotonic() - t0, 3)
+            shutil.rmtree(tmp / ARTEFACT_DIR, ignore_errors=True)
+            if failure is None:
+                missing = [p for a in arts for p in a["paths"] if not (tmp / p).is_file()]
+                if missing:
+                    failure = {"notebook": None, "cell_index": None, "ename": "MissingArtefact",
+                               "evalue": f"artefacts recorded but not written: {missing[:5]}", "traceback": []}
+            if failure is None:
+                manifest["status"] = "ok"
+                mf.write_manifest(tmp / "manifest.json", manifest)
+                index = _index_html(manifest)
+                assert not external_references(index), external_references(index)
+                (tmp / "index.html").write_text(index, encoding="utf-8")
+                swap_in(tmp, final)
+                shutil.rmtree(failed_dir, ignore_errors=True)  # an older failure is no longer current
+                return final
+            manifest["status"] = "failed"
+            manifest["failure"] = failure
+            mf.write_manifest(tmp / "manifest.json", manifest)
+            if failed_dir.exists():
+                shutil.rmtree(failed_dir)
+            os.rename(tmp, failed_dir)
+            raise ReportFailedError(name, failure, failed_dir, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # leave no half-written folder (the failed one was moved)
+            raise
