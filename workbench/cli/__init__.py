@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "workbench.cli.measure",
     "workbench.cli.report",
     "workbench.cli.lca",
+    "workbench.cli.lca",
     "workbench.cli.strategies",
 ]
 

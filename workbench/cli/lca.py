@@ -1,0 +1,106 @@
+"""``workbench footprint`` and ``workbench lca-setup``: life-cycle assessment of scenario files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("footprint", help="life-cycle footprint of a scenario TOML file (Brightway)")
+    p.add_argument("scenario", help="scenario file (.toml); examples under data/scenarios/")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
+    p.add_argument("--monte-carlo", type=int, default=0, metavar="N",
+                   help="Monte Carlo iterations through Brightway's uncertainty machinery (adds percentiles)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the Monte Carlo draws")
+    p.add_argument("--method", default=None,
+                   help="LCIA method as 'A | B | C' (default: IPCC 2021 | climate change | GWP100)")
+    p.add_argument("--lca-dir", default=None,
+                   help="Brightway data directory (default $WORKBENCH_LCA_DIR or the user data dir)")
+    p.add_argument("--keep", action="store_true", help="keep the scenario database in the Brightway project")
+    p.set_defaults(func=cmd_footprint)
+
+    s = sub.add_parser("lca-setup", help="create (once) the offline Brightway project used by `footprint`")
+    s.add_argument("--lca-dir", default=None, help="Brightway data directory (default $WORKBENCH_LCA_DIR)")
+    s.add_argument("--methods", default="default", choices=("ipcc", "default", "all"),
+                   help="LCIA method families: ipcc (IPCC 2013/2021), default (+ EF 3.1), all (762 methods)")
+    s.add_argument("--rebuild", action="store_true", help="delete and rebuild the project")
+    s.set_defaults(func=cmd_setup)
+
+
+def _quiet():
+    """Silence Brightway's progress bars and info logs on stderr (the CLI prints its own lines)."""
+    import logging
+    import os
+
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    logging.getLogger("bw2data").setLevel(logging.WARNING)
+    try:
+        import structlog
+
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def cmd_footprint(args: argparse.Namespace) -> int:
+    from workbench.lca.footprint import footprint_dict
+
+    _quiet()
+    out = footprint_dict(args.scenario, method=args.method, lca_dir=args.lca_dir, keep=args.keep,
+                         monte_carlo=args.monte_carlo, seed=args.seed)
+    if args.format == "json":
+        json.dump(out, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(format_table(out))
+    return 0
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    import time
+
+    from workbench.lca.project import setup_project
+
+    _quiet()
+    t0 = time.perf_counter()
+    info = setup_project(args.lca_dir, method_set=args.methods, rebuild=args.rebuild)
+    print(f"Brightway project {info.project!r} ready in {info.data_dir} ({info.n_methods} LCIA methods, "
+          f"set {info.method_set!r}, foreground {info.foreground!r}) in {time.perf_counter() - t0:.1f} s",
+          file=sys.stderr)
+    return 0
+
+
+def format_table(out: dict) -> str:
+    """Plain-text table of a footprint dict (what ``--format table`` prints)."""
+    lines = [f"scenario: {out['scenario']}  (functional unit: {out['functional_unit']})",
+             f"method:   {out['method']} [{out['method_unit']}]",
+             f"grid:     {out['country'] or 'explicit'} at {out['carbon_intensity_g_per_kwh']:.4g} g CO2-eq/kWh "
+             f"({out['intensity_source']})", ""]
+    head = f"{'component':<28}{'energy_kwh':>14}{'operational':>14}{'embodied':>14}{'network':>12}{'total':>14}"
+    lines += [head, "-" * len(head)]
+    for d in out["devices"]:
+        label = f"{d['count']:g} x {d['name']}"
+        lines.append(f"{label[:27]:<28}{d['energy_kwh']:>14.6g}{d['operational_kgco2e']:>14.6g}"
+                     f"{d['embodied_kgco2e']:>14.6g}{0:>12.6g}{d['total_kgco2e']:>14.6g}")
+    for n in out["network"]:
+        label = f"{n['gigabytes']:g} GB {n['technology']}"
+        lines.append(f"{label[:27]:<28}{n['energy_kwh']:>14.6g}{0:>14.6g}{0:>14.6g}{n['kgco2e']:>12.6g}"
+                     f"{n['kgco2e']:>14.6g}")
+    lines.append("-" * len(head))
+    lines.append(f"{'total':<28}{out['energy_kwh']:>14.6g}{out['operational_kgco2e']:>14.6g}"
+                 f"{out['embodied_kgco2e']:>14.6g}{out['network_kgco2e']:>12.6g}{out['total_kgco2e']:>14.6g}")
+    for d in out["devices"]:
+        if not d["embodied_included"]:
+            lines.append(f"note: embodied emissions of {d['name']} not amortised (give hours and lifetime_years)")
+    if out.get("categories"):
+        lines += ["", "other categories:"]
+        lines += [f"  {name}: {v['score']:.6g} {v['unit']}" for name, v in out["categories"].items()]
+    mc = out.get("monte_carlo")
+    if mc:
+        lines += ["", f"Monte Carlo ({mc['iterations']} iterations, seed {mc['seed']}):"]
+        for key in ("total_kgco2e", "operational_kgco2e", "embodied_kgco2e", "network_kgco2e"):
+            s = mc[key]
+            lines.append(f"  {key:<20} median {s['p50']:.6g}  95% interval [{s['p2.5']:.6g}, {s['p97.5']:.6g}]")
+    return "\n".join(lines) + "\n"
