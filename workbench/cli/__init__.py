@@ -18,7 +18,6 @@ COMMAND_MODULES = [
     "workbench.cli.measure",
     "workbench.cli.report",
     "workbench.cli.lca",
-    "workbench.cli.lca",
     "workbench.cli.strategies",
 ]
 
