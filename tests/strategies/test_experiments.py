@@ -1,0 +1,88 @@
+"""Orchestrators and CLI: train → transform → measure → rows in the store (small, fast settings)."""
+
+import json
+
+import polars as pl
+import pytest
+
+from workbench.cli import main
+from workbench.errors import ParameterError, UnknownNameError
+from workbench.strategies.experiments import run_cascade, run_compression, run_early_exit
+
+
+def test_run_compression_writes_one_row_per_variant(tmp_store, splits, fast_settings):
+    res = run_compression("mlp", epochs=8, fine_tune_epochs=1, splits=splits, settings=fast_settings, store=tmp_store)
+    stored = tmp_store.read()
+    assert stored.height == res.rows.height == 8  # base, 2×int8, 2×pruned, teacher, student alone, distilled
+    assert set(stored["strategy"]) == {"baseline", "int8-dynamic", "int8-static", "prune-unstructured-0.5",
+                                       "prune-structured-0.5", "distilled-from-digits-cnn-16-32"}
+    assert set(stored["source"]) == {"profiler"} and set(stored["task"]) == {"image-classification"}
+    by = {r["strategy"]: r for r in stored.filter(pl.col("model") == "digits-mlp-128-64").iter_rows(named=True)}
+    base = by["baseline"]
+    assert by["int8-dynamic"]["dtype"] == "int8" and by["int8-dynamic"]["flops"] == base["flops"] == 34048
+    assert base["weight_bytes"] / by["int8-dynamic"]["weight_bytes"] >= 3.5
+    assert by["prune-unstructured-0.5"]["params"] == base["params"] == 17226  # zeros still stored
+    cfg = json.loads(by["prune-unstructured-0.5"]["config_json"])
+    assert cfg["sparsity"] == pytest.approx(8512 / 17226, abs=1e-9)  # half of each weight matrix, no biases
+    assert by["prune-structured-0.5"]["params"] == 6570 and by["prune-structured-0.5"]["flops"] == 12928
+    for r in stored.iter_rows(named=True):
+        assert 0.5 < r["accuracy"] <= 1.0 and r["latency_ms_p50"] > 0 and r["energy_method"] == "none"
+    assert res.summary["int8_size_ratio"] == pytest.approx(base["weight_bytes"] / by["int8-dynamic"]["weight_bytes"])
+    assert len(tmp_store.read_layers()) > 0
+
+
+def test_run_early_exit_rows_and_threshold_chosen_on_validation(tmp_store, splits, fast_settings):
+    res = run_early_exit(thresholds=(0.5, 0.9, 0.99), epochs=8, splits=splits, settings=fast_settings,
+                         store=tmp_store)
+    rows = tmp_store.read().sort("strategy")
+    assert rows["strategy"].to_list() == ["baseline", "early-exit-confidence-t0.5", "early-exit-confidence-t0.9",
+                                          "early-exit-confidence-t0.99"]
+    dyn = rows.filter(pl.col("strategy") != "baseline")
+    # flops of a dynamic row = the test sweep's expected FLOPs; latency over one call per test image
+    assert dyn["flops"].to_list() == res.test_sweep.sort("threshold")["expected_flops"].to_list()
+    assert set(dyn["repeats"]) == {len(splits.test)}
+    chosen = [json.loads(c)["chosen_on_validation"] for c in dyn["config_json"]]
+    assert sum(chosen) == 1
+    t = res.summary["early_exit_threshold"]
+    val = res.val_sweep.filter(pl.col("threshold") == t).row(0, named=True)
+    # the chosen threshold is the cheapest on validation that keeps the final exit's validation accuracy
+    cheaper = res.val_sweep.filter(pl.col("expected_flops") < val["expected_flops"])
+    ref_val = res.val_sweep.sort("expected_flops").row(-1, named=True)["accuracy"]
+    assert (cheaper["accuracy"] < min(ref_val, val["accuracy"]) + 1e-12).all() or not res.summary[
+        "early_exit_threshold_met_on_val"]
+    assert res.summary["early_exit_flops_reduction"] == pytest.approx(677888 / res.summary["early_exit_expected_flops"])
+
+
+def test_run_cascade_and_bad_arguments(splits, fast_settings):
+    res = run_cascade(thresholds=(0.9,), epochs=3, splits=splits, settings=fast_settings)
+    assert res.rows["strategy"].to_list() == ["baseline", "baseline", "cascade-t0.9"]
+    r = res.test_sweep.row(0, named=True)
+    assert r["expected_flops"] == pytest.approx(34048 + r["exit_rates"][1] * 618496, rel=1e-12)
+    with pytest.raises(ParameterError, match="threshold must be in"):
+        run_cascade(thresholds=(1.2,), splits=splits, settings=fast_settings)
+    with pytest.raises(UnknownNameError, match="compression method"):
+        run_compression("mlp", ["int4"], splits=splits, settings=fast_settings)
+    with pytest.raises(ParameterError, match="not both"):
+        run_early_exit(splits=splits, settings=fast_settings, repeats=3)
+
+
+def test_cli_compress_and_cascade(tmp_path, capsys):
+    store = str(tmp_path / "runs")
+    common = ["--epochs", "2", "--repeats", "2", "--warmup", "0", "--meter", "none", "--store", store]
+    assert main(["compress", "--method", "int8-dynamic", "--json", *common]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["int8_size_ratio"] >= 3.5
+    assert main(["cascade", "--kind", "cascade", "--threshold", "0.8", "--json", *common]) == 0
+    assert "cascade_flops_reduction" in json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    from workbench.store import Store
+
+    n = Store(store).read().height
+    assert n == 2 + 3
+    # bad input: clear error, exit 2, nothing written
+    assert main(["cascade", "--threshold", "1.5", *common]) == 2
+    assert "threshold must be in [0, 1], got 1.5" in capsys.readouterr().err
+    assert main(["cascade", "--criterion", "margin", *common]) == 2
+    assert "unknown exit criterion 'margin'" in capsys.readouterr().err
+    assert main(["compress", "--amount", "1.0", *common]) == 2
+    assert "pruning amount" in capsys.readouterr().err
+    assert Store(store).read().height == n
