@@ -17,6 +17,7 @@ from workbench.errors import WorkbenchError
 COMMAND_MODULES = [
     "workbench.cli.measure",
     "workbench.cli.report",
+    "workbench.cli.costmodels",
     "workbench.cli.lca",
     "workbench.cli.strategies",
 ]

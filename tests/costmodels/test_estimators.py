@@ -1,0 +1,142 @@
+"""Estimator contract and exact fits on synthetic data with known coefficients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from workbench.costmodels import (
+    FeatureMismatchError,
+    FlopsProportionalCostModel,
+    LayerAdditiveCostModel,
+    LogLinearCostModel,
+    ResidualBoostedCostModel,
+    RooflineCostModel,
+    TreeCostModel,
+)
+from workbench.errors import ParameterError, UnknownNameError
+
+from _synthetic import synthetic_networks
+
+ALL = [
+    FlopsProportionalCostModel(),
+    RooflineCostModel(peak_flops_per_s=1e11, memory_bandwidth_bytes_per_s=1e10),
+    LogLinearCostModel(),
+    TreeCostModel(n_estimators=20),
+    TreeCostModel(kind="rf", n_estimators=10),
+    LayerAdditiveCostModel(),
+    ResidualBoostedCostModel(LayerAdditiveCostModel()),
+]
+
+
+@pytest.mark.parametrize("est", ALL, ids=lambda e: type(e).__name__ + getattr(e, "kind", ""))
+def test_contract_clone_params_not_fitted(est):
+    c = clone(est)
+    assert repr(c.get_params()) == repr(est.get_params())  # nested estimators compare by their parameters
+    X, y, _ = synthetic_networks(60, 0)
+    with pytest.raises(NotFittedError):
+        c.predict(X)
+    c.fit(X, y)
+    p = c.predict(X)
+    assert p.shape == (60,) and np.all(p > 0)
+    # fitting must not change the constructor parameters (sklearn's rule)
+    assert repr(c.get_params()) == repr(est.get_params())
+
+
+@pytest.mark.parametrize("est", ALL, ids=lambda e: type(e).__name__ + getattr(e, "kind", ""))
+def test_rejects_non_positive_targets(est):
+    X, y, _ = synthetic_networks(20, 1)
+    y[3] = 0.0
+    with pytest.raises(ParameterError, match="> 0"):
+        clone(est).fit(X, y)
+
+
+def test_flops_proportional_recovers_coefficient():
+    X, _, _ = synthetic_networks(50, 2)
+    y = 3.5e-9 * X["flops"].to_numpy() * X["batch_size"].to_numpy()
+    m = FlopsProportionalCostModel().fit(X, y)
+    # exact data: the geometric mean of identical ratios is the ratio (float rounding only)
+    assert m.coef_ == pytest.approx(3.5e-9, rel=1e-12)
+
+
+def test_roofline_scale_and_bound():
+    X, _, _ = synthetic_networks(50, 3)
+    peak, bw = 2e11, 5e10
+    bound_ms = np.maximum(X["flops"] / peak, (X["weight_bytes"] + X["activation_bytes"]) / bw).to_numpy() * 1e3
+    m = RooflineCostModel(peak, bw).fit(X, 2.5 * bound_ms)
+    assert m.scale_ == pytest.approx(2.5, rel=1e-12)  # exact data, rounding only
+    np.testing.assert_allclose(m.predict(X), 2.5 * bound_ms, rtol=1e-12)
+    with pytest.raises(ParameterError, match="peak_flops_per_s"):
+        RooflineCostModel(-1.0, bw).fit(X, bound_ms)
+    with pytest.raises(ParameterError, match="needs feature column"):
+        RooflineCostModel().fit(X, bound_ms)  # no catalog columns in X and no peaks given
+
+
+def test_loglinear_recovers_power_law():
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame({"flops": rng.uniform(1e4, 1e9, 80), "weight_bytes": rng.uniform(1e3, 1e8, 80)})
+    y = np.exp(-3.0 + 0.8 * np.log1p(X["flops"]) + 0.15 * np.log1p(X["weight_bytes"])).to_numpy()
+    m = LogLinearCostModel(alpha=0.0).fit(X, y)
+    # noiseless least squares: coefficients exact up to the solver's rounding
+    np.testing.assert_allclose(m.coef_, [0.8, 0.15], rtol=1e-9)
+    assert m.intercept_ == pytest.approx(-3.0, abs=1e-8)
+    np.testing.assert_allclose(m.predict(X), y, rtol=1e-9)
+
+
+def test_additive_recovers_layer_costs_and_spans():
+    X, y, coef = synthetic_networks(200, 5)
+    m = LayerAdditiveCostModel(generic=False).fit(X, y)
+    for t, (a, b, c) in coef.items():
+        # noiseless, full-rank NNLS: exact up to solver tolerance
+        np.testing.assert_allclose(m.coef_[t], (a, b, c), rtol=1e-6, atol=1e-12)
+    assert m.intercept_ == pytest.approx(0.05, rel=1e-6)
+    np.testing.assert_allclose(m.predict(X), y, rtol=1e-8)
+    layers = pd.DataFrame({"layer_type": ["Conv2d", "ReLU", "Linear", "Softmax"],
+                           "flops": [1e6, 0.0, 2e5, 0.0], "output_bytes": [4e4, 4e4, 400, 40]})
+    per = m.predict_layers(layers)
+    expect = [0.02 + 2e-9 * 1e6 + 1e-7 * 4e4, 0.003 + 5e-8 * 4e4, 0.01 + 1e-9 * 2e5 + 3e-7 * 400, 0.0]
+    np.testing.assert_allclose(per, expect, rtol=1e-6, atol=1e-12)  # unseen type costs 0 without generic terms
+    # a prefix and its suffix add up to the whole plus one extra per-call intercept
+    whole = m.predict_span(layers)
+    assert m.predict_span(layers, 0, 2) + m.predict_span(layers, 2) == pytest.approx(whole + m.intercept_, rel=1e-12)
+
+
+def test_additive_needs_layer_columns():
+    X, y, _ = synthetic_networks(20, 6)
+    with pytest.raises(ParameterError, match="per-layer-type columns"):
+        LayerAdditiveCostModel().fit(X[["flops", "params"]], y)
+
+
+def test_tree_export_matches_sklearn():
+    """The JSON-exportable tree arrays predict exactly what the sklearn ensemble predicts."""
+    from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+
+    from workbench.costmodels.estimators import _export_ensemble, _predict_ensemble
+
+    rng = np.random.default_rng(7)
+    A = rng.normal(size=(100, 4))
+    t = A[:, 0] * 2 + np.sin(A[:, 1])
+    for est in (GradientBoostingRegressor(n_estimators=30, random_state=0), RandomForestRegressor(10, random_state=0)):
+        est.fit(A, t)
+        np.testing.assert_allclose(_predict_ensemble(_export_ensemble(est), A), est.predict(A), rtol=1e-10, atol=1e-12)
+
+
+def test_unknown_features_raise():
+    X, y, _ = synthetic_networks(30, 8)
+    m = LogLinearCostModel().fit(X, y)
+    with pytest.raises(FeatureMismatchError, match="unknown feature.*'gpu_count'"):
+        m.predict(X.assign(gpu_count=1.0))
+    with pytest.raises(FeatureMismatchError, match="missing feature.*'flops'"):
+        m.predict(X.drop(columns="flops"))
+    sel = LogLinearCostModel(features=["flops", "params"]).fit(X, y)
+    sel.predict(X.assign(gpu_count=1.0))  # a model with chosen features ignores other columns
+
+
+def test_tree_kind_validated_at_fit():
+    X, y, _ = synthetic_networks(20, 9)
+    m = TreeCostModel(kind="xgboost")  # __init__ only stores
+    with pytest.raises(UnknownNameError, match="'xgboost'"):
+        m.fit(X, y)

@@ -1,0 +1,73 @@
+"""Conformal interval coverage on synthetic data; metrics and leave-one-family-out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.costmodels import ConformalCostModel, LogLinearCostModel, leave_one_group_out, metrics, summarize
+from workbench.costmodels.intervals import conformal_quantile
+from workbench.errors import ParameterError
+
+
+def lognormal_data(n: int, seed: int, sigma: float = 0.2):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"flops": rng.uniform(1e5, 1e9, n), "weight_bytes": rng.uniform(1e3, 1e7, n)})
+    y = np.exp(-2 + 0.7 * np.log1p(X["flops"]) + 0.1 * np.log1p(X["weight_bytes"]) + rng.normal(0, sigma, n))
+    return X, y.to_numpy()
+
+
+@pytest.mark.parametrize("coverage", [0.8, 0.9])
+def test_conformal_coverage_on_synthetic_data(global_random_seed, coverage):
+    X, y = lognormal_data(600, global_random_seed)
+    Xt, yt = lognormal_data(4000, global_random_seed + 1)
+    m = ConformalCostModel(LogLinearCostModel(), alpha=1 - coverage).fit(X, y)
+    lo, hi = m.predict_interval(Xt)
+    got = np.mean((yt >= lo) & (yt <= hi))
+    # split-conformal coverage of a fresh test point is Beta-distributed around 1-alpha with sd
+    # ≈ sqrt(a(1-a)/n_cal) ≈ 0.012 for n=600; 4,000 test points add ≈ 0.005: allow ±0.04 (≈3 sd)
+    assert abs(got - coverage) < 0.04
+    # the half-width in log space approaches the normal quantile × sigma (0.2) of the noise
+    z = {0.8: 1.2816, 0.9: 1.6449}[coverage]
+    assert m.q_ == pytest.approx(z * 0.2, rel=0.15)  # ±15 %: sampling error of a quantile of 600 draws
+
+
+def test_conformal_group_calibration_and_errors():
+    X, y = lognormal_data(200, 3)
+    groups = np.repeat(list("abcdefghij"), 20)
+    m = ConformalCostModel(LogLinearCostModel(), alpha=0.1, cv=5).fit(X, y, groups=groups)
+    assert m.oof_log_ratio_.shape == (200,) and np.isfinite(m.q_)
+    with pytest.raises(ParameterError, match="alpha"):
+        ConformalCostModel(alpha=1.5).fit(X, y)
+    with pytest.raises(ParameterError, match="at least 2 distinct"):
+        ConformalCostModel().fit(X, y, groups=np.zeros(200))
+
+
+def test_conformal_quantile_finite_sample_rule():
+    scores = np.arange(1, 10)  # n = 9
+    assert conformal_quantile(scores, 0.1) == 9  # ceil(10·0.9) = 9th smallest
+    assert conformal_quantile(scores, 0.5) == 5  # ceil(10·0.5) = 5th
+    assert conformal_quantile(scores[:5], 0.1) == float("inf")  # too few points for 90 %
+
+
+def test_metrics_hand_computed():
+    y, p = np.array([1.0, 2.0, 4.0, 10.0]), np.array([1.05, 2.5, 4.0, 8.0])
+    m = metrics(y, p, lower=p * 0.9, upper=p * 1.1)
+    # relative errors 0.05, 0.25, 0, 0.2
+    assert m["mape"] == pytest.approx(0.125, rel=1e-12)
+    assert m["within10"] == pytest.approx(0.5)
+    assert m["rmse"] == pytest.approx(np.sqrt((0.05**2 + 0.5**2 + 0 + 4.0) / 4), rel=1e-12)
+    assert m["coverage"] == pytest.approx(0.5)  # 1 and 4 are inside ±10 % of p; 2 and 10 are not
+
+
+def test_leave_one_group_out_never_sees_the_held_out_family():
+    # family "c" follows another law: a model fitted without it mispredicts it, with it would not
+    X, y = lognormal_data(90, 4, sigma=0.0)
+    groups = np.repeat(["a", "b", "c"], 30)
+    y = np.where(groups == "c", y * 3.0, y)
+    pred = leave_one_group_out(LogLinearCostModel(alpha=0.0), X, y, groups)
+    by = summarize(pred, by="group").set_index("group")
+    assert by.loc["c", "mape"] == pytest.approx(2 / 3, rel=0.05)  # predicts y/3 for "c": error 2/3
+    with pytest.raises(ParameterError, match="at least 2 groups"):
+        leave_one_group_out(LogLinearCostModel(), X, y, np.zeros(90))

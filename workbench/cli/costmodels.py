@@ -1,0 +1,119 @@
+"""``workbench fit``, ``workbench predict`` and ``workbench evaluate``: regression cost models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub) -> None:
+    from workbench.costmodels.features import TARGETS
+    from workbench.costmodels.workflow import DEFAULT_KIND, KINDS
+
+    kinds_help = "; ".join(f"{k}: {v}" for k, v in KINDS.items())
+
+    p = sub.add_parser("fit", help="fit a cost model on the measurements of a store and save it (JSON)")
+    p.add_argument("--target", required=True, choices=sorted(TARGETS), help="quantity to predict")
+    p.add_argument("--device-class", help="fit on rows of this device class (see `workbench schema`)")
+    p.add_argument("--device-name", help="fit on rows of this device only")
+    p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
+    p.add_argument("--out", required=True, metavar="FILE", help="model file to write (JSON)")
+    p.add_argument("--kind", default=DEFAULT_KIND, help=f"model kind (default {DEFAULT_KIND}). {kinds_help}")
+    p.add_argument("--interval", type=float, default=0.9,
+                   help="coverage of the conformal prediction interval (default 0.9; 0 for none)")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("predict", help="predict zoo models with a saved cost model")
+    p.add_argument("--cost-model", required=True, metavar="FILE", help="model file from `workbench fit`")
+    p.add_argument("--model", action="append", required=True, metavar="NAME",
+                   help="zoo model (repeatable; see `workbench models`)")
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--dtype", default="fp32")
+    p.add_argument("--target", help="refuse the file unless it predicts this target")
+    p.add_argument("--ignore-versions", action="store_true",
+                   help="load a file written with other numpy/scikit-learn/workbench versions")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="leave-one-family-out accuracy of cost models on a store")
+    p.add_argument("--target", default="latency_ms", choices=sorted(TARGETS))
+    p.add_argument("--device-class", help="evaluate on rows of this device class")
+    p.add_argument("--device-name", help="evaluate on rows of this device only")
+    p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
+    p.add_argument("--kind", action="append", metavar="KIND",
+                   help="model kind (repeatable; default: flops, loglinear, additive)")
+    p.add_argument("--interval", type=float, default=0.9, help="interval coverage (default 0.9; 0 for none)")
+    p.add_argument("--per-family", action="store_true", help="also print metrics per held-out family")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def _print(df, fmt: str) -> None:
+    if fmt == "csv":
+        sys.stdout.write(df.to_csv(index=False))
+    elif fmt == "json":
+        print(df.to_json(orient="records"))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
+            print(df.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from workbench.costmodels.workflow import fit_from_store, save_fitted
+
+    saved = fit_from_store(args.store, target=args.target, device_class=args.device_class,
+                           device_name=args.device_name, kind=args.kind, interval=args.interval or None)
+    save_fitted(saved, args.out)
+    md = saved.metadata
+    print(f"fitted {args.kind} cost model for {args.target} on {md['n_train']} rows "
+          f"({len(md['families'])} families, {len(md['devices'])} device(s)); wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from workbench.costmodels.persistence import load
+    from workbench.costmodels.workflow import align_features, zoo_features
+    from workbench.measure import zoo
+
+    for m in args.model:  # validate names before any work
+        zoo.resolve(m)
+    saved = load(args.cost_model, target=args.target, check_versions=not args.ignore_versions)
+    X, _ = zoo_features(args.model, batch_size=args.batch_size, dtype=args.dtype)
+    X = align_features(X, saved.features)
+    pred = saved.predict(X)
+    out = pd.DataFrame({"model": X.index, "batch_size": args.batch_size, "dtype": args.dtype,
+                        f"predicted_{saved.target}": pred})
+    if hasattr(saved.estimator, "predict_interval"):
+        lo, hi = saved.predict_interval(X)
+        cov = saved.metadata.get("interval")
+        out[f"lower_{saved.target}"], out[f"upper_{saved.target}"] = lo, hi
+        out["interval"] = cov
+    _print(out, args.format)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from workbench.costmodels.features import training_data
+    from workbench.costmodels.workflow import KINDS, evaluate_family_out
+    from workbench.errors import UnknownNameError
+    from workbench.store import Store
+
+    kinds = args.kind or ["flops", "loglinear", "additive"]
+    for k in kinds:
+        if k not in KINDS:
+            raise UnknownNameError("cost-model kind", k, KINDS)
+    store = Store(args.store)
+    X, y, meta = training_data(store.read(), store.read_layers(), target=args.target,
+                               device_class=args.device_class, device_name=args.device_name)
+    _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=args.interval or None)
+    if not args.per_family:
+        table = table[table["model_family"] == "all"]
+    _print(table, args.format)
+    if args.format == "table":
+        print(json.dumps({"rows": int(len(y)), "families": int(meta["model_family"].nunique())}), file=sys.stderr)
+    return 0

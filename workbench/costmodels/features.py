@@ -1,0 +1,248 @@
+"""Features for cost models, built from measurement rows (:mod:`workbench.schema`) and the per-layer table.
+
+A feature frame is a pandas DataFrame with one row per measurement and numeric columns only:
+
+- base columns :data:`BASE_FEATURES`: ``flops`` [FLOP per inference], ``params`` [parameters],
+  ``weight_bytes`` [B], ``activation_bytes`` [B per inference], ``batch_size`` [samples per call],
+  ``dtype_bytes`` [B per element of the model's dtype];
+- per-layer-type columns, when a per-layer table is given: ``count__<Type>`` (number of executed
+  layers of that type), ``flops__<Type>`` [FLOP per forward call] and ``bytes__<Type>`` [B of layer
+  outputs per forward call], i.e. per-inference figures × ``batch_size``;
+- device columns, when asked for: ``peak_flops_per_s`` [FLOP/s] and ``memory_bandwidth_bytes_per_s``
+  [B/s] of the row's device, from the device catalog (:mod:`workbench.catalog.devices`).
+
+Targets are named by quantity (:data:`TARGETS`): ``latency_ms`` reads the median latency column
+``latency_ms_p50`` (per forward call of ``batch_size`` samples).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from workbench.errors import ParameterError, SchemaError, UnknownNameError
+
+TARGETS = {
+    "latency_ms": "latency_ms_p50",
+    "energy_j": "energy_j",
+    "memory_peak_bytes": "memory_peak_bytes",
+}
+"""Cost-model targets → the schema column they are read from (units in the names)."""
+
+BASE_FEATURES = ("flops", "params", "weight_bytes", "activation_bytes", "batch_size", "dtype_bytes")
+"""Features every schema row provides (see the module docstring for units)."""
+
+DEVICE_FEATURES = ("peak_flops_per_s", "memory_bandwidth_bytes_per_s")
+
+LAYER_KINDS = ("count", "flops", "bytes")
+"""Per-layer-type feature kinds: ``<kind>__<LayerType>`` columns."""
+
+DTYPE_BYTES = {"fp64": 8, "fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1, "uint8": 1, "int4": 0.5}
+"""Bytes per element of each numeric type."""
+
+_GROUP_KEYS = ("model", "device_name", "batch_size", "dtype", "strategy")
+
+
+def target_column(target: str) -> str:
+    """The schema column of a cost-model target (``latency_ms`` → ``latency_ms_p50``)."""
+    if target not in TARGETS:
+        raise UnknownNameError("cost-model target", target, TARGETS, "targets are " + ", ".join(TARGETS))
+    return TARGETS[target]
+
+
+def _to_polars(frame) -> pl.DataFrame:
+    if isinstance(frame, pl.LazyFrame):
+        return frame.collect()
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    if isinstance(frame, pd.DataFrame):
+        return pl.from_pandas(frame)
+    raise SchemaError(f"expected a polars or pandas DataFrame, got {type(frame).__name__}.")
+
+
+def layer_type_features(layers, batch_size: pd.Series | None = None) -> pd.DataFrame:
+    """Per-layer-type counts, FLOPs and output bytes per ``measurement_id`` (index).
+
+    Parameters
+    ----------
+    layers : polars or pandas DataFrame
+        Per-layer table (:data:`workbench.store.LAYER_SCHEMA`): ``measurement_id``, ``layer_type``,
+        ``flops`` [FLOP per inference], ``output_bytes`` [B per inference].
+    batch_size : pandas Series, optional
+        Samples per call indexed by ``measurement_id``; FLOPs and bytes are multiplied by it.
+    """
+    lay = _to_polars(layers)
+    if lay.height == 0:
+        return pd.DataFrame(index=pd.Index([], name="measurement_id"))
+    agg = (
+        lay.group_by("measurement_id", "layer_type")
+        .agg(pl.len().alias("count"), pl.col("flops").sum().alias("flops"),
+             pl.col("output_bytes").sum().cast(pl.Float64).alias("bytes"))
+        .to_pandas()
+    )
+    wide = agg.pivot_table(index="measurement_id", columns="layer_type", values=list(LAYER_KINDS),
+                           aggfunc="sum", fill_value=0.0)
+    wide.columns = [f"{kind}__{typ}" for kind, typ in wide.columns]
+    wide = wide.astype(float)
+    if batch_size is not None:
+        b = batch_size.reindex(wide.index).astype(float).to_numpy()[:, None]
+        per_call = [c for c in wide.columns if not c.startswith("count__")]
+        wide[per_call] = wide[per_call].to_numpy() * b
+    return wide[sorted(wide.columns)]
+
+
+def feature_frame(rows, layers=None, *, device_features: bool = False) -> pd.DataFrame:
+    """Numeric features of measurement rows (one output row per input row, same order).
+
+    Parameters
+    ----------
+    rows : polars or pandas DataFrame
+        Measurement rows with at least ``measurement_id`` and the base columns' sources
+        (``flops``, ``params``, ``weight_bytes``, ``activation_bytes``, ``batch_size``, ``dtype``).
+    layers : polars or pandas DataFrame, optional
+        Per-layer table; adds ``count__/flops__/bytes__<Type>`` columns (0 where a row has none).
+    device_features : bool
+        Add :data:`DEVICE_FEATURES` from the device catalog for each row's ``device_name``.
+
+    Raises
+    ------
+    SchemaError
+        If a needed column is missing or a base feature is null.
+    """
+    df = _to_polars(rows)
+    need = ["measurement_id", "flops", "params", "weight_bytes", "activation_bytes", "batch_size", "dtype"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise SchemaError(f"cost-model features need column(s) {missing}; the rows have {df.columns}.")
+    unknown_dtype = sorted(set(df["dtype"].drop_nulls().to_list()) - set(DTYPE_BYTES))
+    if unknown_dtype:
+        raise UnknownNameError("dtype", unknown_dtype[0], DTYPE_BYTES)
+    out = pd.DataFrame({
+        "flops": df["flops"].cast(pl.Float64).to_numpy(),
+        "params": df["params"].cast(pl.Float64).to_numpy(),
+        "weight_bytes": df["weight_bytes"].cast(pl.Float64).to_numpy(),
+        "activation_bytes": df["activation_bytes"].cast(pl.Float64).to_numpy(),
+        "batch_size": df["batch_size"].cast(pl.Float64).to_numpy(),
+        "dtype_bytes": [float(DTYPE_BYTES.get(d, 4)) if d is not None else 4.0 for d in df["dtype"].to_list()],
+    }, index=pd.Index(df["measurement_id"].to_list(), name="measurement_id"))
+    bad = out[list(BASE_FEATURES)].isna().any(axis=1)
+    if bool(bad.any()):
+        raise SchemaError(
+            f"rows {list(out.index[bad][:3])} lack a base feature ({', '.join(BASE_FEATURES)}). "
+            "Fix: profile them with `workbench profile` or drop them before fitting."
+        )
+    if layers is not None:
+        lt = layer_type_features(layers, out["batch_size"])
+        out = out.join(lt, how="left").fillna(0.0)
+    if device_features:
+        dev = df["device_name"].to_list()
+        cols = {c: [] for c in DEVICE_FEATURES}
+        for name in dev:
+            for c, v in catalog_device_features(name, None).items():
+                cols[c].append(v)
+        for c, v in cols.items():
+            out[c] = v
+    return out
+
+
+def catalog_device_features(device_name: str, dtype: str | None = "fp32") -> dict[str, float]:
+    """Peak FLOP/s (for ``dtype``) and memory bandwidth of a catalog device.
+
+    Raises
+    ------
+    UnknownNameError
+        If the device is not in the catalog (the catalog error lists close matches).
+    ParameterError
+        If the catalog has no peak figure for the dtype.
+    """
+    from workbench.catalog.devices import get_device  # layer 3; imported when used
+
+    dev = get_device(device_name)
+    key = dtype or "fp32"
+    peak = dev.peak_flops_per_s.get(key)
+    if peak is None:
+        raise ParameterError(
+            f"device {device_name!r} has no peak FLOP/s for {key!r} in the catalog "
+            f"(it has {sorted(dev.peak_flops_per_s)}). Fix: add it with load_user_devices() or pick another dtype."
+        )
+    return {"peak_flops_per_s": float(peak), "memory_bandwidth_bytes_per_s": float(dev.memory_bandwidth_bytes_per_s)}
+
+
+def training_data(rows, layers=None, *, target: str = "latency_ms", device_class: str | None = None,
+                  device_name: str | None = None, aggregate: str = "min"):
+    """Features, target and identity columns for fitting, from store rows.
+
+    Repeated measurements of one configuration (same model, device, batch size, dtype, strategy)
+    become one training row: the minimum of the target for ``aggregate="min"`` (contention from
+    other processes only ever adds latency) or the median for ``"median"``.
+
+    Returns
+    -------
+    X : pandas DataFrame
+        :func:`feature_frame` of the kept rows.
+    y : numpy array
+        Target values [unit of the target].
+    meta : pandas DataFrame
+        ``model``, ``model_family``, ``device_name``, ``device_class``, ``measurement_id`` per row.
+
+    Raises
+    ------
+    UnknownNameError
+        Unknown target or device class.
+    ParameterError
+        No rows match (the message lists what the store holds).
+    """
+    from workbench.schema import DEVICE_CLASSES
+
+    col = target_column(target)
+    df = _to_polars(rows)
+    if device_class is not None:
+        if device_class not in DEVICE_CLASSES:
+            raise UnknownNameError("device class", device_class, DEVICE_CLASSES)
+        df = df.filter(pl.col("device_class") == device_class)
+    if device_name is not None:
+        df = df.filter(pl.col("device_name") == device_name)
+    df = df.filter(pl.col(col).is_not_null() & pl.col("flops").is_not_null())
+    if target == "energy_j":
+        df = df.filter(pl.col("energy_scope") == "inference")
+    if df.height == 0:
+        have = _to_polars(rows).group_by("device_class").len().sort("device_class").rows()
+        raise ParameterError(
+            f"no rows with {col!r} for device_class={device_class!r}, device_name={device_name!r}; "
+            f"the rows hold (device_class, count) {have}. Fix: profile or import measurements first."
+        )
+    if aggregate not in ("min", "median"):
+        raise ParameterError(f"aggregate must be 'min' or 'median', got {aggregate!r}.")
+    keys = [k for k in _GROUP_KEYS if k in df.columns]
+    df = df.with_columns(pl.col(c).fill_null("") for c in keys if df.schema[c] == pl.String)
+    agg_expr = pl.col(col).min() if aggregate == "min" else pl.col(col).median()
+    rep = df.sort("measurement_id").group_by(keys, maintain_order=True).agg(
+        pl.all().exclude(col).first(), agg_expr.alias(col)
+    ).sort(keys)
+    X = feature_frame(rep, layers)
+    y = rep[col].cast(pl.Float64).to_numpy()
+    meta = rep.select([c for c in ("measurement_id", "model", "model_family", "device_name", "device_class")
+                       if c in rep.columns]).to_pandas()
+    return X, y, meta
+
+
+def data_hash(X: pd.DataFrame, y) -> str:
+    """SHA-256 of the training data (feature names, values and target), for a model file's metadata."""
+    h = hashlib.sha256()
+    h.update(json.dumps(list(map(str, X.columns))).encode())
+    h.update(np.ascontiguousarray(X.to_numpy(dtype=float)).tobytes())
+    h.update(np.ascontiguousarray(np.asarray(y, dtype=float)).tobytes())
+    return h.hexdigest()
+
+
+_ARCH = re.compile(r"[_-]\d+$")
+
+
+def architecture_of(model_name: str) -> str:
+    """Architecture part of a dataset model id: ``resnet18_12`` → ``resnet18`` (nn-Meter ids)."""
+    return _ARCH.sub("", model_name)

@@ -1,0 +1,111 @@
+"""Validation of cost models: metrics and leave-one-family-out cross-validation.
+
+Metrics (all on the original scale of the target):
+
+- ``mape``: mean absolute percentage error, ``mean(|ŷ − y| / y)`` as a fraction (0.1 = 10 %);
+- ``rmse``: root mean squared error [target unit];
+- ``within10``: share of predictions within ±10 % of the measurement, ``mean(|ŷ − y| / y ≤ 0.1)``
+  (the accuracy metric of nn-Meter, Zhang et al., MobiSys 2021, Sec. 6);
+- ``coverage``: share of measurements inside their prediction interval (when intervals exist).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from workbench.errors import ParameterError
+
+
+def mape(y_true, y_pred) -> float:
+    """Mean absolute percentage error as a fraction [1]."""
+    y, p = np.asarray(y_true, float), np.asarray(y_pred, float)
+    return float(np.mean(np.abs(p - y) / y))
+
+
+def rmse(y_true, y_pred) -> float:
+    """Root mean squared error [unit of y]."""
+    y, p = np.asarray(y_true, float), np.asarray(y_pred, float)
+    return float(np.sqrt(np.mean((p - y) ** 2)))
+
+
+def within(y_true, y_pred, tol: float = 0.10) -> float:
+    """Share of predictions within ±``tol`` (relative) of the truth [1]."""
+    y, p = np.asarray(y_true, float), np.asarray(y_pred, float)
+    return float(np.mean(np.abs(p - y) / y <= tol + 1e-12))
+
+
+def metrics(y_true, y_pred, lower=None, upper=None) -> dict:
+    """``n``, ``mape``, ``rmse``, ``within10`` and (with bounds) ``coverage`` and ``median_width_factor``."""
+    out = {"n": int(np.size(y_true)), "mape": mape(y_true, y_pred), "rmse": rmse(y_true, y_pred),
+           "within10": within(y_true, y_pred, 0.10)}
+    if lower is not None and upper is not None:
+        y = np.asarray(y_true, float)
+        out["coverage"] = float(np.mean((y >= lower) & (y <= upper)))
+        out["median_width_factor"] = float(np.median(np.sqrt(np.asarray(upper) / np.asarray(lower))))
+    return out
+
+
+def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = None,
+                        pass_groups: bool = True) -> pd.DataFrame:
+    """Predict every row with a clone of ``estimator`` fitted on the other groups (families).
+
+    Parameters
+    ----------
+    estimator : cost model
+        Cloned and fitted once per held-out group. A :class:`ConformalCostModel` gets the remaining
+        groups for its family-out calibration and contributes ``lower``/``upper`` columns.
+    X : DataFrame
+    y : array [target unit]
+    groups : array
+        Group of each row (model family for leave-one-family-out).
+    meta : DataFrame, optional
+        Identity columns (model, device) copied into the result.
+
+    Returns
+    -------
+    DataFrame with ``group``, ``y_true``, ``y_pred`` (and ``lower``, ``upper``) per row.
+    """
+    groups = np.asarray(groups)
+    y = np.asarray(y, float)
+    uniq = np.unique(groups)
+    if len(uniq) < 2:
+        raise ParameterError(f"leave-one-group-out needs at least 2 groups, got {uniq.tolist()}.")
+    X = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+    pred = np.empty_like(y)
+    lo = np.full_like(y, np.nan)
+    hi = np.full_like(y, np.nan)
+    for g in uniq:
+        te = groups == g
+        m = clone(estimator)
+        if pass_groups and hasattr(m, "predict_interval"):
+            m.fit(X[~te], y[~te], groups=groups[~te])
+        else:
+            m.fit(X[~te], y[~te])
+        pred[te] = m.predict(X[te])
+        if hasattr(m, "predict_interval"):
+            lo[te], hi[te] = m.predict_interval(X[te])
+    out = pd.DataFrame({"group": groups, "y_true": y, "y_pred": pred})
+    if not np.all(np.isnan(lo)):
+        out["lower"], out["upper"] = lo, hi
+    if meta is not None:
+        out = pd.concat([meta.reset_index(drop=True), out], axis=1)
+    return out
+
+
+def summarize(pred: pd.DataFrame, by: str | list[str] | None = None) -> pd.DataFrame:
+    """Metrics of a prediction frame (from :func:`leave_one_group_out`), overall or per ``by`` column(s)."""
+
+    def one(d: pd.DataFrame) -> dict:
+        if "lower" in d:
+            return metrics(d["y_true"], d["y_pred"], d["lower"], d["upper"])
+        return metrics(d["y_true"], d["y_pred"])
+
+    if by is None:
+        return pd.DataFrame([one(pred)])
+    rows = []
+    for key, d in pred.groupby(by, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip([by] if isinstance(by, str) else by, key)), **one(d)})
+    return pd.DataFrame(rows)

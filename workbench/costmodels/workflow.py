@@ -1,0 +1,184 @@
+"""Orchestration of the cost models: fit from a store, predict zoo models, evaluate family-out.
+
+These are the functions behind ``workbench fit``, ``workbench predict`` and ``workbench evaluate``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from workbench.costmodels.estimators import (
+    FlopsProportionalCostModel,
+    LayerAdditiveCostModel,
+    LogLinearCostModel,
+    ResidualBoostedCostModel,
+    RooflineCostModel,
+    TreeCostModel,
+)
+from workbench.costmodels.features import BASE_FEATURES, data_hash, training_data
+from workbench.costmodels.intervals import ConformalCostModel
+from workbench.costmodels.persistence import SavedCostModel, save
+from workbench.costmodels.validation import leave_one_group_out, summarize
+from workbench.errors import ParameterError, UnknownNameError
+
+KINDS = {
+    "flops": "FLOPs-proportional baseline",
+    "roofline": "roofline baseline (needs catalog peaks: the device must be in the catalog)",
+    "loglinear": "power law in log space on FLOPs, params, weight and activation bytes",
+    "loglinear-layers": "power law in log space on base and per-layer-type features",
+    "gbm": "gradient-boosted trees in log space on base and per-layer-type features",
+    "rf": "random forest in log space on base and per-layer-type features",
+    "additive": "per-layer-type additive model (Neurosurgeon/nn-Meter style)",
+    "additive+gbm": "additive model × gradient-boosted correction of its log ratio",
+}
+"""Cost-model kinds for :func:`make_estimator` and ``workbench fit --kind``."""
+
+DEFAULT_KIND = "additive"
+
+
+def make_estimator(kind: str = DEFAULT_KIND, *, interval: float | None = 0.9, random_state: int = 0):
+    """A fresh (unfitted) cost model of ``kind``, wrapped for ``interval`` prediction intervals.
+
+    Parameters
+    ----------
+    kind : str
+        A key of :data:`KINDS`.
+    interval : float or None
+        Nominal coverage of the conformal intervals (0.9 → 90 %); None for point predictions only.
+    """
+    if kind not in KINDS:
+        raise UnknownNameError("cost-model kind", kind, KINDS)
+    base_cols = [c for c in BASE_FEATURES if c not in ("batch_size", "dtype_bytes")]
+    est = {
+        "flops": lambda: FlopsProportionalCostModel(),
+        "roofline": lambda: RooflineCostModel(),
+        "loglinear": lambda: LogLinearCostModel(features=base_cols),
+        "loglinear-layers": lambda: LogLinearCostModel(alpha=1.0),
+        "gbm": lambda: TreeCostModel("gbm", random_state=random_state),
+        "rf": lambda: TreeCostModel("rf", n_estimators=200, max_depth=None, random_state=random_state),
+        "additive": lambda: LayerAdditiveCostModel(),
+        "additive+gbm": lambda: ResidualBoostedCostModel(LayerAdditiveCostModel(), random_state=random_state),
+    }[kind]()
+    if interval is None:
+        return est
+    if not (0 < interval < 1):
+        raise ParameterError(f"interval must be a coverage in (0, 1), e.g. 0.9; got {interval!r}.")
+    return ConformalCostModel(est, alpha=round(1 - interval, 10))
+
+
+def fit_from_store(store, *, target: str = "latency_ms", device_class: str | None = None,
+                   device_name: str | None = None, kind: str = DEFAULT_KIND, interval: float | None = 0.9,
+                   family_out_calibration: bool = True) -> SavedCostModel:
+    """Fit a cost model on the measurements of a store.
+
+    Parameters
+    ----------
+    store : workbench.store.Store or path
+    target : str
+        ``latency_ms``, ``energy_j`` or ``memory_peak_bytes``.
+    device_class, device_name : str, optional
+        Which rows to fit on.
+    kind : str
+        See :data:`KINDS`.
+    interval : float or None
+        Conformal interval coverage (calibrated family-out when ``family_out_calibration``).
+
+    Returns
+    -------
+    SavedCostModel
+        The fitted estimator with metadata (target, device class, features, training-data hash).
+    """
+    from workbench.store import Store
+
+    store = Store(store) if not isinstance(store, Store) else store
+    rows = store.read()
+    layers = store.read_layers()
+    X, y, meta = training_data(rows, layers, target=target, device_class=device_class, device_name=device_name)
+    est = make_estimator(kind, interval=interval)
+    groups = meta["model_family"].fillna("").to_numpy() if "model_family" in meta else None
+    if isinstance(est, ConformalCostModel) and family_out_calibration and groups is not None \
+            and len(set(groups)) >= 2:
+        est.fit(X, y, groups=groups)
+    else:
+        est.fit(X, y)
+    md = {"device_class": device_class, "device_name": device_name, "kind": kind, "interval": interval,
+          "training_data_sha256": data_hash(X, y), "n_train": int(len(y)),
+          "families": sorted(set(meta.get("model_family", pd.Series(dtype=str)).dropna())),
+          "devices": sorted(set(meta.get("device_name", pd.Series(dtype=str)).dropna())), "store": str(store.path)}
+    return SavedCostModel(est, {"target": target, "features": list(X.columns), **md})
+
+
+def save_fitted(saved: SavedCostModel, path) -> None:
+    """Write a :class:`SavedCostModel` from :func:`fit_from_store` to ``path``."""
+    meta = {k: v for k, v in saved.metadata.items() if k not in ("target", "features")}
+    save(saved.estimator, path, target=saved.target, metadata=meta)
+
+
+def zoo_features(names: list[str], *, batch_size: int = 1, dtype: str = "fp32") -> tuple[pd.DataFrame, list[dict]]:
+    """Feature frame of zoo models computed without timing anything (FLOPs, sizes, per-layer types).
+
+    Returns the frame (index: model name) and, per model, its per-layer rows (for span predictions).
+    """
+    from workbench.costmodels.features import DTYPE_BYTES, layer_type_features
+    from workbench.measure import features as mf
+    from workbench.measure import zoo
+
+    if dtype not in DTYPE_BYTES:
+        raise UnknownNameError("dtype", dtype, DTYPE_BYTES)
+    if not isinstance(batch_size, int) or batch_size <= 0:
+        raise ParameterError(f"batch size must be a positive integer, got {batch_size!r}.")
+    rows, layer_rows = [], []
+    for name in names:
+        spec = zoo.resolve(name)
+        model = spec.build()
+        x = spec.example_input(1)
+        recs = mf.layer_breakdown(model, x, repeats=1)
+        rows.append({"model": name, "flops": float(mf.count_flops(model, x)), "params": mf.count_params(model),
+                     "weight_bytes": mf.weight_bytes(model), "activation_bytes": sum(r.output_bytes for r in recs),
+                     "batch_size": batch_size, "dtype_bytes": float(DTYPE_BYTES[dtype])})
+        layer_rows.append([{"measurement_id": name, "layer_index": r.index, "layer_type": r.type,
+                            "flops": r.flops, "output_bytes": r.output_bytes} for r in recs])
+    X = pd.DataFrame(rows).set_index("model")
+    flat = pd.DataFrame([r for lr in layer_rows for r in lr])
+    lt = layer_type_features(flat, pd.Series(batch_size, index=X.index))
+    X = X.join(lt, how="left").fillna(0.0)
+    X.index.name = "model"
+    return X, layer_rows
+
+
+def align_features(X: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    """Columns of ``X`` reordered to a model's ``features``; per-layer-type columns it lacks become 0.
+
+    Layer types the model never saw stay in the frame (the additive model prices them with its
+    type-independent terms; other models raise FeatureMismatchError naming them).
+    """
+    out = X.copy()
+    for c in features:
+        if c not in out.columns and "__" in c:
+            out[c] = 0.0
+    extra = [c for c in out.columns if c not in features]
+    return out[[c for c in features if c in out.columns] + extra]
+
+
+def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", "loglinear", "additive"),
+                        interval: float | None = 0.9) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leave-one-family-out predictions and metrics of several kinds of cost model.
+
+    Returns
+    -------
+    (predictions, metrics)
+        ``predictions``: one row per (kind, measurement) with y_true, y_pred (and bounds);
+        ``metrics``: per kind overall (``model_family == "all"``) and per family.
+    """
+    groups = meta["model_family"].fillna("?").to_numpy()
+    preds, tables = [], []
+    for kind in kinds:
+        est = make_estimator(kind, interval=interval)
+        p = leave_one_group_out(est, X, y, groups, meta=meta).assign(kind=kind)
+        preds.append(p)
+        tables.append(summarize(p).assign(kind=kind, model_family="all"))
+        tables.append(summarize(p, by="model_family").assign(kind=kind))
+    m = pd.concat(tables, ignore_index=True)
+    cols = ["kind", "model_family"] + [c for c in m.columns if c not in ("kind", "model_family")]
+    return pd.concat(preds, ignore_index=True), m[cols]
