@@ -1,7 +1,6 @@
 """Exit decisions, expected FLOPs, sweeps, Pareto fronts, early-exit networks and cascades."""
 
 import numpy as np
-import polars as pl
 import pytest
 import torch
 from torch import nn

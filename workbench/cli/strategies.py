@@ -25,13 +25,13 @@ def _add_measure_args(p) -> None:
 
 
 def register(sub) -> None:
-    from workbench.strategies.experiments import COMPRESSION_METHODS
-
+    # no workbench.strategies import here: it pulls in torch, and building the parser must stay fast
     p = sub.add_parser("compress", help="train a digits model, compress it (int8, pruning, distillation), "
                                         "measure every variant into the store")
     p.add_argument("--model", default="mlp", help="digits model: mlp, cnn, mlp-small (default mlp)")
     p.add_argument("--method", action="append", metavar="NAME",
-                   help=f"compression method (repeatable; default all): {', '.join(COMPRESSION_METHODS)}")
+                   help="compression method (repeatable; default all): int8-dynamic, int8-static, "
+                        "prune-unstructured, prune-structured, distill")
     p.add_argument("--amount", type=float, default=0.5, help="pruning fraction in [0, 1) (default 0.5)")
     p.add_argument("--fine-tune-epochs", type=int, default=5, help="epochs of fine-tuning after pruning (default 5)")
     p.add_argument("--teacher", default="cnn", help="distillation teacher (default cnn)")

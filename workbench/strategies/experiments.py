@@ -297,12 +297,12 @@ def run_compression(model: str = "mlp", methods: Sequence[str] = COMPRESSION_MET
             [r] = run.measure_static(p, model=label, family=family, strategy=f"prune-unstructured-{amount:g}",
                                      acc=acc, config={**arch, **train_cfg, "amount": amount, "criterion": "l1",
                                      "scope": "per-layer", "fine_tune_epochs": fine_tune_epochs,
-                                     "nonzero_params": nz, "sparsity": 1 - nz / r_params(p),
+                                     "nonzero_params": nz, "sparsity": 1 - nz / _param_count(p),
                                      "note": "dense storage and dense kernels: zeros are still stored and computed"})[:1]
             models[method] = p
             summary["pruned_unstructured_speedup"] = base_row["latency_ms_p50"] / r["latency_ms_p50"]
             summary["pruned_unstructured_accuracy_drop_pt"] = (base_acc - acc) * 100
-            summary["pruned_unstructured_nonzero_fraction"] = nz / r_params(p)
+            summary["pruned_unstructured_nonzero_fraction"] = nz / _param_count(p)
         elif method == "prune-structured":
             p = compression.prune_structured(base, amount)
             ft(p)
@@ -342,7 +342,8 @@ def run_compression(model: str = "mlp", methods: Sequence[str] = COMPRESSION_MET
     return StrategyResult(rows, layers, summary, models=models)
 
 
-def r_params(model: nn.Module) -> int:
+def _param_count(model: nn.Module) -> int:
+    """Number of parameter elements (zeros included)."""
     return int(sum(p.numel() for p in model.parameters()))
 
 
