@@ -83,6 +83,8 @@ def test_bad_thresholds_criteria_and_inputs_raise_clear_errors():
         cascades.first_exit(z, "entropie", 0.5)
     with pytest.raises(ParameterError, match="empty"):
         cascades.sweep([torch.zeros(0, 10)] * 2, torch.zeros(0, dtype=torch.long), [1, 2], thresholds=[0.5])
+    with pytest.raises(ParameterError, match="no stage logits"):
+        cascades.sweep([], torch.zeros(2, dtype=torch.long), [], thresholds=[0.5])
     with pytest.raises(ParameterError, match="no thresholds"):
         cascades.sweep(z, torch.zeros(2, dtype=torch.long), [1, 2], thresholds=[])
     with pytest.raises(ParameterError, match="2 thresholds given for 1"):

@@ -7,7 +7,7 @@ import pytest
 
 from workbench.cli import main
 from workbench.errors import ParameterError, UnknownNameError
-from workbench.strategies.experiments import run_cascade, run_compression, run_early_exit
+from workbench.strategies.experiments import measure_dynamic, run_cascade, run_compression, run_early_exit
 
 
 def test_run_compression_writes_one_row_per_variant(tmp_store, splits, fast_settings):
@@ -64,6 +64,8 @@ def test_run_cascade_and_bad_arguments(splits, fast_settings):
         run_compression("mlp", ["int4"], splits=splits, settings=fast_settings)
     with pytest.raises(ParameterError, match="not both"):
         run_early_exit(splits=splits, settings=fast_settings, repeats=3)
+    with pytest.raises(ParameterError, match="timing set is empty"):
+        measure_dynamic(res.models["cascade"], splits.test.x[:0], settings=fast_settings)
 
 
 def test_cli_compress_and_cascade(tmp_path, capsys):

@@ -197,7 +197,9 @@ def sweep(stage_logits: Sequence[torch.Tensor], y: torch.Tensor, cumulative_flop
         none leave) and ``pareto`` (on the accuracy/expected-FLOPs plane).
     """
     check_criterion(criterion)
-    check_dataset(stage_logits[0] if stage_logits else [], y, "evaluation split")
+    if len(stage_logits) == 0:
+        raise ParameterError("no stage logits given. Fix: pass the logits of every exit/model (see stage_logits()).")
+    check_dataset(stage_logits[0], y, "evaluation split")
     k = len(stage_logits)
     if len(cumulative_flops) != k:
         raise ParameterError(f"{len(cumulative_flops)} cumulative FLOP figures for {k} stages.")

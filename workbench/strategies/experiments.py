@@ -16,6 +16,7 @@ by running the real dynamic model on every test image, one call per image at bat
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ from workbench import schema
 from workbench.errors import ParameterError, UnknownNameError
 from workbench.strategies import cascades, compression
 from workbench.strategies.data import (
-    DATASET_SOURCE, INPUT_SHAPE, MODELS, DigitsSplits, accuracy, build_model, check_dataset,
+    DATASET_SOURCE, INPUT_SHAPE, MODELS, DigitsSplits, accuracy, build_model,
     load_digits_splits, train_classifier,
 )
 
@@ -128,7 +129,7 @@ def _prepare(splits, settings, meter, store, kwargs):
     splits = splits or load_digits_splits()
     if isinstance(meter, str):
         meter = get_meter(meter)
-    if store is not None and not hasattr(store, "append"):
+    if isinstance(store, (str, os.PathLike)):
         store = Store(store)
     if store is not None:
         store.check_writable()
@@ -158,7 +159,8 @@ def measure_dynamic(module: nn.Module, x: torch.Tensor, *, settings, meter=None)
     """
     from workbench.measure import timing
 
-    check_dataset(x, x, "timing set")
+    if len(x) == 0:
+        raise ParameterError("the timing set is empty. Fix: pass at least one image, e.g. splits.test.x.")
     module.eval()
     samples = [x[i:i + 1] for i in range(len(x))]
     times = []
