@@ -112,7 +112,7 @@ def activate(path: str | os.PathLike | None = None):
     """
     base = data_dir(path)
     try:
-        base.mkdir(parents=True, exist_ok=True)
+        (base / "logs").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create the Brightway data directory {base}: {exc}. Pass another "
                          f"directory (--lca-dir or ${DATA_DIR_ENV}).") from None
