@@ -95,6 +95,146 @@ def confirm(store_dir: Path, *, tol: float, rounds: int, batch: int, repeats: in
                              meter="none", store=store)
 
 
+# ------------------------------------------------------------------------------------------ evaluation
+def measured_peaks() -> dict:
+    """Single-thread peak FLOP/s (large fp32 matmul) and copy bandwidth [B/s] of this CPU, measured.
+
+    The roofline baseline needs the device's peaks; this CPU is not in the catalog, so they are
+    measured here (best of 5): a 1024³ matmul and a 64 MiB tensor copy (read + write counted).
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    x = torch.empty(16 * 1024 * 1024)
+    y = torch.empty_like(x)
+    best_mm, best_cp = float("inf"), float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        a @ b
+        best_mm = min(best_mm, time.perf_counter() - t)
+        t = time.perf_counter()
+        y.copy_(x)
+        best_cp = min(best_cp, time.perf_counter() - t)
+    return {"peak_flops_per_s": 2 * 1024**3 / best_mm, "memory_bandwidth_bytes_per_s": 2 * x.numel() * 4 / best_cp}
+
+
+def own_cpu(store_dir: Path, kinds: list[str]) -> dict:
+    """Leave-one-family-out accuracy on this CPU's measurements for each kind of cost model."""
+    import numpy as np
+
+    from workbench.costmodels.features import training_data
+    from workbench.costmodels.validation import summarize
+    from workbench.costmodels.workflow import evaluate_family_out
+    from workbench.store import Store
+
+    store = Store(store_dir)
+    X, y, meta = training_data(store.read(), store.read_layers(), target="latency_ms")
+    peaks = measured_peaks()
+    Xr = X.assign(**peaks)
+    out = {"rows": int(len(y)), "families": int(meta["model_family"].nunique()), "measured_peaks": peaks,
+           "latency_ms_range": [float(y.min()), float(y.max())], "kinds": {}}
+    preds = {}
+    for kind in kinds:
+        p, table = evaluate_family_out(Xr if kind == "roofline" else X, y, meta, kinds=[kind], interval=0.9)
+        preds[kind] = p
+        overall = table[table["model_family"] == "all"].iloc[0]
+        per_family = {r["model_family"]: round(float(r["within10"]), 3)
+                      for _, r in table[table["model_family"] != "all"].iterrows()}
+        out["kinds"][kind] = {"mape": float(overall["mape"]), "within10": float(overall["within10"]),
+                              "rmse_ms": float(overall["rmse"]), "coverage_90": float(overall.get("coverage", np.nan)),
+                              "median_interval_factor": float(overall.get("median_width_factor", np.nan)),
+                              "within10_per_family": per_family}
+        _log(f"  {kind:>16}: MAPE {overall['mape']:.3f}  within±10% {overall['within10']:.3f}  "
+             f"coverage90 {overall.get('coverage', float('nan')):.3f}")
+    # memory model: the same features predict peak memory (its own target), additive kind
+    Xm, ym, mm = training_data(store.read(), store.read_layers(), target="memory_peak_bytes")
+    pm, tm = evaluate_family_out(Xm, ym, mm, kinds=["loglinear-layers"], interval=0.9)
+    s = summarize(pm).iloc[0]
+    out["memory_peak_bytes"] = {"kind": "loglinear-layers", "mape": float(s["mape"]),
+                                "within10": float(s["within10"]), "coverage_90": float(s["coverage"])}
+    _log(f"  memory_peak_bytes (loglinear-layers): MAPE {s['mape']:.3f} within±10% {s['within10']:.3f}")
+    return out
+
+
+FEWSHOT_TASKS = {
+    # name: (target device, source device) with nn-Meter's devices as the importer names them
+    "cpu_to_adreno640": ("xiaomi-mi-9", "pixel-4"),
+    "adreno640_to_adreno630": ("pixel-3-xl", "xiaomi-mi-9"),
+    "cpu_to_vpu": ("intel-ncs2", "pixel-4"),
+}
+
+
+def fewshot(path: Path, *, k: int, seeds: int) -> dict:
+    """Few-shot calibration on nn-Meter: k random target-device models + full data on known devices."""
+    from workbench import datasets
+    from workbench.costmodels.fewshot import evaluate_fewshot, wide_latencies
+
+    rows = datasets.load("nn-meter", path)
+    wide = wide_latencies(rows, value="latency_ms_mean")
+    devices = [c for c in wide.columns if c not in ("architecture", "model_family")]
+    out = {}
+    for name, (target, source) in FEWSHOT_TASKS.items():
+        others = [source] + [d for d in devices if d not in (target, source)]
+        r_all = evaluate_fewshot(wide, target, others, k=k, seeds=range(seeds))
+        r_src = evaluate_fewshot(wide, target, [source], k=k, seeds=range(seeds))
+        out[name] = {"within10": r_all["within10"], "mape": r_all["mape"], "known_devices": others,
+                     "source_only_within10": r_src["within10"], "source_only_mape": r_src["mape"],
+                     "n_eval": r_all["n_eval"], "k": k, "seeds": seeds}
+        _log(f"  {name}: within±10% {r_all['within10']:.3f} (all known devices), "
+             f"{r_src['within10']:.3f} (source {source} only)")
+    return out
+
+
+def mlperf_tiny_energy(path: Path) -> dict:
+    """Energy per inference from latency and board features, leave-one-board-out (MLPerf Tiny)."""
+    import numpy as np
+    import pandas as pd
+    import polars as pl
+
+    from workbench import datasets
+    from workbench.costmodels.estimators import LogLinearCostModel
+    from workbench.costmodels.validation import leave_one_group_out, summarize
+
+    if "mlperf-tiny" not in datasets.KINDS:
+        return {"skipped": "no mlperf-tiny importer"}
+    try:
+        rows = datasets.load("mlperf-tiny", path)
+    except ModuleNotFoundError as exc:
+        return {"skipped": f"mlperf-tiny importer not available yet ({exc})"}
+    lat = pl.coalesce("latency_ms_p50", "latency_ms_mean")
+    df = rows.filter((pl.col("energy_scope") == "inference") & pl.col("energy_j").is_not_null()
+                     & lat.is_not_null()).with_columns(lat.alias("latency_ms"))
+    if df.height < 10:
+        return {"skipped": f"only {df.height} MLPerf Tiny rows carry energy per inference"}
+    pdf = df.to_pandas()
+
+    def mhz(text) -> float:
+        import re
+
+        m = re.search(r"([0-9.]+)\s*([MG])hz", str(text or ""), re.I)
+        return float(m.group(1)) * (1000.0 if m and m.group(2).upper() == "G" else 1.0) if m else np.nan
+
+    cfg = [json.loads(c) if c else {} for c in pdf["config_json"]]
+    freq = [mhz(c.get("processor_frequencies") or c.get("Processor(s) Frequencies") or cm)
+            for c, cm in zip(cfg, pdf["cpu_model"])]
+    X = pd.DataFrame({"latency_ms": pdf["latency_ms"].to_numpy(float)})
+    X["cpu_mhz"] = pd.Series(freq).fillna(pd.Series(freq).median()).to_numpy()
+    X["has_accelerator"] = pdf["accelerator"].notna().astype(float).to_numpy()
+    for task in sorted(pdf["task"].dropna().unique()):
+        X[f"task_{task}"] = (pdf["task"] == task).astype(float).to_numpy()
+    y = pdf["energy_j"].to_numpy(float)
+    board = pdf["device_name"].to_numpy()
+    p = leave_one_group_out(LogLinearCostModel(alpha=1e-2), X, y, board)
+    s = summarize(p).iloc[0]
+    per_board = summarize(p, by="group")
+    out = {"rows": int(len(y)), "boards": int(len(set(board))), "features": list(X.columns),
+           "mape": float(s["mape"]), "within10": float(s["within10"]),
+           "median_board_mape": float(per_board["mape"].median())}
+    _log(f"  MLPerf Tiny energy, leave-one-board-out: MAPE {out['mape']:.3f} over {out['boards']} boards")
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, default=CACHE)
@@ -107,6 +247,11 @@ def main(argv=None) -> int:
     ap.add_argument("--confirm-tol", type=float, default=0.05,
                     help="re-profile a variant until two passes agree within this relative tolerance")
     ap.add_argument("--confirm-rounds", type=int, default=4)
+    ap.add_argument("--kinds", default="flops,roofline,loglinear,loglinear-layers,gbm,rf,additive,additive+gbm")
+    ap.add_argument("--headline", default="additive+gbm", help="kind reported as own_cpu_* (fixed in advance)")
+    ap.add_argument("--k", type=int, default=100, help="target-device models for few-shot calibration")
+    ap.add_argument("--seeds", type=int, default=10, help="random draws of the k models")
+    ap.add_argument("--shared", type=Path, default=Path("../shared/data"))
     args = ap.parse_args(argv)
     store_dir = args.cache / "store"
     if not args.no_profile:
@@ -116,6 +261,27 @@ def main(argv=None) -> int:
                 repeats=args.repeats, warmup=args.warmup)
     if args.profile_only:
         return 0
+    result = {}
+    _log("own CPU, leave-one-family-out:")
+    own = own_cpu(store_dir, args.kinds.split(","))
+    head = own["kinds"][args.headline]
+    result.update({
+        "own_cpu_kind": args.headline,
+        "own_cpu_within10": round(head["within10"], 4), "own_cpu_mape": round(head["mape"], 4),
+        "flops_baseline_mape": round(own["kinds"]["flops"]["mape"], 4),
+        "interval_coverage_90": round(head["coverage_90"], 4),
+    })
+    _log("few-shot on nn-Meter:")
+    fs = fewshot(args.shared / "nn-meter-model-latency", k=args.k, seeds=args.seeds)
+    result["fewshot"] = {name: round(v["within10"], 4) for name, v in fs.items()}
+    result["fewshot_source_only"] = {name: round(v["source_only_within10"], 4) for name, v in fs.items()}
+    _log("MLPerf Tiny energy:")
+    tiny = mlperf_tiny_energy(args.shared / "mlperf-tiny")
+    result["mlperf_tiny_energy_loboard_mape"] = round(tiny["mape"], 4) if "mape" in tiny else None
+    detail = {"own_cpu": own, "fewshot": fs, "mlperf_tiny": tiny}
+    (args.cache / "result.json").write_text(json.dumps({**result, "detail": detail}, indent=1, default=str))
+    _log(f"details in {args.cache / 'result.json'}")
+    print(json.dumps(result))
     return 0
 
 

@@ -40,8 +40,9 @@ def test_conformal_group_calibration_and_errors():
     assert m.oof_log_ratio_.shape == (200,) and np.isfinite(m.q_)
     with pytest.raises(ParameterError, match="alpha"):
         ConformalCostModel(alpha=1.5).fit(X, y)
-    with pytest.raises(ParameterError, match="at least 2 distinct"):
-        ConformalCostModel().fit(X, y, groups=np.zeros(200))
+    # a single group cannot be held out: falls back to K-fold over rows, same as no groups
+    one = ConformalCostModel(LogLinearCostModel()).fit(X, y, groups=np.zeros(200))
+    assert one.q_ == ConformalCostModel(LogLinearCostModel()).fit(X, y).q_
 
 
 def test_conformal_quantile_finite_sample_rule():

@@ -81,7 +81,7 @@ def layer_type_features(layers, batch_size: pd.Series | None = None) -> pd.DataF
         return pd.DataFrame(index=pd.Index([], name="measurement_id"))
     agg = (
         lay.group_by("measurement_id", "layer_type")
-        .agg(pl.len().alias("count"), pl.col("flops").sum().alias("flops"),
+        .agg(pl.len().cast(pl.Float64).alias("count"), pl.col("flops").sum().alias("flops"),
              pl.col("output_bytes").sum().cast(pl.Float64).alias("bytes"))
         .to_pandas()
     )

@@ -135,7 +135,7 @@ class FewShotCalibrator(RegressorMixin, BaseEstimator):
                              for j in range(L.shape[1])]
         self.categories_ = sorted(set(X[self.arch_column].astype(str))) if self.arch_column is not None else []
         A = self._design(X)
-        r = RidgeCV(alphas=self.alphas).fit(A, np.log(y))
+        r = RidgeCV(alphas=np.asarray(self.alphas, dtype=float)).fit(A, np.log(y))
         self.coef_, self.intercept_, self.alpha_ = r.coef_, float(r.intercept_), float(r.alpha_)
         self.feature_names_in_ = list(X.columns)
         self.n_features_in_ = len(self.feature_names_in_)

@@ -47,7 +47,8 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
     alpha : float
         Miscoverage: 0.1 gives 90 % intervals.
     cv : int
-        Folds for the out-of-fold residuals (at most the number of groups when ``groups`` are given).
+        Folds for the out-of-fold residuals (at most the number of groups when ``groups`` are given;
+        with a single group, folds are drawn over rows).
     random_state : int
         Shuffling of the folds when no groups are given.
 
@@ -76,11 +77,11 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
             raise ParameterError(f"cv must be an integer >= 2, got {self.cv!r}.")
         base = self.estimator if self.estimator is not None else LogLinearCostModel()
         X = _frame(X)
+        if groups is not None and len(np.unique(np.asarray(groups))) < 2:
+            groups = None  # one group: nothing to hold out, residuals come from K-fold over rows
         if groups is not None:
             groups = np.asarray(groups)
             n_groups = len(np.unique(groups))
-            if n_groups < 2:
-                raise ParameterError("groups must hold at least 2 distinct values for family-out calibration.")
             splits = GroupKFold(n_splits=min(self.cv, n_groups)).split(X, y, groups)
         else:
             splits = KFold(n_splits=min(self.cv, len(y)), shuffle=True, random_state=self.random_state).split(X)

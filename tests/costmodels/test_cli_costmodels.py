@@ -1,0 +1,55 @@
+"""``workbench fit``, ``predict`` and ``evaluate`` end to end on a small profiled store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from workbench.cli import main
+
+MODELS = [f"mlp-w{w}-d{d}-r{r}" for w in (0.25, 1) for d in (1, 2) for r in (8, 16)] + \
+         [f"autoencoder-w{w}-d{d}-r320" for w in (0.25, 0.5, 1) for d in (2, 3)]
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory):
+    from workbench.measure.profiler import profile
+
+    d = tmp_path_factory.mktemp("runs")
+    profile(MODELS, repeats=5, warmup=1, layer_repeats=1, threads=1, meter="none", store=d)
+    return d
+
+
+def test_fit_predict_evaluate(store_dir, tmp_path, capsys):
+    out = tmp_path / "cm.json"
+    assert main(["fit", "--target", "latency_ms", "--store", str(store_dir), "--out", str(out),
+                 "--kind", "loglinear", "--interval", "0.8"]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["metadata"]["target"] == "latency_ms" and doc["metadata"]["n_train"] == len(MODELS)
+    assert len(doc["metadata"]["training_data_sha256"]) == 64
+    capsys.readouterr()
+    assert main(["predict", "--cost-model", str(out), "--model", "mlp-w0.5-d2-r16", "--format", "json"]) == 0
+    rec = json.loads(capsys.readouterr().out)[0]
+    assert rec["model"] == "mlp-w0.5-d2-r16"
+    assert rec["lower_latency_ms"] < rec["predicted_latency_ms"] < rec["upper_latency_ms"]
+    assert main(["evaluate", "--store", str(store_dir), "--kind", "flops", "--kind", "additive",
+                 "--format", "json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert [r["kind"] for r in table] == ["flops", "additive"] and all(r["n"] == len(MODELS) for r in table)
+
+
+def test_cli_errors(store_dir, tmp_path, capsys):
+    out = tmp_path / "cm.json"
+    main(["fit", "--target", "memory_peak_bytes", "--store", str(store_dir), "--out", str(out), "--kind", "loglinear"])
+    capsys.readouterr()
+    assert main(["predict", "--cost-model", str(out), "--model", "mlp", "--target", "latency_ms"]) == 2
+    assert "predicts 'memory_peak_bytes'" in capsys.readouterr().err
+    assert main(["fit", "--target", "latency_ms", "--store", str(store_dir), "--out", str(out),
+                 "--kind", "lstm"]) == 2
+    assert "unknown cost-model kind 'lstm'" in capsys.readouterr().err
+    assert main(["fit", "--target", "latency_ms", "--store", str(store_dir), "--out", str(out),
+                 "--device-class", "cloud-gpu"]) == 2
+    assert "no rows with 'latency_ms_p50' for device_class='cloud-gpu'" in capsys.readouterr().err
+    assert main(["predict", "--cost-model", str(tmp_path / "none.json"), "--model", "mlp"]) == 2
+    assert "no such file" in capsys.readouterr().err
