@@ -11,7 +11,11 @@ shadow ours and point at another interpreter. :class:`WorkbenchKernelManager` st
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
+import weakref
 
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpec
@@ -43,14 +47,19 @@ def kernel_spec() -> KernelSpec:
 class WorkbenchKernelManager(AsyncKernelManager):
     """Kernel manager whose kernelspec is always :func:`kernel_spec` (the current interpreter).
 
-    On POSIX the kernel talks over IPC sockets (files in a private runtime folder) rather than
-    TCP on localhost, so nothing listens on a network port while a report renders.
+    On POSIX the kernel talks over IPC sockets in a private temporary folder (removed with the
+    manager) rather than TCP on localhost, so nothing listens on a network port while a report
+    renders, and two renders never share socket names.
     """
 
     def __init__(self, **kwargs):
-        if sys.platform != "win32":
-            kwargs.setdefault("transport", "ipc")
+        ipc_dir = None
+        if sys.platform != "win32" and "transport" not in kwargs:
+            ipc_dir = tempfile.mkdtemp(prefix="workbench-kernel-")
+            kwargs.update(transport="ipc", ip=os.path.join(ipc_dir, "kernel"))
         super().__init__(**kwargs)
+        if ipc_dir:
+            weakref.finalize(self, shutil.rmtree, ipc_dir, True)
 
     @property
     def kernel_spec(self) -> KernelSpec:  # type: ignore[override]

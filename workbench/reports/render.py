@@ -54,11 +54,11 @@ class ReportFailedError(WorkbenchError):
         self.failure, self.failed_dir, self.report_dir = failure, failed_dir, report_dir
         where = f"{failure['notebook']}"
         if failure.get("cell_index") is not None:
-            where += f" cell {failure['cell_index']}"
+            where += f" cell {failure['cell_index']} (In [{failure.get('execution_count')}])"
         kept = (f"the previous report in {report_dir}/ is untouched" if report_dir.exists()
                 else f"no earlier report {report_dir}/ existed")
         super().__init__(
-            f"report {name!r} failed in {where}: {failure.get('ename')}: {str(failure.get('evalue')).rstrip('.')}. "
+            f"report {name!r} failed in {where}: {failure.get('ename')}: {str(failure.get('evalue')).rstrip('.')}; "
             f"{kept}; the partial render with the executed notebooks is in {failed_dir}/ "
             f"(manifest.json holds the traceback).")
 
@@ -182,15 +182,26 @@ def _measure_phase(params: dict, progress: bool) -> list[dict]:
 
 
 # ---------------------------------------------------------------------- rendering
-def _failure_from(exc, stem: str) -> dict:
+def _failure_from(exc, stem: str, executed: Path) -> dict:
+    """What failed: notebook, cell (index in the *source* notebook), error and traceback."""
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(exc, PapermillExecutionError):
-        return {"notebook": stem, "cell_index": exc.cell_index, "execution_count": exc.exec_count,
-                "cell_source": exc.source, "ename": exc.ename, "evalue": _ANSI.sub("", str(exc.evalue)),
-                "traceback": [_ANSI.sub("", t) for t in exc.traceback]}
-    return {"notebook": stem, "cell_index": None, "execution_count": None, "cell_source": None,
-            "ename": type(exc).__name__, "evalue": str(exc), "traceback": []}
+        index = exc.cell_index
+        try:  # papermill inserts an 'injected-parameters' cell; count cells as in the source notebook
+            import nbformat
+
+            cells = [c for c in nbformat.read(str(executed), as_version=4).cells  # without papermill's banners
+                     if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
+            injected = [i for i, c in enumerate(cells) if "injected-parameters" in c.metadata.get("tags", [])]
+            index -= sum(1 for i in injected if i < exc.cell_index)
+        except Exception:
+            pass
+        return {"notebook": stem, "cell_index": index, "executed_cell_index": exc.cell_index,
+                "execution_count": exc.exec_count, "cell_source": exc.source, "ename": exc.ename,
+                "evalue": _ANSI.sub("", str(exc.evalue)), "traceback": [_ANSI.sub("", t) for t in exc.traceback]}
+    return {"notebook": stem, "cell_index": None, "executed_cell_index": None, "execution_count": None,
+            "cell_source": None, "ename": type(exc).__name__, "evalue": str(exc), "traceback": []}
 
 
 def _collect_artefacts(tmp: Path) -> tuple[list[dict], list[dict]]:
@@ -315,7 +326,7 @@ def render_report(name: str = "default", *, params: dict | str | Path | None = N
                     html = notebook_to_html(out_nb, tmp / f"{stem}.html", title=f"{name}: {stem}")
                     entry.update(status="ok", html=html.name)
                 except Exception as exc:  # papermill's execution error, kernel death, HTML check
-                    failure = _failure_from(exc, stem)
+                    failure = _failure_from(exc, stem, out_nb)
                     entry["status"] = "failed"
                 finally:
                     entry["duration_s"] = round(time.monotonic() - t1, 3)
