@@ -73,7 +73,8 @@ def _per_source() -> dict:
     return json.loads(_codecarbon_file("private_infra", "carbon_intensity_per_source.json"))
 
 
-def _resolve(iso3: str) -> str:
+def resolve_country(iso3: str) -> str:
+    """The ISO3 code for a code (any case) or English country name; UnknownNameError with close matches."""
     table = _mix()
     key = str(iso3).strip().upper()
     if key in table:
@@ -121,7 +122,7 @@ def carbon_intensity_g_per_kwh(iso3: str, *, override: float | None = None) -> f
                 f"override carbon intensity must be a finite number >= 0 [gCO2e/kWh], got {override!r}."
             )
         return value
-    return float(_mix()[_resolve(iso3)]["carbon_intensity"])
+    return float(_mix()[resolve_country(iso3)]["carbon_intensity"])
 
 
 def grid_table() -> pl.DataFrame:
@@ -149,7 +150,7 @@ def energy_mix(iso3: str) -> dict[str, float]:
     ParameterError
         The country's mix in codecarbon's data has no generation at all.
     """
-    key = _resolve(iso3)
+    key = resolve_country(iso3)
     row = _mix()[key]
     twh = {name: float(row.get(col) or 0.0) for name, col in MIX_SOURCES.items()}
     total = sum(twh.values())

@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "workbench.cli.costmodels",
     "workbench.cli.lca",
     "workbench.cli.strategies",
+    "workbench.cli.data",
 ]
 
 

@@ -118,7 +118,7 @@ class ImportResult:
     sha256: str
     rows_added: int
     skipped: bool
-    """True when the store already held this file's rows (same SHA-256): nothing was written."""
+    """True when the store already held this file (same SHA-256) or all its rows: nothing was written."""
     run_file: Path | None
 
 
@@ -126,8 +126,11 @@ def import_file(kind: str, path, store) -> list[ImportResult]:
     """Import a dataset file (or a directory of them) into a store, once per file content.
 
     Every file is read and validated before anything is written; a file whose SHA-256 is already
-    in the store (:meth:`workbench.store.Store.input_hashes`) is skipped. Each new file becomes one
-    run file in the store, written atomically.
+    in the store (:meth:`workbench.store.Store.input_hashes`) is skipped, and rows whose
+    ``measurement_id`` is already stored are dropped (codecarbon ids come from its run id, so a grown
+    ``emissions.csv`` adds only its new runs). Each new file becomes one run file in the store,
+    written atomically. Two imports of the same file running at the same moment are not
+    coordinated (each checks the store before writing).
 
     Parameters
     ----------
@@ -150,9 +153,18 @@ def import_file(kind: str, path, store) -> list[ImportResult]:
     st.check_writable()
     known = st.input_hashes()
     pending: list[tuple[Path, str, pl.DataFrame | None]] = []
+    known_ids: set[str] | None = None
     for f in files:  # read and validate everything first: all-or-nothing across the files
         sha = sha256_file(f)
-        pending.append((f, sha, None if sha in known else _read(kind, f)))
+        df = None if sha in known else _read(kind, f)
+        if df is not None:
+            # rows already stored under the same id (a grown codecarbon emissions.csv) are not added again
+            if known_ids is None:
+                known_ids = set(st.scan().select("measurement_id").collect()["measurement_id"].to_list())
+            df = df.filter(~pl.col("measurement_id").is_in(list(known_ids)))
+            if df.height == 0:
+                df = None
+        pending.append((f, sha, df))
     results = []
     for f, sha, df in pending:
         if df is None:

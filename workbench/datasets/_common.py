@@ -19,6 +19,9 @@ import polars as pl
 
 from workbench.errors import ImportFormatError
 
+LINE = "__line__"
+"""Column that :func:`read_text_csv` adds: the file line of each row (header = line 1)."""
+
 MAX_LISTED = 10
 """Problems listed in an error message (the count is always given)."""
 
@@ -51,7 +54,13 @@ def read_text_csv(path: Path, required: list[str] | tuple[str, ...], kind: str) 
             f"{path}: missing column(s) {missing} for dataset kind {kind!r}. Expected columns: {list(required)}; "
             f"found: {df.columns}. Fix: pass the right file or the right KIND (`workbench import --help`)."
         )
-    return df.with_columns([pl.col(c).str.strip_chars() for c in df.columns if df.schema[c] == pl.String])
+    df = df.with_columns([pl.col(c).str.strip_chars() for c in df.columns if df.schema[c] == pl.String])
+    # file line of each row (header = line 1), then drop blank lines (every cell empty)
+    df = df.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
+    cells = [c for c in df.columns if c != LINE]
+    if cells:
+        df = df.filter(~pl.all_horizontal([pl.col(c).is_null() | (pl.col(c) == "") for c in cells]))
+    return df
 
 
 @dataclass
@@ -70,15 +79,16 @@ class RowErrors:
             return
         listed = "; ".join(f"line {ln}: {msg}" for ln, msg in self.problems[:MAX_LISTED])
         more = f" (and {len(self.problems) - MAX_LISTED} more)" if len(self.problems) > MAX_LISTED else ""
+        n_rows = len({ln for ln, _ in self.problems})
         raise ImportFormatError(
-            f"{self.path}: {len(self.problems)} malformed row(s) for {self.kind!r}; nothing was imported. "
+            f"{self.path}: {n_rows} malformed row(s) for {self.kind!r}; nothing was imported. "
             f"{listed}{more}. Fix the rows (line numbers count the header as line 1) and import again."
         )
 
 
-def line_of(index: int) -> int:
-    """File line of the data row at 0-based ``index`` (header is line 1)."""
-    return index + 2
+def line_of(row: dict) -> int:
+    """File line of a row read by :func:`read_text_csv` (header is line 1)."""
+    return row[LINE]
 
 
 def number(row: dict, col: str, line: int, errors: RowErrors, *, required: bool = False,

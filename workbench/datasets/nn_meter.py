@@ -70,7 +70,7 @@ def read(path: Path, ctx: ImportContext) -> pl.DataFrame:
     records: list[dict] = []
     seen: set[tuple] = set()
     for i, row in enumerate(df.iter_rows(named=True)):
-        line = line_of(i)
+        line = line_of(row)
         model = row["model_id"]
         fam_file = row["model_family_file"]
         if not model or not fam_file:

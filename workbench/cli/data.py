@@ -1,0 +1,127 @@
+"""``workbench import``, ``workbench devices``, ``workbench grid``, ``workbench network``, ``workbench pue``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+_KINDS_HELP = "mlperf-tiny, mlperf-inference, ml-energy, nn-meter, codecarbon"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("import", help="import a public dataset or a codecarbon emissions.csv into the store",
+                       description="Import a dataset file (or the directory holding it) into the store. "
+                                   "Importing the same file twice adds nothing; a file with a malformed row "
+                                   f"adds nothing and lists the rows. KIND: {_KINDS_HELP}.")
+    p.add_argument("kind", metavar="KIND", help=_KINDS_HELP)
+    p.add_argument("path", metavar="PATH", help="dataset file, or directory holding it")
+    p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
+    p.add_argument("--dry-run", action="store_true", help="read and validate only; print what would be added")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("devices", help="list the device catalog (cited specifications)")
+    p.add_argument("name", nargs="?", help="show every figure of one device, with its source")
+    p.add_argument("--class", dest="device_class", metavar="C", help="only this device class")
+    p.add_argument("--user", action="append", default=[], metavar="FILE",
+                   help="also load devices from a TOML or CSV file (repeatable)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.set_defaults(func=cmd_devices)
+
+    p = sub.add_parser("grid", help="grid carbon intensity by country (codecarbon data)")
+    p.add_argument("iso3", nargs="?", metavar="ISO3", help="one country: intensity, year, source and generation mix")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.set_defaults(func=cmd_grid)
+
+    p = sub.add_parser("network", help="network transfer energy intensity [kWh/GB] by access technology")
+    p.add_argument("--year", type=int, help="year to extrapolate to (default: each figure's base year)")
+    p.add_argument("--halving-years", type=float, help="halving time of the trend in years (inf: no trend)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.set_defaults(func=cmd_network)
+
+    p = sub.add_parser("pue", help="data-centre PUE defaults with sources")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.set_defaults(func=cmd_pue)
+
+
+def _out(df, fmt: str) -> None:
+    import polars as pl
+
+    if fmt == "csv":
+        sys.stdout.write(df.write_csv())
+    elif fmt == "json":
+        sys.stdout.write(df.write_json() + "\n")
+    else:
+        with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=220, fmt_str_lengths=90,
+                       tbl_hide_dataframe_shape=True):
+            print(df)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from workbench import datasets
+
+    if args.dry_run:
+        df = datasets.load(args.kind, args.path)
+        print(f"{df.height} row(s) would be imported from {args.path} (dry run: nothing written)")
+        return 0
+    results = datasets.import_file(args.kind, args.path, args.store)
+    for r in results:
+        if r.skipped:
+            print(f"{r.path}: already imported into {args.store} (sha256 {r.sha256[:12]}…); nothing added")
+        else:
+            print(f"{r.path}: {r.rows_added} row(s) added to {args.store} ({r.run_file.name})")
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from workbench.catalog import devices
+
+    for f in args.user:
+        devices.load_user_devices(f)
+    if args.name:
+        _out(devices.figures_table(args.name), args.format)
+        return 0
+    table = devices.list_devices(args.device_class)
+    if args.format == "table":
+        keep = ["name", "device_class", "peak_flops_per_s_fp32", "peak_flops_per_s_fp16", "peak_flops_per_s_int8",
+                "memory_bandwidth_bytes_per_s", "ram_bytes", "max_power_w", "embodied_kgco2e",
+                "embodied_is_estimate", "lifetime_years"]
+        table = table.select([c for c in keep if c in table.columns])
+    _out(table, args.format)
+    return 0
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from workbench.catalog import grid
+
+    from workbench.errors import ParameterError
+
+    if args.iso3:
+        iso3 = grid.resolve_country(args.iso3)
+        _out(grid.grid_table().filter(pl.col("iso3") == iso3), args.format)
+        if args.format == "table":
+            try:
+                mix = grid.energy_mix(iso3)
+            except ParameterError:  # no generation mix for this country: the intensity stands alone
+                mix = {}
+            shares = sorted(((k, v) for k, v in mix.items() if v), key=lambda kv: -kv[1])
+            if shares:
+                print("generation mix: " + ", ".join(f"{k} {v:.1%}" for k, v in shares))
+        return 0
+    _out(grid.grid_table(), args.format)
+    return 0
+
+
+def cmd_network(args: argparse.Namespace) -> int:
+    from workbench.catalog import network
+
+    _out(network.network_table(args.year, halving_years=args.halving_years), args.format)
+    return 0
+
+
+def cmd_pue(args: argparse.Namespace) -> int:
+    from workbench.catalog import pue
+
+    _out(pue.pue_table(), args.format)
+    return 0
