@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -29,7 +30,7 @@ def _emissions(run_id: str, **over) -> EmissionsData:
     return EmissionsData(**values)
 
 
-def _write_with_codecarbon(tmp_path, rows) -> "pathlib.Path":  # noqa: F821
+def _write_with_codecarbon(tmp_path: Path, rows) -> Path:
     out = FileOutput("emissions.csv", str(tmp_path))
     for r in rows:
         out.out(r, None)  # codecarbon's own writer: the file has exactly its header and formatting
@@ -49,9 +50,12 @@ def test_codecarbon_emissions_csv(tmp_path):
     cfg = json.loads(r["config_json"])
     assert cfg["implied_carbon_intensity_g_per_kwh"] == pytest.approx(100.0, rel=1e-12)  # 0.05 kg / 0.5 kWh
     assert cfg["gpu_energy_j"] == pytest.approx(0.45 * 3.6e6, rel=1e-12)
-    cpu_only = datasets.load("codecarbon", _write_with_codecarbon(tmp_path / "x" if (tmp_path / "x").mkdir() is None
-                                                                  else tmp_path, [_emissions("r2", gpu_count=0,
-                                                                   gpu_energy=0.0, gpu_model="")]))
+    cpu_dir = tmp_path / "cpu"
+    cpu_dir.mkdir()
+    cpu_run = _emissions("r2", gpu_count=0, gpu_energy=0.0, gpu_model="")
+    cpu_only = datasets.load("codecarbon", _write_with_codecarbon(cpu_dir, [cpu_run]))
+    # no GPU used: the row describes the CPU, a Xeon → server-cpu (the catalog's Xeon 8592+)
+    assert cpu_only.row(0, named=True)["device_name"] == "xeon-platinum-8592plus"
     assert cpu_only.row(0, named=True)["device_class"] == "server-cpu"
 
 
