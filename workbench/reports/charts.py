@@ -84,3 +84,38 @@ def share_chart(shares: pl.DataFrame, *, row: str, color: str, share_cols: dict[
             ).properties(width=WIDTH // 1.5, height=max(60, 18 * shares[row].n_unique()))
         )
     return side_by_side(panels, title=title)
+
+
+def interval_dot_chart(table: pl.DataFrame, *, x: str, y: str, low: str, high: str, color: str, title: str,
+                       y_title: str, log: bool = True):
+    """Dots of ``y`` per ``x`` (one per ``color`` value side by side) with a ``low``–``high`` interval
+    (e.g. Monte Carlo 5th–95th percentiles)."""
+    import altair as alt
+
+    data = _pd(table, list(dict.fromkeys([x, y, low, high, color])))
+    scale = alt.Scale(type="log") if log else alt.Undefined
+    xs = alt.X(f"{x}:N", title=None, sort=sorted(table[x].unique().to_list()), axis=alt.Axis(labelAngle=-30))
+    base = alt.Chart(data).encode(x=xs, xOffset=alt.XOffset(f"{color}:N"),
+                                  color=alt.Color(f"{color}:N", title=color))
+    dots = base.mark_point(filled=True, size=80, opacity=1).encode(
+        y=alt.Y(f"{y}:Q", title=y_title, scale=scale), tooltip=[x, color, y, low, high])
+    bars = base.mark_rule(strokeWidth=2).encode(y=alt.Y(f"{low}:Q", scale=scale), y2=f"{high}:Q")
+    return (bars + dots).properties(width=WIDTH, height=HEIGHT, title=title)
+
+
+def stacked_share_chart(long: pl.DataFrame, *, row: str, color: str, value: str, column: str, title: str):
+    """Stacked horizontal bars of ``value`` (shares [1]) per ``row``, one panel per ``column`` value."""
+    import altair as alt
+
+    data = _pd(long, [row, color, value, column])
+    return (
+        alt.Chart(data).mark_bar().encode(
+            y=alt.Y(f"{row}:N", title=None, sort=sorted(long[row].unique().to_list())),
+            x=alt.X(f"{value}:Q", title="share of total", scale=alt.Scale(domain=[0, 1]), stack="zero"),
+            color=alt.Color(f"{color}:N", title=color, sort=sorted(long[color].unique().to_list())),
+            order=alt.Order(f"{color}:N"),
+            tooltip=[row, column, color, alt.Tooltip(f"{value}:Q", format=".1%")],
+        ).properties(width=WIDTH // 1.5, height=max(60, 18 * long[row].n_unique()))
+        .facet(column=alt.Column(f"{column}:N", title=None, sort=sorted(long[column].unique().to_list())))
+        .properties(title=title)
+    )
