@@ -83,11 +83,12 @@ def test_same_parameters_give_identical_tables_and_svg(report, tiny_notebooks, p
     again = render_report("r", params=params_file, notebooks_dir=tiny_notebooks, reports_dir=tmp_path,
                           progress=False)
     ta, tb = _tree(report), _tree(again)
-    reproducible = [f for f in ta if f.endswith((".csv", ".svg", ".png"))]
+    reproducible = [f.rsplit("/", 1)[-1] for f in ta if f.endswith((".csv", ".svg", ".png"))]
     assert len(reproducible) == 6
-    assert [f for f in reproducible if ta[f] != tb[f]] == []
+    assert [f for f in ta if f.endswith((".csv", ".svg", ".png")) and ta[f] != tb[f]] == []
     res = compare(report, again)
-    assert res["differ"] == [] and res["differ_measured"] == [] and len(res["identical"]) == 6
+    assert res["differ"] == [] and res["differ_measured"] == []
+    assert set(reproducible) <= set(res["identical"])  # PDFs may differ (random font-subset names)
 
 
 def test_failing_notebook_leaves_previous_report_untouched(report, add_failing_notebook, tmp_path):

@@ -119,3 +119,19 @@ def stacked_share_chart(long: pl.DataFrame, *, row: str, color: str, value: str,
         .facet(column=alt.Column(f"{column}:N", title=None, sort=sorted(long[column].unique().to_list())))
         .properties(title=title)
     )
+
+
+def tradeoff_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: str, x_title: str, y_title: str,
+                   log_x: bool = True, line: bool = False):
+    """Accuracy-versus-cost scatter (``y`` against ``x``), optionally joined by a line in ``x`` order."""
+    import altair as alt
+
+    data = _pd(table, list(dict.fromkeys([x, y, color])))
+    base = alt.Chart(data).encode(
+        x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False)),
+        y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(zero=False)),
+        color=alt.Color(f"{color}:N", title=color), tooltip=[color, x, y])
+    chart = base.mark_point(filled=True, size=80, opacity=1)
+    if line:
+        chart = base.mark_line(color="#999").encode(color=alt.value("#999"), order=f"{x}:Q") + chart
+    return chart.properties(width=WIDTH, height=HEIGHT, title=title)

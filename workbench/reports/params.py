@@ -44,7 +44,7 @@ def load_params(path: str | Path) -> dict:
         parser reports them), or not a mapping.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() or path.is_dir():
         raise ParameterError(f"parameters file {path} does not exist. Fix: pass an existing --params FILE.")
     suffix = path.suffix.lower()
     text = path.read_text(encoding="utf-8")
