@@ -22,3 +22,27 @@ def synthetic_networks(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, dic
         X[f"bytes__{t}"] = X[f"count__{t}"] * rng.uniform(1e3, 1e5, n)
         y += a * X[f"count__{t}"] + b * X[f"flops__{t}"] + c * X[f"bytes__{t}"]
     return X, y.to_numpy().copy(), coef
+
+
+def synthetic_layer_table(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """Networks with a per-layer table whose layer latency is a known function of the layer's size.
+
+    Layer latency [ms] = 2e-8 · FLOPs (Conv2d) or 1e-7 · output bytes (ReLU); network latency =
+    0.01 ms + sum of its layers. Returns (X indexed by measurement_id, y, layers).
+    """
+    rng = np.random.default_rng(seed)
+    rows, lay = [], []
+    for i in range(n):
+        mid = f"net{i}"
+        total = 0.01
+        for j in range(int(rng.integers(2, 8))):
+            flops = float(rng.uniform(1e4, 1e7))
+            out_bytes = int(rng.uniform(1e3, 1e5))
+            for typ, lat in (("Conv2d", 2e-8 * flops), ("ReLU", 1e-7 * out_bytes)):
+                lay.append({"measurement_id": mid, "layer_index": len(lay), "layer_type": typ,
+                            "flops": flops if typ == "Conv2d" else 0.0, "params": 100 * (typ == "Conv2d"),
+                            "output_bytes": out_bytes, "latency_ms": lat})
+                total += lat
+        rows.append({"measurement_id": mid, "flops": 1.0, "batch_size": 1.0, "y": total})
+    X = pd.DataFrame(rows).set_index("measurement_id")
+    return X[["flops", "batch_size"]], X["y"].to_numpy().copy(), pd.DataFrame(lay)

@@ -33,6 +33,15 @@ def test_fit_predict_evaluate(store_dir, tmp_path, capsys):
     rec = json.loads(capsys.readouterr().out)[0]
     assert rec["model"] == "mlp-w0.5-d2-r16"
     assert rec["lower_latency_ms"] < rec["predicted_latency_ms"] < rec["upper_latency_ms"]
+    # the per-layer model uses the store's per-layer breakdown, and the zoo model's layers to predict
+    lw = tmp_path / "lw.json"
+    assert main(["fit", "--target", "latency_ms", "--store", str(store_dir), "--out", str(lw), "--kind", "layerwise"]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--cost-model", str(lw), "--model", "autoencoder-w0.5-d2-r320", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["predicted_latency_ms"] > 0
+    assert main(["fit", "--target", "memory_peak_bytes", "--store", str(store_dir), "--out", str(lw),
+                 "--kind", "layerwise"]) == 2
+    assert "latency only" in capsys.readouterr().err
     assert main(["evaluate", "--store", str(store_dir), "--kind", "flops", "--kind", "additive",
                  "--format", "json"]) == 0
     table = json.loads(capsys.readouterr().out)

@@ -140,3 +140,24 @@ def test_tree_kind_validated_at_fit():
     m = TreeCostModel(kind="xgboost")  # __init__ only stores
     with pytest.raises(UnknownNameError, match="'xgboost'"):
         m.fit(X, y)
+
+
+def test_layerwise_learns_layer_latencies():
+    from _synthetic import synthetic_layer_table
+
+    from workbench.costmodels import LayerwiseCostModel
+
+    X, y, layers = synthetic_layer_table(150, 14)
+    m = LayerwiseCostModel(n_estimators=200).fit(X.iloc[:100], y[:100], layers=layers)
+    p = m.predict(X.iloc[100:], layers=layers)
+    # trees approximate the smooth per-layer laws piecewise; 200 boosting rounds reach a few %
+    assert np.median(np.abs(p / y[100:] - 1)) < 0.05
+    net = layers[layers["measurement_id"] == "net120"]
+    whole = m.predict(X.loc[["net120"]], layers=layers)[0]
+    assert m.predict_span(net) == pytest.approx(whole, rel=1e-9)  # the full span is the network
+    k = len(net) // 2
+    assert m.predict_span(net, 0, k) + m.predict_span(net, k) == pytest.approx(whole + m.intercept_, rel=1e-9)
+    with pytest.raises(ParameterError, match="needs the per-layer table"):
+        m.predict(X)
+    with pytest.raises(ParameterError, match="no per-layer rows"):
+        LayerwiseCostModel().fit(X, y, layers=layers[layers["measurement_id"] != "net3"])

@@ -14,7 +14,7 @@ from workbench.errors import CorruptFileError, UnknownNameError
 from _synthetic import synthetic_networks
 
 
-@pytest.mark.parametrize("kind", [k for k in KINDS if k != "roofline"])
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("roofline", "layerwise")])
 def test_round_trip_identical_predictions(tmp_path, kind):
     X, y, _ = synthetic_networks(80, 11)
     est = make_estimator(kind, interval=0.9).fit(X, y)
@@ -27,6 +27,16 @@ def test_round_trip_identical_predictions(tmp_path, kind):
     assert md["target"] == "latency_ms" and md["device_class"] == "server-cpu"
     assert md["features"] == list(X.columns)
     assert {"numpy", "scikit-learn", "python"} <= set(md["library_versions"])
+
+
+def test_layerwise_round_trip(tmp_path):
+    from _synthetic import synthetic_layer_table
+
+    X, y, layers = synthetic_layer_table(60, 15)
+    est = make_estimator("layerwise", interval=0.9).fit(X, y, layers=layers)
+    saved = load(save(est, tmp_path / "l.json", target="latency_ms"))
+    np.testing.assert_array_equal(saved.predict(X, layers=layers), est.predict(X, layers=layers))
+    np.testing.assert_array_equal(saved.predict_interval(X, layers=layers)[0], est.predict_interval(X, layers=layers)[0])
 
 
 def test_roofline_round_trip(tmp_path):

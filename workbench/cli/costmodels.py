@@ -77,19 +77,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from workbench.costmodels.persistence import load
-    from workbench.costmodels.workflow import align_features, zoo_features
+    from workbench.costmodels.workflow import align_features, needs_layers, zoo_features
     from workbench.measure import zoo
 
     for m in args.model:  # validate names before any work
         zoo.resolve(m)
     saved = load(args.cost_model, target=args.target, check_versions=not args.ignore_versions)
-    X, _ = zoo_features(args.model, batch_size=args.batch_size, dtype=args.dtype)
+    X, layers = zoo_features(args.model, batch_size=args.batch_size, dtype=args.dtype)
     X = align_features(X, saved.features)
-    pred = saved.predict(X)
+    kw = {"layers": layers} if needs_layers(saved.estimator) else {}
+    pred = saved.predict(X, **kw)
     out = pd.DataFrame({"model": X.index, "batch_size": args.batch_size, "dtype": args.dtype,
                         f"predicted_{saved.target}": pred})
     if hasattr(saved.estimator, "predict_interval"):
-        lo, hi = saved.predict_interval(X)
+        lo, hi = saved.predict_interval(X, **kw)
         cov = saved.metadata.get("interval")
         out[f"lower_{saved.target}"], out[f"upper_{saved.target}"] = lo, hi
         out["interval"] = cov
@@ -108,9 +109,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if k not in KINDS:
             raise UnknownNameError("cost-model kind", k, KINDS)
     store = Store(args.store)
-    X, y, meta = training_data(store.read(), store.read_layers(), target=args.target,
+    layers = store.read_layers()
+    X, y, meta = training_data(store.read(), layers, target=args.target,
                                device_class=args.device_class, device_name=args.device_name)
-    _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=args.interval or None)
+    _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=args.interval or None, layers=layers)
     if not args.per_family:
         table = table[table["model_family"] == "all"]
     _print(table, args.format)

@@ -14,6 +14,7 @@ from workbench.costmodels.estimators import (
     FeatureMismatchError,
     FlopsProportionalCostModel,
     LayerAdditiveCostModel,
+    LayerwiseCostModel,
     LogLinearCostModel,
     ResidualBoostedCostModel,
     RooflineCostModel,
@@ -27,7 +28,7 @@ from workbench.costmodels.validation import leave_one_group_out, mape, metrics, 
 
 __all__ = [
     "TARGETS", "ConformalCostModel", "FeatureMismatchError", "FewShotCalibrator", "FlopsProportionalCostModel",
-    "LayerAdditiveCostModel", "LogLinearCostModel", "ResidualBoostedCostModel", "RooflineCostModel",
+    "LayerAdditiveCostModel", "LayerwiseCostModel", "LogLinearCostModel", "ResidualBoostedCostModel", "RooflineCostModel",
     "TargetMismatchError", "TreeCostModel", "VersionMismatchError", "evaluate_fewshot", "feature_frame",
     "leave_one_group_out", "load", "mape", "metrics", "rmse", "save", "summarize", "training_data",
     "wide_latencies", "within",

@@ -481,3 +481,102 @@ class ResidualBoostedCostModel(RegressorMixin, BaseEstimator):
     def predict(self, X):
         check_is_fitted(self, "base_")
         return self.base_.predict(X) * self.correction_.predict(X) ** self.shrink
+
+
+class LayerwiseCostModel(CostModel):
+    """Latency as the sum of per-layer predictions learned from per-layer measurements (nn-Meter style).
+
+    A gradient-boosted regressor maps each layer's ``log1p`` FLOPs, parameters and output bytes (per
+    forward call) and its layer type (one-hot) to the ``log`` of its measured latency (the
+    profiler's per-layer breakdown, :data:`workbench.store.LAYER_SCHEMA`). A network's latency is
+    ``intercept_ + scale_ · Σ layer predictions``, both fitted by non-negative least squares on
+    relative error over the training networks (the per-layer hook timings miss the work done
+    outside leaf modules and add their own overhead). Latency only: the per-layer table has no
+    energy or memory.
+
+    ``fit`` and ``predict`` need the per-layer table as ``layers=`` with ``measurement_id`` equal
+    to the index of ``X`` (:func:`~workbench.costmodels.features.feature_frame` indexes by it).
+
+    Parameters
+    ----------
+    n_estimators, max_depth, learning_rate, random_state
+        Of the per-layer ``GradientBoostingRegressor``.
+    """
+
+    def __init__(self, n_estimators: int = 300, max_depth: int = 4, learning_rate: float = 0.05,
+                 random_state: int = 0):
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.learning_rate = learning_rate
+        self.random_state = random_state
+
+    @staticmethod
+    def _layers(layers, index) -> pd.DataFrame:
+        if layers is None:
+            raise ParameterError(
+                "LayerwiseCostModel needs the per-layer table: fit(X, y, layers=store.read_layers()) and "
+                "predict(X, layers=...), with measurement_id matching X's index."
+            )
+        lay = layers.to_pandas() if not isinstance(layers, pd.DataFrame) else layers
+        lay = lay[lay["measurement_id"].isin(set(index))]
+        missing = set(index) - set(lay["measurement_id"])
+        if missing:
+            raise ParameterError(f"no per-layer rows for measurement(s) {sorted(missing)[:3]}; "
+                                 "profile them with the per-layer breakdown (the profiler records it).")
+        return lay
+
+    def _layer_design(self, lay: pd.DataFrame, batch: np.ndarray) -> np.ndarray:
+        cols = [np.log1p(lay["flops"].to_numpy(float) * batch), np.log1p(lay["params"].to_numpy(float)),
+                np.log1p(lay["output_bytes"].to_numpy(float) * batch)]
+        types = lay["layer_type"].to_numpy()
+        cols += [(types == t).astype(float) for t in self.layer_types_]
+        return np.column_stack(cols)
+
+    def _sum_per_network(self, X: pd.DataFrame, lay: pd.DataFrame) -> np.ndarray:
+        bmap = (X["batch_size"] if "batch_size" in X else pd.Series(1.0, index=X.index)).astype(float)
+        batch = lay["measurement_id"].map(bmap).to_numpy(float)
+        pred = np.exp(_predict_ensemble(self.layer_model_, self._layer_design(lay, batch)))
+        sums = pd.Series(pred).groupby(lay["measurement_id"].to_numpy()).sum()
+        return sums.reindex(X.index).to_numpy(float)
+
+    def fit(self, X, y, layers=None):
+        from sklearn.ensemble import GradientBoostingRegressor
+
+        y = _check_y(y)
+        X = _frame(X)
+        lay = self._layers(layers, X.index)
+        if "latency_ms" not in lay or lay["latency_ms"].isna().all():
+            raise ParameterError("the per-layer table has no latency_ms: LayerwiseCostModel predicts latency only.")
+        lay = lay[lay["latency_ms"].notna()]
+        self.layer_types_ = sorted(lay["layer_type"].unique())
+        bmap = (X["batch_size"] if "batch_size" in X else pd.Series(1.0, index=X.index)).astype(float)
+        batch = lay["measurement_id"].map(bmap).to_numpy(float)
+        gbm = GradientBoostingRegressor(n_estimators=self.n_estimators, max_depth=self.max_depth,
+                                        learning_rate=self.learning_rate, random_state=self.random_state)
+        gbm.fit(self._layer_design(lay, batch), np.log(np.maximum(lay["latency_ms"].to_numpy(float), 1e-6)))
+        self.layer_model_ = _export_ensemble(gbm)
+        s = self._sum_per_network(X, lay)
+        A = np.column_stack([np.ones_like(s), s]) / y[:, None]
+        scale = A.max(0)
+        w, _ = nnls(A / scale, np.ones_like(y))
+        self.intercept_, self.scale_ = float(w[0] / scale[0]), float(w[1] / scale[1])
+        self.feature_names_in_ = list(X.columns)
+        self.n_features_in_ = len(self.feature_names_in_)
+        return self
+
+    def predict(self, X, layers=None):
+        check_is_fitted(self, "layer_model_")
+        X = _frame(X, self.feature_names_in_)
+        return self.intercept_ + self.scale_ * self._sum_per_network(X, self._layers(layers, X.index))
+
+    def predict_layers(self, layers, batch_size: int = 1) -> np.ndarray:
+        """Predicted latency of each layer [ms] (× ``scale_``), in the given order."""
+        check_is_fitted(self, "layer_model_")
+        lay = layers.to_pandas() if not isinstance(layers, pd.DataFrame) else layers
+        lay = lay.assign(params=lay["params"] if "params" in lay else 0)
+        d = self._layer_design(lay, np.full(len(lay), float(batch_size)))
+        return self.scale_ * np.exp(_predict_ensemble(self.layer_model_, d))
+
+    def predict_span(self, layers, start: int = 0, stop: int | None = None, batch_size: int = 1) -> float:
+        """Predicted latency of layers ``start:stop`` run as one call [ms] (``intercept_`` added once)."""
+        return float(self.predict_layers(layers, batch_size)[start:stop].sum() + self.intercept_)

@@ -178,8 +178,9 @@ def training_data(rows, layers=None, *, target: str = "latency_ms", device_class
     """Features, target and identity columns for fitting, from store rows.
 
     Repeated measurements of one configuration (same model, device, batch size, dtype, strategy)
-    become one training row: the minimum of the target for ``aggregate="min"`` (contention from
-    other processes only ever adds latency) or the median for ``"median"``.
+    become one training row: the measurement with the minimum target for ``aggregate="min"``
+    (contention from other processes only ever adds latency; its per-layer breakdown is used) or
+    the median for ``"median"``.
 
     Returns
     -------
@@ -220,10 +221,11 @@ def training_data(rows, layers=None, *, target: str = "latency_ms", device_class
         raise ParameterError(f"aggregate must be 'min' or 'median', got {aggregate!r}.")
     keys = [k for k in _GROUP_KEYS if k in df.columns]
     df = df.with_columns(pl.col(c).fill_null("") for c in keys if df.schema[c] == pl.String)
-    agg_expr = pl.col(col).min() if aggregate == "min" else pl.col(col).median()
-    rep = df.sort("measurement_id").group_by(keys, maintain_order=True).agg(
-        pl.all().exclude(col).first(), agg_expr.alias(col)
-    ).sort(keys)
+    if aggregate == "min":  # the least-disturbed run: its row (and per-layer breakdown) represents the group
+        rep = df.sort(col, "measurement_id").group_by(keys, maintain_order=True).agg(pl.all().first()).sort(keys)
+    else:
+        rep = df.sort("measurement_id").group_by(keys, maintain_order=True).agg(
+            pl.all().exclude(col).first(), pl.col(col).median()).sort(keys)
     X = feature_frame(rep, layers)
     y = rep[col].cast(pl.Float64).to_numpy()
     meta = rep.select([c for c in ("measurement_id", "model", "model_family", "device_name", "device_class")

@@ -67,7 +67,8 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
 
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, **fit_params):
+        """Fit; ``fit_params`` (e.g. ``layers=`` for LayerwiseCostModel) go to every inner fit."""
         from workbench.costmodels.estimators import LogLinearCostModel
 
         y = _check_y(y)
@@ -87,23 +88,23 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
             splits = KFold(n_splits=min(self.cv, len(y)), shuffle=True, random_state=self.random_state).split(X)
         oof = np.empty_like(y)
         for tr, te in splits:
-            m = clone(base).fit(X.iloc[tr], y[tr])
-            oof[te] = m.predict(X.iloc[te])
+            m = clone(base).fit(X.iloc[tr], y[tr], **fit_params)
+            oof[te] = m.predict(X.iloc[te], **fit_params)
         oof = np.maximum(oof, 1e-300)
         self.oof_log_ratio_ = np.log(oof / y)
         self.q_ = conformal_quantile(np.abs(self.oof_log_ratio_), self.alpha)
-        self.estimator_ = clone(base).fit(X, y)
+        self.estimator_ = clone(base).fit(X, y, **fit_params)
         self.feature_names_in_ = list(X.columns)
         self.n_features_in_ = len(self.feature_names_in_)
         return self
 
-    def predict(self, X):
+    def predict(self, X, **predict_params):
         check_is_fitted(self, "estimator_")
-        return self.estimator_.predict(X)
+        return self.estimator_.predict(X, **predict_params)
 
-    def predict_interval(self, X):
+    def predict_interval(self, X, **predict_params):
         """Lower and upper bounds of the ``1 − alpha`` prediction interval [target unit]."""
-        p = self.predict(X)
+        p = self.predict(X, **predict_params)
         return p * np.exp(-self.q_), p * np.exp(self.q_)
 
     def __sklearn_tags__(self):

@@ -28,6 +28,7 @@ import numpy as np
 from workbench.costmodels.estimators import (
     FlopsProportionalCostModel,
     LayerAdditiveCostModel,
+    LayerwiseCostModel,
     LogLinearCostModel,
     ResidualBoostedCostModel,
     RooflineCostModel,
@@ -42,7 +43,7 @@ FORMAT_VERSION = 1
 
 REGISTRY = {c.__name__: c for c in (
     FlopsProportionalCostModel, RooflineCostModel, LogLinearCostModel, TreeCostModel, LayerAdditiveCostModel,
-    ResidualBoostedCostModel, ConformalCostModel, FewShotCalibrator,
+    LayerwiseCostModel, ResidualBoostedCostModel, ConformalCostModel, FewShotCalibrator,
 )}
 """Classes a model file may name (nothing else is ever instantiated)."""
 
@@ -170,18 +171,18 @@ class SavedCostModel:
                 f"not {target!r}. Fix: fit one for {target!r} with `workbench fit --target {target} ...`."
             )
 
-    def predict(self, X, *, target: str | None = None):
+    def predict(self, X, *, target: str | None = None, **predict_params):
         self.check_target(target)
-        return self.estimator.predict(X)
+        return self.estimator.predict(X, **predict_params)
 
-    def predict_interval(self, X, *, target: str | None = None):
+    def predict_interval(self, X, *, target: str | None = None, **predict_params):
         self.check_target(target)
         if not hasattr(self.estimator, "predict_interval"):
             raise WorkbenchError(
                 f"{type(self.estimator).__name__} has no prediction intervals. "
                 "Fix: fit with an interval (`workbench fit --interval 0.9`, i.e. a ConformalCostModel)."
             )
-        return self.estimator.predict_interval(X)
+        return self.estimator.predict_interval(X, **predict_params)
 
 
 def save(estimator, path: str | os.PathLike, *, target: str, metadata: dict | None = None) -> Path:

@@ -48,7 +48,7 @@ def metrics(y_true, y_pred, lower=None, upper=None) -> dict:
 
 
 def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = None,
-                        pass_groups: bool = True) -> pd.DataFrame:
+                        pass_groups: bool = True, fit_params: dict | None = None) -> pd.DataFrame:
     """Predict every row with a clone of ``estimator`` fitted on the other groups (families).
 
     Parameters
@@ -62,6 +62,8 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
         Group of each row (model family for leave-one-family-out).
     meta : DataFrame, optional
         Identity columns (model, device) copied into the result.
+    fit_params : dict, optional
+        Extra keyword arguments of ``fit`` and ``predict`` (``layers=`` for LayerwiseCostModel).
 
     Returns
     -------
@@ -76,16 +78,17 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
     pred = np.empty_like(y)
     lo = np.full_like(y, np.nan)
     hi = np.full_like(y, np.nan)
+    kw = fit_params or {}
     for g in uniq:
         te = groups == g
         m = clone(estimator)
         if pass_groups and hasattr(m, "predict_interval"):
-            m.fit(X[~te], y[~te], groups=groups[~te])
+            m.fit(X[~te], y[~te], groups=groups[~te], **kw)
         else:
-            m.fit(X[~te], y[~te])
-        pred[te] = m.predict(X[te])
+            m.fit(X[~te], y[~te], **kw)
+        pred[te] = m.predict(X[te], **kw)
         if hasattr(m, "predict_interval"):
-            lo[te], hi[te] = m.predict_interval(X[te])
+            lo[te], hi[te] = m.predict_interval(X[te], **kw)
     out = pd.DataFrame({"group": groups, "y_true": y, "y_pred": pred})
     if not np.all(np.isnan(lo)):
         out["lower"], out["upper"] = lo, hi

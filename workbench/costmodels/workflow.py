@@ -11,6 +11,7 @@ import pandas as pd
 from workbench.costmodels.estimators import (
     FlopsProportionalCostModel,
     LayerAdditiveCostModel,
+    LayerwiseCostModel,
     LogLinearCostModel,
     ResidualBoostedCostModel,
     RooflineCostModel,
@@ -31,6 +32,7 @@ KINDS = {
     "rf": "random forest in log space on base and per-layer-type features",
     "additive": "per-layer-type additive model (Neurosurgeon/nn-Meter style)",
     "additive+gbm": "additive model × gradient-boosted correction of its log ratio",
+    "layerwise": "sum of per-layer latencies predicted by trees fitted on the per-layer breakdown (latency only)",
 }
 """Cost-model kinds for :func:`make_estimator` and ``workbench fit --kind``."""
 
@@ -59,12 +61,19 @@ def make_estimator(kind: str = DEFAULT_KIND, *, interval: float | None = 0.9, ra
         "rf": lambda: TreeCostModel("rf", n_estimators=200, max_depth=None, random_state=random_state),
         "additive": lambda: LayerAdditiveCostModel(),
         "additive+gbm": lambda: ResidualBoostedCostModel(LayerAdditiveCostModel(), random_state=random_state),
+        "layerwise": lambda: LayerwiseCostModel(random_state=random_state),
     }[kind]()
     if interval is None:
         return est
     if not (0 < interval < 1):
         raise ParameterError(f"interval must be a coverage in (0, 1), e.g. 0.9; got {interval!r}.")
     return ConformalCostModel(est, alpha=round(1 - interval, 10))
+
+
+def needs_layers(est) -> bool:
+    """Whether ``fit``/``predict`` of ``est`` need the per-layer table (``layers=``)."""
+    inner = getattr(est, "estimator", None)
+    return isinstance(est, LayerwiseCostModel) or (inner is not None and needs_layers(inner))
 
 
 def fit_from_store(store, *, target: str = "latency_ms", device_class: str | None = None,
@@ -96,12 +105,16 @@ def fit_from_store(store, *, target: str = "latency_ms", device_class: str | Non
     layers = store.read_layers()
     X, y, meta = training_data(rows, layers, target=target, device_class=device_class, device_name=device_name)
     est = make_estimator(kind, interval=interval)
+    if kind == "layerwise" and target != "latency_ms":
+        raise ParameterError(f"kind 'layerwise' predicts latency only (the per-layer table has no {target}). "
+                             "Fix: choose another --kind, e.g. additive or loglinear-layers.")
+    kw = {"layers": layers} if needs_layers(est) else {}
     groups = meta["model_family"].fillna("").to_numpy() if "model_family" in meta else None
     if isinstance(est, ConformalCostModel) and family_out_calibration and groups is not None \
             and len(set(groups)) >= 2:
-        est.fit(X, y, groups=groups)
+        est.fit(X, y, groups=groups, **kw)
     else:
-        est.fit(X, y)
+        est.fit(X, y, **kw)
     md = {"device_class": device_class, "device_name": device_name, "kind": kind, "interval": interval,
           "training_data_sha256": data_hash(X, y), "n_train": int(len(y)),
           "families": sorted(set(meta.get("model_family", pd.Series(dtype=str)).dropna())),
@@ -115,10 +128,11 @@ def save_fitted(saved: SavedCostModel, path) -> None:
     save(saved.estimator, path, target=saved.target, metadata=meta)
 
 
-def zoo_features(names: list[str], *, batch_size: int = 1, dtype: str = "fp32") -> tuple[pd.DataFrame, list[dict]]:
+def zoo_features(names: list[str], *, batch_size: int = 1, dtype: str = "fp32") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Feature frame of zoo models computed without timing anything (FLOPs, sizes, per-layer types).
 
-    Returns the frame (index: model name) and, per model, its per-layer rows (for span predictions).
+    Returns the frame (index: model name) and the per-layer table of the models (``measurement_id``
+    = model name; FLOPs and bytes per inference, no latency) for layer-based models and spans.
     """
     from workbench.costmodels.features import DTYPE_BYTES, layer_type_features
     from workbench.measure import features as mf
@@ -138,13 +152,13 @@ def zoo_features(names: list[str], *, batch_size: int = 1, dtype: str = "fp32") 
                      "weight_bytes": mf.weight_bytes(model), "activation_bytes": sum(r.output_bytes for r in recs),
                      "batch_size": batch_size, "dtype_bytes": float(DTYPE_BYTES[dtype])})
         layer_rows.append([{"measurement_id": name, "layer_index": r.index, "layer_type": r.type,
-                            "flops": r.flops, "output_bytes": r.output_bytes} for r in recs])
+                            "flops": r.flops, "params": r.params, "output_bytes": r.output_bytes} for r in recs])
     X = pd.DataFrame(rows).set_index("model")
     flat = pd.DataFrame([r for lr in layer_rows for r in lr])
     lt = layer_type_features(flat, pd.Series(batch_size, index=X.index))
     X = X.join(lt, how="left").fillna(0.0)
     X.index.name = "model"
-    return X, layer_rows
+    return X, flat
 
 
 def align_features(X: pd.DataFrame, features: list[str]) -> pd.DataFrame:
@@ -162,8 +176,10 @@ def align_features(X: pd.DataFrame, features: list[str]) -> pd.DataFrame:
 
 
 def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", "loglinear", "additive"),
-                        interval: float | None = 0.9) -> tuple[pd.DataFrame, pd.DataFrame]:
+                        interval: float | None = 0.9, layers=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leave-one-family-out predictions and metrics of several kinds of cost model.
+
+    ``layers`` (the per-layer table) is needed for the ``layerwise`` kind.
 
     Returns
     -------
@@ -175,7 +191,8 @@ def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", 
     preds, tables = [], []
     for kind in kinds:
         est = make_estimator(kind, interval=interval)
-        p = leave_one_group_out(est, X, y, groups, meta=meta).assign(kind=kind)
+        kw = {"layers": layers} if needs_layers(est) else None
+        p = leave_one_group_out(est, X, y, groups, meta=meta, fit_params=kw).assign(kind=kind)
         preds.append(p)
         tables.append(summarize(p).assign(kind=kind, model_family="all"))
         tables.append(summarize(p, by="model_family").assign(kind=kind))
