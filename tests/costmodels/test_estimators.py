@@ -161,3 +161,22 @@ def test_layerwise_learns_layer_latencies():
         m.predict(X)
     with pytest.raises(ParameterError, match="no per-layer rows"):
         LayerwiseCostModel().fit(X, y, layers=layers[layers["measurement_id"] != "net3"])
+
+
+@pytest.mark.parametrize("est", [LogLinearCostModel(), TreeCostModel(n_estimators=10)],
+                         ids=lambda e: type(e).__name__)
+def test_sklearn_check_estimator(est):
+    """scikit-learn's own estimator checks (all of them, with positive inputs and targets as tagged).
+
+    The baselines and layer models need named columns (``flops``, ``count__T``) or the per-layer
+    table, which sklearn's generic arrays do not have; the contract test above covers them.
+    """
+    import warnings
+
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(est, on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    assert failed == []

@@ -44,19 +44,33 @@ class FeatureMismatchError(WorkbenchError, ValueError):
 
 
 def _frame(X, features=None) -> pd.DataFrame:
-    """X as a DataFrame; an array gets the names in ``features`` (or x0, x1, ...)."""
+    """X as a DataFrame; an array gets the names in ``features`` (or x0, x1, ...).
+
+    Arrays go through ``sklearn.utils.check_array`` (dense, 2-D, finite: its standard messages).
+    """
+    from sklearn.utils.validation import check_array
+
     if isinstance(X, pd.DataFrame):
+        num = X.select_dtypes("number")
+        if num.shape[1] and not np.isfinite(num.to_numpy(dtype=float)).all():
+            bad = [c for c in num.columns if not np.isfinite(num[c].to_numpy(dtype=float)).all()][:5]
+            raise ParameterError(f"features {bad} hold NaN or infinite values. Fix: fill or drop those rows.")
         return X
-    a = np.asarray(X, dtype=float)
-    if a.ndim != 2:
-        raise ParameterError(f"X must be 2-D (rows × features), got shape {a.shape}.")
+    a = check_array(X, dtype=float, ensure_all_finite=True)
     names = list(features) if features is not None and len(features) == a.shape[1] else [
         f"x{i}" for i in range(a.shape[1])]
     return pd.DataFrame(a, columns=names)
 
 
 def _check_y(y) -> np.ndarray:
-    y = np.asarray(y, dtype=float).ravel()
+    from sklearn.utils.validation import column_or_1d
+
+    if y is None:
+        raise ValueError("requires y to be passed, but the target y is None (cost models are supervised).")
+    y = column_or_1d(y, warn=True)
+    if np.iscomplexobj(y):
+        raise ValueError("Complex data not supported: targets must be real and > 0.")
+    y = np.asarray(y, dtype=float)
     if y.size == 0:
         raise ParameterError("cannot fit a cost model on zero rows.")
     if not np.all(np.isfinite(y)) or np.any(y <= 0):
@@ -72,6 +86,11 @@ class CostModel(RegressorMixin, BaseEstimator):
     """Base of the workbench's cost models: feature selection by name and the unknown-feature check."""
 
     def _select(self, X, names, *, fitting: bool) -> np.ndarray:
+        if not fitting and not isinstance(X, pd.DataFrame):
+            X = np.asarray(X)
+        if not fitting and not isinstance(X, pd.DataFrame) and X.ndim == 2 and X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input.")
         df = _frame(X, getattr(self, "feature_names_in_", None) if not fitting else names)
         if fitting:
             missing = [c for c in names if c not in df.columns]
@@ -80,7 +99,12 @@ class CostModel(RegressorMixin, BaseEstimator):
                     f"{type(self).__name__} needs feature column(s) {missing}; X has {list(df.columns)}. "
                     "Fix: build X with workbench.costmodels.feature_frame(rows, layers)."
                 )
-            return df[list(names)].to_numpy(dtype=float)
+            a = df[list(names)].to_numpy(dtype=float)
+            if np.any(a < 0):
+                bad = [c for c in names if (df[c].to_numpy(dtype=float) < 0).any()][:5]
+                raise ParameterError(f"Negative values in data passed to {type(self).__name__}: features {bad} "
+                                     "are sizes, counts or FLOPs and must be >= 0.")
+            return a
         extra = [] if getattr(self, "features", None) is not None else [
             c for c in df.columns if c not in self.feature_names_in_]
         missing = [c for c in self.feature_names_in_ if c not in df.columns]
@@ -95,6 +119,7 @@ class CostModel(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.positive_only = True
+        tags.input_tags.positive_only = True  # sizes, counts and FLOPs
         return tags
 
 
@@ -212,8 +237,6 @@ class LogLinearCostModel(CostModel):
             raise ParameterError(f"alpha must be >= 0, got {self.alpha!r}.")
         names = list(self.features) if self.features is not None else self._fit_names(X)
         a = self._select(_frame(X, names), names, fitting=True)
-        if np.any(a < 0):
-            raise ParameterError("LogLinearCostModel needs non-negative features (sizes, counts, FLOPs).")
         self.feature_names_in_ = names
         L = np.log1p(a)
         self.mean_, self.scale_ = L.mean(0), L.std(0)
