@@ -107,7 +107,8 @@ def feature_frame(rows, layers=None, *, device_features: bool = False) -> pd.Dat
     layers : polars or pandas DataFrame, optional
         Per-layer table; adds ``count__/flops__/bytes__<Type>`` columns (0 where a row has none).
     device_features : bool
-        Add :data:`DEVICE_FEATURES` from the device catalog for each row's ``device_name``.
+        Add :data:`DEVICE_FEATURES` from the device catalog for each row's ``device_name`` (peak
+        FLOP/s for the row's ``dtype``).
 
     Raises
     ------
@@ -140,10 +141,9 @@ def feature_frame(rows, layers=None, *, device_features: bool = False) -> pd.Dat
         lt = layer_type_features(layers, out["batch_size"])
         out = out.join(lt, how="left").fillna(0.0)
     if device_features:
-        dev = df["device_name"].to_list()
         cols = {c: [] for c in DEVICE_FEATURES}
-        for name in dev:
-            for c, v in catalog_device_features(name, None).items():
+        for name, dt in zip(df["device_name"].to_list(), df["dtype"].to_list()):
+            for c, v in catalog_device_features(name, dt).items():
                 cols[c].append(v)
         for c, v in cols.items():
             out[c] = v

@@ -1,0 +1,53 @@
+"""Feature frames and training data from store rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from workbench import schema
+from workbench.costmodels.features import feature_frame, target_column, training_data
+from workbench.errors import ParameterError, UnknownNameError
+
+
+def rows(latencies, model="m1", device="a100-sxm4-40gb", cls="cloud-gpu"):
+    return schema.from_records([{
+        "measurement_id": f"id{i}", "run_id": "r", "timestamp_utc": datetime(2026, 1, 1, tzinfo=timezone.utc),
+        "source": "test", "model": model, "model_family": "fam", "batch_size": 2, "dtype": "fp32",
+        "params": 10, "flops": 1e6, "weight_bytes": 40, "activation_bytes": 400, "latency_ms_p50": lat,
+        "energy_method": "none", "device_name": device, "device_class": cls, "config_json": json.dumps({}),
+    } for i, lat in enumerate(latencies)])
+
+
+def test_feature_frame_per_layer_types_and_catalog():
+    import polars as pl
+
+    r = rows([1.0])
+    layers = pl.DataFrame({"measurement_id": ["id0"] * 3, "layer_type": ["Conv2d", "Conv2d", "ReLU"],
+                           "flops": [100.0, 300.0, 0.0], "output_bytes": [8, 8, 8]})
+    X = feature_frame(r, layers, device_features=True)
+    # per-layer FLOPs and bytes are per inference in the table, per call (× batch 2) in the features
+    assert X.loc["id0", "count__Conv2d"] == 2 and X.loc["id0", "flops__Conv2d"] == 800.0
+    assert X.loc["id0", "bytes__ReLU"] == 16.0 and X.loc["id0", "dtype_bytes"] == 4.0
+    from workbench.catalog.devices import get_device
+
+    dev = get_device("a100-sxm4-40gb")
+    assert X.loc["id0", "peak_flops_per_s"] == dev.peak_flops_per_s["fp32"]
+    assert X.loc["id0", "memory_bandwidth_bytes_per_s"] == dev.memory_bandwidth_bytes_per_s
+
+
+def test_training_data_keeps_least_disturbed_run_and_validates():
+    X, y, meta = training_data(rows([3.0, 1.5, 2.0]), target="latency_ms")
+    assert len(y) == 1 and y[0] == 1.5 and meta["measurement_id"][0] == "id1"  # the minimum and its own row
+    _, ym, _ = training_data(rows([3.0, 1.5, 2.0]), target="latency_ms", aggregate="median")
+    assert ym[0] == 2.0
+    with pytest.raises(UnknownNameError, match="cost-model target 'latency'"):
+        target_column("latency")
+    with pytest.raises(UnknownNameError, match="device class 'gpu'"):
+        training_data(rows([1.0]), device_class="gpu")
+    with pytest.raises(ParameterError, match="no rows with 'energy_j'"):
+        training_data(rows([1.0]), target="energy_j")
+    assert np.isfinite(X.to_numpy()).all()
