@@ -62,3 +62,20 @@ def test_cli_errors(store_dir, tmp_path, capsys):
     assert "no rows with 'latency_ms_p50' for device_class='cloud-gpu'" in capsys.readouterr().err
     assert main(["predict", "--cost-model", str(tmp_path / "none.json"), "--model", "mlp"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_cli_parser_is_light_and_targets_agree():
+    """Building the parser must not import scikit-learn (the CLI imports heavy libraries per command)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from workbench.cli import build_parser; build_parser(); "
+            "print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr
+    from workbench.cli import build_parser
+    from workbench.costmodels.features import TARGETS
+
+    fit = build_parser()._subparsers._group_actions[0].choices["fit"]
+    target = next(a for a in fit._actions if a.dest == "target")
+    assert sorted(target.choices) == sorted(TARGETS)

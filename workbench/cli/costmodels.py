@@ -8,8 +8,9 @@ import sys
 
 
 def register(sub) -> None:
-    from workbench.costmodels.features import TARGETS
-    from workbench.costmodels.workflow import DEFAULT_KIND, KINDS
+    from workbench.costmodels.kinds import KINDS
+
+    TARGETS = ("energy_j", "latency_ms", "memory_peak_bytes")  # = workbench.costmodels.features.TARGETS (tested)
 
     kinds_help = "; ".join(f"{k}: {v}" for k, v in KINDS.items())
 
@@ -19,7 +20,8 @@ def register(sub) -> None:
     p.add_argument("--device-name", help="fit on rows of this device only")
     p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
     p.add_argument("--out", required=True, metavar="FILE", help="model file to write (JSON)")
-    p.add_argument("--kind", default=DEFAULT_KIND, help=f"model kind (default {DEFAULT_KIND}). {kinds_help}")
+    p.add_argument("--kind", default=None,
+                   help=f"model kind (default: layerwise for latency_ms, additive otherwise). {kinds_help}")
     p.add_argument("--interval", type=float, default=0.9,
                    help="coverage of the conformal prediction interval (default 0.9; 0 for none)")
     p.set_defaults(func=cmd_fit)
@@ -68,7 +70,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
                            device_name=args.device_name, kind=args.kind, interval=args.interval or None)
     save_fitted(saved, args.out)
     md = saved.metadata
-    print(f"fitted {args.kind} cost model for {args.target} on {md['n_train']} rows "
+    print(f"fitted {md['kind']} cost model for {args.target} on {md['n_train']} rows "
           f"({len(md['families'])} families, {len(md['devices'])} device(s)); wrote {args.out}", file=sys.stderr)
     return 0
 
@@ -100,7 +102,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from workbench.costmodels.features import training_data
-    from workbench.costmodels.workflow import KINDS, evaluate_family_out
+    from workbench.costmodels.kinds import KINDS
+    from workbench.costmodels.workflow import evaluate_family_out
     from workbench.errors import UnknownNameError
     from workbench.store import Store
 

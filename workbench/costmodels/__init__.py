@@ -10,26 +10,44 @@ additive model), :mod:`~workbench.costmodels.intervals` (conformal intervals),
 ``docs/costmodels.md``.
 """
 
-from workbench.costmodels.estimators import (
-    FeatureMismatchError,
-    FlopsProportionalCostModel,
-    LayerAdditiveCostModel,
-    LayerwiseCostModel,
-    LogLinearCostModel,
-    ResidualBoostedCostModel,
-    RooflineCostModel,
-    TreeCostModel,
-)
-from workbench.costmodels.features import TARGETS, feature_frame, training_data
-from workbench.costmodels.fewshot import FewShotCalibrator, evaluate_fewshot, wide_latencies
-from workbench.costmodels.intervals import ConformalCostModel
-from workbench.costmodels.persistence import TargetMismatchError, VersionMismatchError, load, save
-from workbench.costmodels.validation import leave_one_group_out, mape, metrics, rmse, summarize, within
+_EXPORTS = {
+    "ConformalCostModel": "intervals",
+    "CostModelFileError": "persistence",
+    "SavedCostModel": "persistence",
+    "FeatureMismatchError": "estimators",
+    "FewShotCalibrator": "fewshot",
+    "FlopsProportionalCostModel": "estimators",
+    "LayerAdditiveCostModel": "estimators",
+    "LayerwiseCostModel": "estimators",
+    "LogLinearCostModel": "estimators",
+    "ResidualBoostedCostModel": "estimators",
+    "RooflineCostModel": "estimators",
+    "TARGETS": "features",
+    "TargetMismatchError": "persistence",
+    "TreeCostModel": "estimators",
+    "VersionMismatchError": "persistence",
+    "evaluate_fewshot": "fewshot",
+    "feature_frame": "features",
+    "leave_one_group_out": "validation",
+    "load": "persistence",
+    "mape": "validation",
+    "metrics": "validation",
+    "rmse": "validation",
+    "save": "persistence",
+    "summarize": "validation",
+    "training_data": "features",
+    "wide_latencies": "fewshot",
+    "within": "validation",
+}
+"""Public name → submodule; imported on first use (PEP 562), so importing one submodule (e.g. the
+CLI reading :data:`~workbench.costmodels.kinds.KINDS`) does not import scikit-learn."""
 
-__all__ = [
-    "TARGETS", "ConformalCostModel", "FeatureMismatchError", "FewShotCalibrator", "FlopsProportionalCostModel",
-    "LayerAdditiveCostModel", "LayerwiseCostModel", "LogLinearCostModel", "ResidualBoostedCostModel", "RooflineCostModel",
-    "TargetMismatchError", "TreeCostModel", "VersionMismatchError", "evaluate_fewshot", "feature_frame",
-    "leave_one_group_out", "load", "mape", "metrics", "rmse", "save", "summarize", "training_data",
-    "wide_latencies", "within",
-]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f"workbench.costmodels.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'workbench.costmodels' has no attribute {name!r}")

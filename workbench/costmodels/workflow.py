@@ -5,7 +5,6 @@ These are the functions behind ``workbench fit``, ``workbench predict`` and ``wo
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from workbench.costmodels.estimators import (
@@ -23,20 +22,7 @@ from workbench.costmodels.persistence import SavedCostModel, save
 from workbench.costmodels.validation import leave_one_group_out, summarize
 from workbench.errors import ParameterError, UnknownNameError
 
-KINDS = {
-    "flops": "FLOPs-proportional baseline",
-    "roofline": "roofline baseline (needs catalog peaks: the device must be in the catalog)",
-    "loglinear": "power law in log space on FLOPs, params, weight and activation bytes",
-    "loglinear-layers": "power law in log space on base and per-layer-type features",
-    "gbm": "gradient-boosted trees in log space on base and per-layer-type features",
-    "rf": "random forest in log space on base and per-layer-type features",
-    "additive": "per-layer-type additive model (Neurosurgeon/nn-Meter style)",
-    "additive+gbm": "additive model × gradient-boosted correction of its log ratio",
-    "layerwise": "sum of per-layer latencies predicted by trees fitted on the per-layer breakdown (latency only)",
-}
-"""Cost-model kinds for :func:`make_estimator` and ``workbench fit --kind``."""
-
-DEFAULT_KIND = "additive"
+from workbench.costmodels.kinds import DEFAULT_KIND, KINDS, default_kind  # noqa: F401  (re-exported)
 
 
 def make_estimator(kind: str = DEFAULT_KIND, *, interval: float | None = 0.9, random_state: int = 0):
@@ -77,7 +63,7 @@ def needs_layers(est) -> bool:
 
 
 def fit_from_store(store, *, target: str = "latency_ms", device_class: str | None = None,
-                   device_name: str | None = None, kind: str = DEFAULT_KIND, interval: float | None = 0.9,
+                   device_name: str | None = None, kind: str | None = None, interval: float | None = 0.9,
                    family_out_calibration: bool = True) -> SavedCostModel:
     """Fit a cost model on the measurements of a store.
 
@@ -88,8 +74,8 @@ def fit_from_store(store, *, target: str = "latency_ms", device_class: str | Non
         ``latency_ms``, ``energy_j`` or ``memory_peak_bytes``.
     device_class, device_name : str, optional
         Which rows to fit on.
-    kind : str
-        See :data:`KINDS`.
+    kind : str, optional
+        See :data:`KINDS`; default :func:`~workbench.costmodels.kinds.default_kind` of the target.
     interval : float or None
         Conformal interval coverage (calibrated family-out when ``family_out_calibration``).
 
@@ -104,6 +90,7 @@ def fit_from_store(store, *, target: str = "latency_ms", device_class: str | Non
     rows = store.read()
     layers = store.read_layers()
     X, y, meta = training_data(rows, layers, target=target, device_class=device_class, device_name=device_name)
+    kind = kind or default_kind(target)
     est = make_estimator(kind, interval=interval)
     if kind == "layerwise" and target != "latency_ms":
         raise ParameterError(f"kind 'layerwise' predicts latency only (the per-layer table has no {target}). "
