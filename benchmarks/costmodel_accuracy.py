@@ -140,7 +140,7 @@ def own_cpu(store_dir: Path, kinds: list[str]) -> dict:
         p, table = evaluate_family_out(Xr if kind == "roofline" else X, y, meta, kinds=[kind], interval=0.9,
                                        layers=layers)
         preds[kind] = p
-        overall = table[table["model_family"] == "all"].iloc[0]
+        overall = table[(table["model_family"] == "all") & (table["device_class"] == "all")].iloc[0]
         per_family = {r["model_family"]: round(float(r["within10"]), 3)
                       for _, r in table[table["model_family"] != "all"].iterrows()}
         out["kinds"][kind] = {"mape": float(overall["mape"]), "within10": float(overall["within10"]),

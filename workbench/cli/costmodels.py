@@ -117,7 +117,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                                device_class=args.device_class, device_name=args.device_name)
     _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=args.interval or None, layers=layers)
     if not args.per_family:
-        table = table[table["model_family"] == "all"]
+        table = table[table["model_family"] == "all"]  # overall and per device class
     _print(table, args.format)
     if args.format == "table":
         print(json.dumps({"rows": int(len(y)), "families": int(meta["model_family"].nunique())}), file=sys.stderr)

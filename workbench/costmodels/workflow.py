@@ -172,7 +172,8 @@ def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", 
     -------
     (predictions, metrics)
         ``predictions``: one row per (kind, measurement) with y_true, y_pred (and bounds);
-        ``metrics``: per kind overall (``model_family == "all"``) and per family.
+        ``metrics``: per kind overall (``device_class == model_family == "all"``), per device
+        class (when there are several) and per family.
     """
     groups = meta["model_family"].fillna("?").to_numpy()
     preds, tables = [], []
@@ -181,8 +182,11 @@ def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", 
         kw = {"layers": layers} if needs_layers(est) else None
         p = leave_one_group_out(est, X, y, groups, meta=meta, fit_params=kw).assign(kind=kind)
         preds.append(p)
-        tables.append(summarize(p).assign(kind=kind, model_family="all"))
-        tables.append(summarize(p, by="model_family").assign(kind=kind))
+        tables.append(summarize(p).assign(kind=kind, device_class="all", model_family="all"))
+        if "device_class" in p and p["device_class"].nunique() > 1:
+            tables.append(summarize(p, by="device_class").assign(kind=kind, model_family="all"))
+        tables.append(summarize(p, by="model_family").assign(kind=kind, device_class="all"))
     m = pd.concat(tables, ignore_index=True)
-    cols = ["kind", "model_family"] + [c for c in m.columns if c not in ("kind", "model_family")]
+    key = ["kind", "device_class", "model_family"]
+    cols = key + [c for c in m.columns if c not in key]
     return pd.concat(preds, ignore_index=True), m[cols]
