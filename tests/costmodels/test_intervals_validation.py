@@ -72,3 +72,20 @@ def test_leave_one_group_out_never_sees_the_held_out_family():
     assert by.loc["c", "mape"] == pytest.approx(2 / 3, rel=0.05)  # predicts y/3 for "c": error 2/3
     with pytest.raises(ParameterError, match="at least 2 groups"):
         leave_one_group_out(LogLinearCostModel(), X, y, np.zeros(90))
+
+
+def test_evaluate_family_out_per_device_class_and_family():
+    from _synthetic import synthetic_networks
+
+    from workbench.costmodels.workflow import evaluate_family_out
+
+    X, y, _ = synthetic_networks(60, 21)
+    meta = pd.DataFrame({"model_family": np.repeat(["f1", "f2", "f3"], 20),
+                         "device_class": np.tile(["edge-cpu", "server-cpu"], 30)})
+    pred, table = evaluate_family_out(X, y, meta, kinds=["flops", "additive"], interval=None)
+    assert len(pred) == 120
+    t = table.set_index(["kind", "device_class", "model_family"])
+    assert t.loc[("additive", "edge-cpu", "all"), "n"] == 30 and t.loc[("additive", "all", "f2"), "n"] == 20
+    # synthetic latencies are exactly additive: the additive model is near exact even family-out
+    assert t.loc[("additive", "all", "all"), "mape"] < 0.02
+    assert t.loc[("flops", "all", "all"), "mape"] > 0.1  # FLOPs alone cannot explain them
