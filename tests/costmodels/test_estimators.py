@@ -19,7 +19,7 @@ from workbench.costmodels import (
 )
 from workbench.errors import ParameterError, UnknownNameError
 
-from _synthetic import synthetic_networks
+from ._synthetic import synthetic_networks
 
 ALL = [
     FlopsProportionalCostModel(),
@@ -143,7 +143,7 @@ def test_tree_kind_validated_at_fit():
 
 
 def test_layerwise_learns_layer_latencies():
-    from _synthetic import synthetic_layer_table
+    from ._synthetic import synthetic_layer_table
 
     from workbench.costmodels import LayerwiseCostModel
 

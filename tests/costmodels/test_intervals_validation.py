@@ -75,7 +75,7 @@ def test_leave_one_group_out_never_sees_the_held_out_family():
 
 
 def test_evaluate_family_out_per_device_class_and_family():
-    from _synthetic import synthetic_networks
+    from ._synthetic import synthetic_networks
 
     from workbench.costmodels.workflow import evaluate_family_out
 

@@ -11,7 +11,7 @@ from workbench.costmodels import FeatureMismatchError, TargetMismatchError, Vers
 from workbench.costmodels.workflow import KINDS, make_estimator
 from workbench.errors import CorruptFileError, UnknownNameError
 
-from _synthetic import synthetic_networks
+from ._synthetic import synthetic_networks
 
 
 @pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("roofline", "layerwise")])
@@ -30,7 +30,7 @@ def test_round_trip_identical_predictions(tmp_path, kind):
 
 
 def test_layerwise_round_trip(tmp_path):
-    from _synthetic import synthetic_layer_table
+    from ._synthetic import synthetic_layer_table
 
     X, y, layers = synthetic_layer_table(60, 15)
     est = make_estimator("layerwise", interval=0.9).fit(X, y, layers=layers)

@@ -17,7 +17,7 @@ from workbench.reports.html import external_references
 from workbench.reports.manifest import compare, read_manifest
 from workbench.reports.render import ReportFailedError, discover_notebooks, render_report, swap_in
 
-from conftest import write_tiny_notebooks  # noqa: E402  (tests/reports/conftest.py)
+from .conftest import write_tiny_notebooks  # noqa: E402  (tests/reports/conftest.py)
 
 
 def _tree(d: Path) -> dict[str, bytes]:
