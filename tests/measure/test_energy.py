@@ -137,3 +137,6 @@ def test_codecarbon_meter_says_tdp_estimate_without_sensors():
     assert r.method == ("rapl" if rapl_present else "tdp-estimate")
     assert r.energy_j > 0 and np.isfinite(r.power_w)
     assert r.details["meter"] == "codecarbon"
+    # the window is the busy loop, not codecarbon's hardware probe in start(): else the average power
+    # of a first window is diluted by the probe's duration
+    assert r.duration_s == pytest.approx(0.3, abs=0.15)

@@ -46,8 +46,10 @@ class CodecarbonMeter(EnergyMeter):
             country_iso_code=self.country_iso_code, save_to_file=False, log_level="error",
             tracking_mode=self.tracking_mode, allow_multiple_runs=True, measure_power_secs=1,
         )
-        self._t0 = time.perf_counter()
         self._tracker.start()
+        # after start(): codecarbon integrates power from the end of start() (its hardware probe can
+        # take a second or more), so the window, and hence the average power, starts here too
+        self._t0 = time.perf_counter()
 
     def stop(self) -> EnergyReading:
         if self._tracker is None:
