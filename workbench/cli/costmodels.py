@@ -24,6 +24,9 @@ def register(sub) -> None:
                    help=f"model kind (default: layerwise for latency_ms, additive otherwise). {kinds_help}")
     p.add_argument("--interval", type=float, default=0.9,
                    help="coverage of the conformal prediction interval (default 0.9; 0 for none)")
+    p.add_argument("--zoo-twins", metavar="DATASET",
+                   help="give imported rows of DATASET (e.g. mlperf-tiny) their zoo twin's FLOPs, sizes and "
+                        "per-layer table before fitting (public results publish none)")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("predict", help="predict zoo models with a saved cost model")
@@ -66,8 +69,14 @@ def _print(df, fmt: str) -> None:
 def cmd_fit(args: argparse.Namespace) -> int:
     from workbench.costmodels.workflow import fit_from_store, save_fitted
 
+    twins = None
+    if args.zoo_twins:
+        from workbench.costmodels.twins import dataset_twins
+
+        twins = dataset_twins(args.zoo_twins)
     saved = fit_from_store(args.store, target=args.target, device_class=args.device_class,
-                           device_name=args.device_name, kind=args.kind, interval=args.interval or None)
+                           device_name=args.device_name, kind=args.kind, interval=args.interval or None,
+                           zoo_twins=twins)
     save_fitted(saved, args.out)
     md = saved.metadata
     print(f"fitted {md['kind']} cost model for {args.target} on {md['n_train']} rows "

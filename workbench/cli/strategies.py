@@ -22,6 +22,14 @@ def _add_measure_args(p) -> None:
                    help="seconds of back-to-back calls under the energy meter per variant (default 1)")
     p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object only")
+    p.add_argument("--project", action="append", metavar="FILE",
+                   help="cost model file (`workbench fit ... --out FILE`; repeatable): project every variant onto "
+                        "its device and store the predicted rows beside the measured ones")
+    p.add_argument("--roofline", action="append", metavar="DEVICE",
+                   help="catalog device (repeatable): print each variant's roofline lower bound from the catalog "
+                        "peaks (a bound, not a prediction; not stored)")
+    p.add_argument("--ignore-versions", action="store_true",
+                   help="load --project files written with other numpy/scikit-learn/workbench versions")
 
 
 def register(sub) -> None:
@@ -73,6 +81,42 @@ def _store_and_meter(args):
     return store, get_meter(args.meter)
 
 
+def _check_projection_args(args) -> None:
+    """Load the --project files and look up the --roofline devices before any training (fail early)."""
+    if args.project:
+        from workbench.strategies.projection import load_cost_models
+
+        load_cost_models(list(args.project), check_versions=not args.ignore_versions)
+    if args.roofline:
+        from workbench.catalog.devices import get_device
+
+        for d in args.roofline:
+            get_device(d)
+
+
+def _project(result, args, store) -> None:
+    """Projected rows (stored) and roofline bounds (printed only) of a strategy run."""
+    if args.project:
+        from workbench.strategies.projection import project
+
+        proj = project(result.rows, result.layers, list(args.project), check_versions=not args.ignore_versions)
+        store.append(proj)
+        result.projected = proj
+        result.summary["projection"] = proj.select(
+            "model", "strategy", "batch_size", "device_name", "device_class", "source", "latency_ms_p50",
+            "energy_j", "memory_peak_bytes").to_dicts()
+        print(f"{proj.height} projected row(s) appended to {store.path}", file=sys.stderr)
+    if args.roofline:
+        from workbench.strategies.projection import roofline_bounds
+
+        b = roofline_bounds(result.rows, list(args.roofline))
+        result.roofline = b
+        recs = b[["model", "strategy", "batch_size", "device_name", "roofline_bound_ms", "limited_by",
+                  "note"]].to_dict(orient="records")
+        result.summary["roofline_bounds"] = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+                                             for r in recs]  # NaN (no peak for the dtype) → null
+
+
 def _report(result, cols, args, title) -> None:
     import polars as pl
 
@@ -84,6 +128,19 @@ def _report(result, cols, args, title) -> None:
             print(f"{title}: threshold sweep on the test split (threshold chosen on validation)")
             print(result.test_sweep)
         print(result.rows.select(cols))
+        proj = getattr(result, "projected", None)
+        if proj is not None:
+            print("projected onto the cost models' devices (predicted, not measured):")
+            print(proj.select("model", "strategy", "batch_size", "device_name", "source", "latency_ms_p50",
+                              "energy_j", "accuracy"))
+    bounds = getattr(result, "roofline", None)
+    if bounds is not None:
+        import pandas as pd
+
+        print("roofline lower bounds from catalog peaks (a bound real kernels do not reach; not a prediction):")
+        with pd.option_context("display.max_rows", None, "display.width", 220):
+            print(bounds[["model", "strategy", "dtype", "batch_size", "device_name", "roofline_bound_ms",
+                          "limited_by", "note"]].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(json.dumps(result.summary, sort_keys=True, default=float))
 
 
@@ -91,15 +148,17 @@ def cmd_compress(args: argparse.Namespace) -> int:
     from workbench.strategies.experiments import COMPRESSION_METHODS, run_compression
 
     settings = _settings(args)
+    _check_projection_args(args)
     store, meter = _store_and_meter(args)
     res = run_compression(args.model, tuple(args.method) if args.method else COMPRESSION_METHODS,
                           amount=args.amount, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
                           seed=args.seed, teacher=args.teacher, student=args.student,
                           temperature=args.temperature, alpha=args.alpha, settings=settings, meter=meter,
                           store=store)
+    print(f"{res.rows.height} row(s) appended to {store.path}", file=sys.stderr)
+    _project(res, args, store)
     _report(res, ["model", "strategy", "dtype", "batch_size", "params", "flops", "weight_bytes", "latency_ms_p50",
                   "accuracy", "energy_j", "energy_method"], args, "compression")
-    print(f"{res.rows.height} row(s) appended to {store.path}", file=sys.stderr)
     return 0
 
 
@@ -119,6 +178,7 @@ def cmd_cascade(args: argparse.Namespace) -> int:
     cascades.check_criterion(args.criterion)
     for t in args.threshold or ():
         cascades.check_threshold(t)
+    _check_projection_args(args)
     store, meter = _store_and_meter(args)
     common = dict(criterion=args.criterion, thresholds=args.threshold, max_accuracy_drop_pt=args.max_drop_pt,
                   epochs=args.epochs, seed=args.seed, settings=settings, meter=meter, store=store)
@@ -126,6 +186,7 @@ def cmd_cascade(args: argparse.Namespace) -> int:
         res = run_early_exit(channels=channels, **common)
     else:
         res = run_cascade(small=args.small, large=args.large, **common)
-    _report(res, ["model", "strategy", "params", "flops", "latency_ms_p50", "accuracy", "energy_j"], args, args.kind)
     print(f"{res.rows.height} row(s) appended to {store.path}", file=sys.stderr)
+    _project(res, args, store)
+    _report(res, ["model", "strategy", "params", "flops", "latency_ms_p50", "accuracy", "energy_j"], args, args.kind)
     return 0

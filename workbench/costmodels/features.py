@@ -120,7 +120,7 @@ def feature_frame(rows, layers=None, *, device_features: bool = False) -> pd.Dat
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise SchemaError(f"cost-model features need column(s) {missing}; the rows have {df.columns}.")
-    unknown_dtype = sorted(set(df["dtype"].drop_nulls().to_list()) - set(DTYPE_BYTES))
+    unknown_dtype = sorted(set(df["dtype"].drop_nulls().to_list()) - set(DTYPE_BYTES) - {""})  # "": not given
     if unknown_dtype:
         raise UnknownNameError("dtype", unknown_dtype[0], DTYPE_BYTES)
     out = pd.DataFrame({
@@ -129,7 +129,7 @@ def feature_frame(rows, layers=None, *, device_features: bool = False) -> pd.Dat
         "weight_bytes": df["weight_bytes"].cast(pl.Float64).to_numpy(),
         "activation_bytes": df["activation_bytes"].cast(pl.Float64).to_numpy(),
         "batch_size": df["batch_size"].cast(pl.Float64).to_numpy(),
-        "dtype_bytes": [float(DTYPE_BYTES.get(d, 4)) if d is not None else 4.0 for d in df["dtype"].to_list()],
+        "dtype_bytes": [float(DTYPE_BYTES.get(d, 4)) if d else 4.0 for d in df["dtype"].to_list()],
     }, index=pd.Index(df["measurement_id"].to_list(), name="measurement_id"))
     bad = out[list(BASE_FEATURES)].isna().any(axis=1)
     if bool(bad.any()):
@@ -177,6 +177,11 @@ def training_data(rows, layers=None, *, target: str = "latency_ms", device_class
                   device_name: str | None = None, aggregate: str = "min"):
     """Features, target and identity columns for fitting, from store rows.
 
+    The ``latency_ms`` target reads ``latency_ms_p50``; rows without it (datasets that publish one
+    latency figure, e.g. MLPerf Tiny's median over windows of each window's mean) use
+    ``latency_ms_mean``. Rows need ``flops``: dataset rows get them from a zoo twin
+    (:func:`workbench.costmodels.twins.with_zoo_features`).
+
     Repeated measurements of one configuration (same model, device, batch size, dtype, strategy)
     become one training row: the measurement with the minimum target for ``aggregate="min"``
     (contention from other processes only ever adds latency; its per-layer breakdown is used) or
@@ -202,6 +207,9 @@ def training_data(rows, layers=None, *, target: str = "latency_ms", device_class
 
     col = target_column(target)
     df = _to_polars(rows)
+    if target == "latency_ms" and "latency_ms_mean" in df.columns and col in df.columns:
+        # datasets that publish one latency figure per row (MLPerf Tiny) keep it in latency_ms_mean
+        df = df.with_columns(pl.coalesce(col, "latency_ms_mean").alias(col))
     if device_class is not None:
         if device_class not in DEVICE_CLASSES:
             raise UnknownNameError("device class", device_class, DEVICE_CLASSES)

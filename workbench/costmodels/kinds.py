@@ -4,6 +4,7 @@ KINDS = {
     "flops": "FLOPs-proportional baseline",
     "roofline": "roofline baseline (needs catalog peaks: the device must be in the catalog)",
     "loglinear": "power law in log space on FLOPs, params, weight and activation bytes",
+    "loglinear-flops": "power law in FLOPs alone (2 coefficients: for few distinct models, e.g. 4 per MLPerf Tiny board)",
     "loglinear-layers": "power law in log space on base and per-layer-type features",
     "gbm": "gradient-boosted trees in log space on base and per-layer-type features",
     "rf": "random forest in log space on base and per-layer-type features",

@@ -42,6 +42,7 @@ def make_estimator(kind: str = DEFAULT_KIND, *, interval: float | None = 0.9, ra
         "flops": lambda: FlopsProportionalCostModel(),
         "roofline": lambda: RooflineCostModel(),
         "loglinear": lambda: LogLinearCostModel(features=base_cols),
+        "loglinear-flops": lambda: LogLinearCostModel(features=["flops"]),
         "loglinear-layers": lambda: LogLinearCostModel(alpha=1.0),
         "gbm": lambda: TreeCostModel("gbm", random_state=random_state),
         "rf": lambda: TreeCostModel("rf", n_estimators=200, max_depth=None, random_state=random_state),
@@ -64,7 +65,7 @@ def needs_layers(est) -> bool:
 
 def fit_from_store(store, *, target: str = "latency_ms", device_class: str | None = None,
                    device_name: str | None = None, kind: str | None = None, interval: float | None = 0.9,
-                   family_out_calibration: bool = True) -> SavedCostModel:
+                   family_out_calibration: bool = True, zoo_twins: dict[str, str] | None = None) -> SavedCostModel:
     """Fit a cost model on the measurements of a store.
 
     Parameters
@@ -78,6 +79,9 @@ def fit_from_store(store, *, target: str = "latency_ms", device_class: str | Non
         See :data:`KINDS`; default :func:`~workbench.costmodels.kinds.default_kind` of the target.
     interval : float or None
         Conformal interval coverage (calibrated family-out when ``family_out_calibration``).
+    zoo_twins : dict, optional
+        Dataset model name → zoo model: imported rows without FLOPs get their zoo twin's features
+        first (:func:`workbench.costmodels.twins.with_zoo_features`), e.g. MLPerf Tiny rows.
 
     Returns
     -------
@@ -87,9 +91,36 @@ def fit_from_store(store, *, target: str = "latency_ms", device_class: str | Non
     from workbench.store import Store
 
     store = Store(store) if not isinstance(store, Store) else store
-    rows = store.read()
-    layers = store.read_layers()
-    X, y, meta = training_data(rows, layers, target=target, device_class=device_class, device_name=device_name)
+    saved = fit_from_rows(store.read(), store.read_layers(), target=target, device_class=device_class,
+                          device_name=device_name, kind=kind, interval=interval,
+                          family_out_calibration=family_out_calibration, zoo_twins=zoo_twins)
+    saved.metadata["store"] = str(store.path)
+    return saved
+
+
+def fit_from_rows(rows, layers=None, *, target: str = "latency_ms", device_class: str | None = None,
+                  device_name: str | None = None, kind: str | None = None, interval: float | None = 0.9,
+                  family_out_calibration: bool = True, zoo_twins: dict[str, str] | None = None,
+                  aggregate: str = "min") -> SavedCostModel:
+    """Fit a cost model on measurement rows (a store's, or a dataset's with twin features).
+
+    Parameters as :func:`fit_from_store`; ``rows`` and ``layers`` are the measurement rows and
+    their per-layer table, ``aggregate`` as in :func:`~workbench.costmodels.features.training_data`.
+    The metadata records the training rows' devices, batch sizes and sources, so that a projection
+    (:mod:`workbench.strategies.projection`) can say which device its rows describe.
+    """
+    import polars as pl
+
+    if zoo_twins:
+        from workbench.costmodels.twins import with_zoo_features
+
+        rows, twin_layers = with_zoo_features(rows, zoo_twins)
+        if twin_layers.height:
+            lay = layers if layers is None or isinstance(layers, pl.DataFrame) else pl.from_pandas(layers)
+            layers = twin_layers if lay is None or lay.height == 0 else pl.concat(
+                [lay, twin_layers.select(lay.columns).cast(lay.schema)], how="vertical")
+    X, y, meta = training_data(rows, layers, target=target, device_class=device_class, device_name=device_name,
+                               aggregate=aggregate)
     kind = kind or default_kind(target)
     est = make_estimator(kind, interval=interval)
     if kind == "layerwise" and target != "latency_ms":
@@ -102,10 +133,20 @@ def fit_from_store(store, *, target: str = "latency_ms", device_class: str | Non
         est.fit(X, y, groups=groups, **kw)
     else:
         est.fit(X, y, **kw)
+    kept = meta["measurement_id"].tolist() if "measurement_id" in meta else []
+    src = rows if isinstance(rows, pl.DataFrame) else pl.from_pandas(rows)
+    used = src.filter(pl.col("measurement_id").is_in(kept)) if kept else src.head(0)
     md = {"device_class": device_class, "device_name": device_name, "kind": kind, "interval": interval,
           "training_data_sha256": data_hash(X, y), "n_train": int(len(y)),
           "families": sorted(set(meta.get("model_family", pd.Series(dtype=str)).dropna())),
-          "devices": sorted(set(meta.get("device_name", pd.Series(dtype=str)).dropna())), "store": str(store.path)}
+          "devices": sorted(set(meta.get("device_name", pd.Series(dtype=str)).dropna())),
+          "device_classes": sorted(set(meta.get("device_class", pd.Series(dtype=str)).dropna())),
+          "batch_sizes": sorted({int(b) for b in X["batch_size"]}) if "batch_size" in X else [],
+          "sources": sorted(set(used["source"].drop_nulls().to_list())) if used.height else [],
+          "models": sorted(set(meta.get("model", pd.Series(dtype=str)).dropna())),
+          "zoo_twins": dict(zoo_twins) if zoo_twins else None, "aggregate": aggregate,
+          "features_from_zoo_twins": bool(used.height) and bool(
+              used["config_json"].fill_null("").str.contains('"zoo_twin"', literal=True).any())}
     return SavedCostModel(est, {"target": target, "features": list(X.columns), **md})
 
 

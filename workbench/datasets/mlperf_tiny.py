@@ -53,6 +53,27 @@ BENCHMARKS = {
 }
 """MLPerf Tiny benchmarks and their reference models (MLPerf Tiny, Banbury et al., NeurIPS D&B 2021)."""
 
+ZOO_TWINS = {
+    # closed-division reference models, as the importer names them (``model``)
+    "resnet8": "resnet8",
+    "ds-cnn": "dscnn-kws",
+    "mobilenetv1-0.25": "mobilenetv1-vww",
+    "fc-autoencoder": "fc-autoencoder-ad",
+    # the same reference models as some boards name them (e.g. Raspberry Pi 4 submissions, v1.x)
+    "ic_fp32": "resnet8", "ic_int8": "resnet8",
+    "kws_fp32": "dscnn-kws", "kws_int8": "dscnn-kws",
+    "vww_fp32": "mobilenetv1-vww", "vww_int8": "mobilenetv1-vww",
+    "ad_fp32": "fc-autoencoder-ad", "ad_int8": "fc-autoencoder-ad",
+}
+"""MLPerf Tiny model name (``model`` of the imported rows) → zoo model with the same architecture
+(:mod:`workbench.measure.zoo`: ResNet-8 on 32×32, MobileNetV1 0.25× on 96×96 with 2 classes, DS-CNN
+on 49×10 MFCCs, the 640-input FC autoencoder; counted by :mod:`workbench.measure.features`: 25.0,
+15.0, 5.3 and 0.53 MFLOP per inference). Open-division variants (``RN07``, ``CNV-W1A1``,
+``KWS-W3A3``, ``AD08``, ...) and the streaming wake-word model have no twin. Used by
+:func:`workbench.costmodels.twins.with_zoo_features`. The reference submissions run int8
+(TensorFlow Lite) models; the twins' weight bytes are those of the fp32 architecture, and the
+``_int8``/``_fp32`` names only say how a board ran the same architecture."""
+
 STREAM_BENCHMARKS = ("sww",)
 """Benchmarks whose energy covers a whole stream, not one inference."""
 

@@ -362,10 +362,11 @@ def _staged_rows(run: _Run, staged, *, test_sweep: pl.DataFrame, chosen: float, 
     settings = run.settings
     sample = run.splits.test.x[:1]
     # latency of each fixed path (a sample leaving at stage k), for the expected latency from exit rates
-    path_lat = []
-    for pm in path_modules:
-        f, _ = measure_module(pm, sample, batch_size=1, settings=settings, meter=None, flops=0.0)
+    path_lat, paths = [], []
+    for k, pm in enumerate(path_modules):
+        f, layer_rows = measure_module(pm, sample, batch_size=1, settings=settings, meter=None, flops=0.0)
         path_lat.append(f["latency_ms_p50"])
+        paths.append(path_features(pm, layer_rows, cum_flops[k]))
     with timing.num_threads(settings.threads):
         mem = timing.peak_memory_bytes(path_modules[-1].eval(), sample, device=settings.device)
     measured, expected = [], []
@@ -375,8 +376,9 @@ def _staged_rows(run: _Run, staged, *, test_sweep: pl.DataFrame, chosen: float, 
         staged.thresholds = [t] * (len(cum_flops) - 1)
         fields = measure_dynamic(staged, run.splits.test.x, settings=settings, meter=run.meter)
         exp_lat = float(np.dot(r["exit_rates"], path_lat))
+        exp_act = float(np.dot(r["exit_rates"], [p["activation_bytes"] for p in paths]))
         fields.update(params=count_params(staged), weight_bytes=weight_bytes(staged), flops=r["expected_flops"],
-                      memory_peak_bytes=mem, memory_method="torch-profiler")
+                      activation_bytes=int(round(exp_act)), memory_peak_bytes=mem, memory_method="torch-profiler")
         v = val_by_t.get(t, {})
         run.row(fields, model=label, family=family, strategy=f"{strategy_prefix}-t{t:g}", acc=r["accuracy"],
                 config={**extra_config, "criterion": r["criterion"], "threshold": t,
@@ -386,13 +388,33 @@ def _staged_rows(run: _Run, staged, *, test_sweep: pl.DataFrame, chosen: float, 
                         "flops_kind": "expected per sample over the test split's exit rates",
                         "latency_kind": "one call per test image at batch 1 through the dynamic model",
                         "expected_latency_ms_from_paths": exp_lat, "path_latency_ms_p50": path_lat,
-                        "memory_kind": "deepest path"})
+                        "memory_kind": "deepest path", "path_features": paths,
+                        "activation_bytes_kind": "expected per sample over the test split's exit rates"})
         measured.append(fields["latency_ms_p50"])
         expected.append(exp_lat)
     staged.thresholds = [chosen] * (len(cum_flops) - 1)
     return test_sweep.with_columns(pl.Series("latency_ms_p50", measured),
                                    pl.Series("expected_latency_ms", expected),
                                    pl.Series("pareto_latency", cascades.pareto_front(measured, test_sweep["accuracy"])))
+
+
+def path_features(module: nn.Module, layer_rows: list[dict], flops: float) -> dict:
+    """Counted features of one fixed path of a dynamic model (what a sample leaving there executes).
+
+    ``params`` and ``weight_bytes`` [B] count the executed leaf modules only (an exit path does not
+    run the later stages), ``activation_bytes`` [B per sample] sums their outputs, ``flops`` [FLOP
+    per sample] is the path's counted FLOPs, and ``layers`` lists ``[layer_type, flops, params,
+    output_bytes]`` per executed layer: the inputs of :mod:`workbench.strategies.projection`, which
+    prices each path with a cost model and weighs the paths by their exit rates.
+    """
+    from workbench.measure.features import weight_bytes
+
+    names = list(dict.fromkeys(lr["layer_name"] for lr in layer_rows))
+    return {"flops": float(flops), "params": int(sum(lr["params"] for lr in layer_rows)),
+            "weight_bytes": int(sum(weight_bytes(module.get_submodule(n)) for n in names)),
+            "activation_bytes": int(sum(lr["output_bytes"] for lr in layer_rows)),
+            "layers": [[lr["layer_type"], float(lr["flops"]), int(lr["params"]), int(lr["output_bytes"])]
+                       for lr in layer_rows]}
 
 
 def _staged_summary(prefix: str, chosen: dict, test_sweep: pl.DataFrame, ref_acc: float, ref_flops: float,
