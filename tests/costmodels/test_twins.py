@@ -146,3 +146,21 @@ def test_mlperf_tiny_per_board_fit_and_benchmark_out_error(shared_data, twins4):
     # (0.1-0.6 median over boards on the v0.5-v1.3 results; loose bounds, the data may grow)
     for kind in ("flops", "loglinear-flops"):
         assert 0.05 < overall.loc[kind, "median_ape"] < 0.8
+
+
+def test_cli_fit_with_zoo_twins_then_project(shared_data, tmp_path, capsys):
+    from workbench.cli import main
+    from workbench.costmodels.persistence import load
+
+    store, out = tmp_path / "runs", tmp_path / "l4-latency.json"
+    assert main(["import", "mlperf-tiny", str(shared_data / "mlperf-tiny"), "--store", str(store)]) == 0
+    # without twins the imported rows carry no FLOPs: nothing to fit, and the message says what the store holds
+    args = ["fit", "--target", "latency_ms", "--device-name", "stm32l4r5zi", "--store", str(store), "--out", str(out),
+            "--kind", "loglinear-flops", "--interval", "0"]
+    assert main(args) == 2
+    assert main(args + ["--zoo-twins", "mlperf-tiny"]) == 0
+    saved = load(out, target="latency_ms")
+    assert saved.metadata["devices"] == ["stm32l4r5zi"] and saved.metadata["n_train"] == 4
+    assert saved.metadata["zoo_twins"] == ZOO_TWINS
+    assert main(args + ["--zoo-twins", "nn-meter"]) == 2  # an importer without twins
+    capsys.readouterr()
