@@ -164,3 +164,10 @@ def test_cli_fit_with_zoo_twins_then_project(shared_data, tmp_path, capsys):
     assert saved.metadata["zoo_twins"] == ZOO_TWINS
     assert main(args + ["--zoo-twins", "nn-meter"]) == 2  # an importer without twins
     capsys.readouterr()
+
+
+def test_benchmark_twins_derive_from_zoo_twins():
+    from workbench.datasets.mlperf_tiny import BENCHMARK_TWINS
+
+    assert BENCHMARK_TWINS == {"ad": "fc-autoencoder-ad", "ic": "resnet8", "kws": "dscnn-kws",
+                               "vww": "mobilenetv1-vww"}

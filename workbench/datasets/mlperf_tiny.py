@@ -74,6 +74,10 @@ on 49×10 MFCCs, the 640-input FC autoencoder; counted by :mod:`workbench.measur
 (TensorFlow Lite) models; the twins' weight bytes are those of the fp32 architecture, and the
 ``_int8``/``_fp32`` names only say how a board ran the same architecture."""
 
+BENCHMARK_TWINS = {b: ZOO_TWINS[ref] for b, (ref, *_rest) in BENCHMARKS.items() if ref in ZOO_TWINS}
+"""Benchmark code (``config_json["benchmark"]``: ad, ic, kws, vww) → zoo twin of its reference model,
+derived from :data:`ZOO_TWINS` (one mapping, two keys)."""
+
 STREAM_BENCHMARKS = ("sww",)
 """Benchmarks whose energy covers a whole stream, not one inference."""
 

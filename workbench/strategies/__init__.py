@@ -3,7 +3,8 @@ early exit / cascades. See ``docs/strategies.md``.
 
 Modules: :mod:`.data` (digits splits, small models, training), :mod:`.compression` (pure model
 transforms), :mod:`.cascades` (exit decisions, expected FLOPs, sweeps, Pareto fronts) and
-:mod:`.experiments` (train → transform → measure → store orchestrators).
+:mod:`.experiments` (train → transform → measure → store orchestrators) and :mod:`.projection`
+(the variants' predicted cost on other devices through saved cost models, roofline bounds).
 """
 
 from workbench.strategies.cascades import (
@@ -20,13 +21,14 @@ from workbench.strategies.data import (
 from workbench.strategies.experiments import (
     COMPRESSION_METHODS, StrategyResult, measure_dynamic, run_cascade, run_compression, run_early_exit,
 )
+from workbench.strategies.projection import project, roofline_bounds
 
 __all__ = [
     "CRITERIA", "COMPRESSION_METHODS", "Cascade", "DigitsSplits", "EarlyExitClassifier", "EarlyExitNet", "ExitPath",
     "Split", "StrategyResult", "accuracy", "build_model", "choose_threshold", "cumulative_flops", "distill",
     "distillation_loss", "early_exit_cnn", "expected_flops", "exit_rates", "first_exit", "fit",
     "int8_weight_dtypes", "load_digits_splits", "measure_dynamic", "mlp", "nonzero_params", "pareto_front",
-    "prune_structured", "prune_unstructured", "quantize_int8_dynamic", "quantize_int8_static", "run_cascade",
-    "run_compression", "run_early_exit", "small_cnn", "stage_logits", "sweep", "train_classifier",
+    "project", "prune_structured", "prune_unstructured", "quantize_int8_dynamic", "quantize_int8_static", "run_cascade",
+    "roofline_bounds", "run_compression", "run_early_exit", "small_cnn", "stage_logits", "sweep", "train_classifier",
     "train_early_exit",
 ]
