@@ -64,7 +64,8 @@ def board_projection(rows: pl.DataFrame, layers: pl.DataFrame, board: str, data:
         overall = table[table["device_name"] == "all"].set_index("kind")
         here = table[table["device_name"] == board].set_index("kind")
         print(f"{target}: boards={pred['device_name'].nunique()}")
-        print(table[table["device_name"].isin(["all", board])].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        print(table[table["device_name"].isin(["all", board])].to_string(
+            index=False, float_format=lambda v: f"{v:.3g}"))
         for kind in ("flops", "loglinear-flops"):
             k = kind.replace("-", "_")
             out[f"board_lobo_{target}_{k}_median_ape_all_boards"] = float(overall.loc[kind, "median_ape"])
@@ -98,7 +99,8 @@ def board_projection(rows: pl.DataFrame, layers: pl.DataFrame, board: str, data:
         "projected_early_exit_latency_ms": val(ee, names["early_exit"], "latency_ms_p50"),
         "projected_early_exit_full_latency_ms": val(ee, "baseline", "latency_ms_p50"),
     })
-    out["projected_cascade_vs_full_latency_ratio"] = out["projected_cascade_latency_ms"] / out["projected_cnn_latency_ms"]
+    out["projected_cascade_vs_full_latency_ratio"] = (out["projected_cascade_latency_ms"]
+                                                      / out["projected_cnn_latency_ms"])
     out["projected_early_exit_vs_full_latency_ratio"] = (out["projected_early_exit_latency_ms"]
                                                          / out["projected_early_exit_full_latency_ms"])
     return out

@@ -275,7 +275,8 @@ def _design(X: pd.DataFrame, layer_pdf: pd.DataFrame, est, label: str, who: dict
             raise ProjectionFeatureError(
                 f"cost model {label} ({type(_inner(est)).__name__}) prices per-layer features, but variant(s) "
                 f"{variants} have no per-layer rows. Fix: pass layers= (StrategyResult.layers, or "
-                "Store.read_layers()) with the rows, or use a cost model on base features (--kind flops, loglinear-flops).")
+                "Store.read_layers()) with the rows, or use a cost model on base features "
+                "(--kind flops, loglinear-flops).")
     if prices_unseen:
         from workbench.costmodels.workflow import align_features
 
@@ -394,7 +395,8 @@ def project(rows, layers=None, cost_models=None, *, batch_sizes="trained", devic
                 keep = df.filter(pl.col("batch_size").is_in(sorted(allowed)))
                 if keep.height == 0:
                     raise ParameterError(
-                        f"no variant has a batch size the cost model(s) of {dname!r} were fitted on ({sorted(allowed)}); "
+                        f"no variant has a batch size the cost model(s) of {dname!r} were fitted on "
+                        f"({sorted(allowed)}); "
                         f"the variants have {sorted(set(df['batch_size'].to_list()))}. Fix: measure at batch size "
                         f"{min(allowed)} (`--batch-size {min(allowed)}`), or pass batch_sizes=None to extrapolate.")
         elif batch_sizes is not None:
