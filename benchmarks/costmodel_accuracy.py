@@ -205,26 +205,14 @@ def fewshot(path: Path, *, k: int, seeds: int) -> dict:
     return out
 
 
-def _catalog_power(name: str) -> float:
-    from workbench.catalog.devices import get_device
-    from workbench.errors import UnknownNameError
-
-    try:
-        p = get_device(name).max_power_w
-    except UnknownNameError:
-        return float("nan")
-    return float(p) if p is not None else float("nan")
-
-
 def mlperf_tiny_energy(path: Path) -> dict:
-    """Energy per inference from latency and board features, leave-one-board-out (MLPerf Tiny)."""
-    import numpy as np
-    import pandas as pd
-    import polars as pl
+    """Energy per inference from latency and board features, leave-one-board-out (MLPerf Tiny).
 
+    The model and its evaluation live in :mod:`workbench.costmodels.boards` (notebook 03 uses them too).
+    """
     from workbench import datasets
-    from workbench.costmodels.estimators import LogLinearCostModel
-    from workbench.costmodels.validation import leave_one_group_out, summarize
+    from workbench.costmodels.boards import BOARD_FEATURES, evaluate_board_out
+    from workbench.errors import ParameterError
 
     if "mlperf-tiny" not in datasets.KINDS:
         return {"skipped": "no mlperf-tiny importer"}
@@ -232,40 +220,18 @@ def mlperf_tiny_energy(path: Path) -> dict:
         rows = datasets.load("mlperf-tiny", path)
     except ModuleNotFoundError as exc:
         return {"skipped": f"mlperf-tiny importer not available yet ({exc})"}
-    lat = pl.coalesce("latency_ms_p50", "latency_ms_mean")
-    df = rows.filter((pl.col("energy_scope") == "inference") & pl.col("energy_j").is_not_null()
-                     & lat.is_not_null()).with_columns(lat.alias("latency_ms"))
-    if df.height < 10:
-        return {"skipped": f"only {df.height} MLPerf Tiny rows carry energy per inference"}
-    pdf = df.to_pandas()
-
-    def mhz(text) -> float:
-        import re
-
-        m = re.search(r"([0-9.]+)\s*([MG])hz", str(text or ""), re.I)
-        return float(m.group(1)) * (1000.0 if m and m.group(2).upper() == "G" else 1.0) if m else np.nan
-
-    cfg = [json.loads(c) if c else {} for c in pdf["config_json"]]
-    freq = pd.Series([mhz(c.get("processor_frequency") or cm) for c, cm in zip(cfg, pdf["cpu_model"])])
-    X = pd.DataFrame({"latency_ms": pdf["latency_ms"].to_numpy(float)})
-    X["cpu_mhz"] = freq.fillna(freq.median()).to_numpy()
-    X["has_accelerator"] = pdf["accelerator"].notna().astype(float).to_numpy()
-    # board power from the device catalog where the board is in it (cited there)
-    X["catalog_max_power_w"] = [_catalog_power(d) for d in pdf["device_name"]]
-    X["catalog_max_power_w"] = X["catalog_max_power_w"].fillna(X["catalog_max_power_w"].median()).fillna(0.0)
-    # Fixed in advance (not tuned on the held-out boards): energy = power × latency, with the
-    # board's power a power law of its clock and catalog power plus an accelerator flag. One-hot
-    # core types and tasks were left out: with 10 boards most core types occur on one board only.
-    y = pdf["energy_j"].to_numpy(float)
-    board = pdf["device_name"].to_numpy()
-    p = leave_one_group_out(LogLinearCostModel(alpha=1e-2), X, y, board)
-    s = summarize(p).iloc[0]
-    per_board = summarize(p, by="group")
-    base = leave_one_group_out(LogLinearCostModel(features=["latency_ms"], alpha=1e-2), X, y, board)
-    out = {"rows": int(len(y)), "boards": int(len(set(board))), "features": list(X.columns),
-           "latency_only_mape": float(summarize(base).iloc[0]["mape"]),
-           "per_board_mape": {r["group"]: round(float(r["mape"]), 3) for _, r in per_board.iterrows()},
-           "mape": float(s["mape"]), "within10": float(s["within10"]),
+    try:
+        pred, table = evaluate_board_out(rows, interval=None)
+    except ParameterError as exc:
+        return {"skipped": str(exc)}
+    overall = table[(table["device_class"] == "all") & (table["device_name"] == "all")].set_index("kind")
+    per_board = table[(table["kind"] == "board-features") & (table["device_name"] != "all")]
+    full = pred[pred["kind"] == "board-features"]
+    out = {"rows": int(len(full)), "boards": int(full["device_name"].nunique()), "features": list(BOARD_FEATURES),
+           "latency_only_mape": float(overall.loc["latency-only", "mape"]),
+           "per_board_mape": {r["device_name"]: round(float(r["mape"]), 3) for _, r in per_board.iterrows()},
+           "mape": float(overall.loc["board-features", "mape"]),
+           "within10": float(overall.loc["board-features", "within10"]),
            "median_board_mape": float(per_board["mape"].median())}
     _log(f"  MLPerf Tiny energy, leave-one-board-out: MAPE {out['mape']:.3f} over {out['boards']} boards "
          f"(latency alone: {out['latency_only_mape']:.3f})")
