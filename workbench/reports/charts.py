@@ -135,3 +135,72 @@ def tradeoff_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: st
     if line:
         chart = base.mark_line(color="#999").encode(color=alt.value("#999"), order=f"{x}:Q") + chart
     return chart.properties(width=WIDTH, height=HEIGHT, title=title)
+
+
+def predicted_vs_measured_chart(table: pl.DataFrame, *, measured: str, predicted: str, color: str,
+                                low: str | None = None, high: str | None = None, column: str | None = None,
+                                column_order: list | None = None, title: str, quantity: str):
+    """Log–log scatter of ``predicted`` against ``measured`` with the y = x line, one panel per ``column``
+    value (e.g. cost-model kind), optional ``low``–``high`` interval bars, coloured by ``color``.
+
+    Both axes share one domain (the range of measured and predicted values, widened by 20 %) in
+    every panel; interval bars reaching beyond it are clipped at its edges (open-ended or very wide
+    intervals stay readable). ``quantity`` is the axis label with its unit, e.g. ``"latency [ms]"``.
+    Panels follow ``column_order`` (values not listed come after, sorted), else sorted values.
+    """
+    import math
+
+    import altair as alt
+    import pandas as pd
+
+    cols = list(dict.fromkeys([c for c in (column, color, measured, predicted, low, high) if c]
+                              + [c for c in ("model", "device_name") if c in table.columns]))
+    df = table.select(cols).filter(pl.col(measured).is_not_null() & pl.col(predicted).is_not_null())
+    vals = [v for c in (measured, predicted) for v in df[c].to_list() if v is not None and v > 0 and math.isfinite(v)]
+    lo_d, hi_d = (min(vals) / 1.2, max(vals) * 1.2) if vals else (1e-3, 1.0)
+    scale = alt.Scale(type="log", domain=[lo_d, hi_d], clamp=True)
+    if low and high:  # clip bounds to the domain (0 and inf have no place on a log axis)
+        df = df.with_columns(pl.col(low).fill_nan(None).fill_null(lo_d).clip(lo_d, hi_d),
+                             pl.col(high).fill_nan(None).fill_null(hi_d).clip(lo_d, hi_d))
+    present = sorted(df[column].unique().to_list()) if column else [None]
+    groups = ([g for g in (column_order or []) if g in present] + [g for g in present if g not in (column_order or [])]
+              if column else present)
+    colors = sorted(df[color].unique().to_list())
+    diag = pd.DataFrame({"x": [lo_d, hi_d], "y": [lo_d, hi_d]})
+    panels = []
+    for g in groups:
+        sub = df.filter(pl.col(column) == g) if column else df
+        data = sub.sort(cols).to_pandas()
+        base = alt.Chart(data).encode(
+            x=alt.X(f"{measured}:Q", scale=scale, title=f"measured {quantity}"),
+            color=alt.Color(f"{color}:N", title=color, sort=colors))
+        layers = [alt.Chart(diag).mark_line(color="#888", strokeDash=[4, 3]).encode(
+            x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale))]
+        if low and high:
+            layers.append(base.mark_rule(opacity=0.45).encode(y=alt.Y(f"{low}:Q", scale=scale), y2=f"{high}:Q"))
+        layers.append(base.mark_point(filled=True, size=45, opacity=0.9).encode(
+            y=alt.Y(f"{predicted}:Q", scale=scale, title=f"predicted {quantity}"), tooltip=cols))
+        panels.append(alt.layer(*layers).properties(width=WIDTH * 3 // 4, height=WIDTH * 3 // 4,
+                                                    title=str(g) if g is not None else ""))
+    return alt.hconcat(*panels).resolve_scale(color="shared").properties(title=title)
+
+
+def series_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: str, x_title: str, y_title: str,
+                 low: str | None = None, high: str | None = None, log_x: bool = True,
+                 y_domain: tuple[float, float] | None = None):
+    """One line with points per ``color`` value (``y`` against ``x``), optionally with ``low``–``high``
+    bars (e.g. the range over random draws)."""
+    import altair as alt
+
+    cols = list(dict.fromkeys([c for c in (color, x, y, low, high) if c]))
+    data = table.select(cols).sort(cols).to_pandas()
+    xs = alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False))
+    ys = alt.Scale(domain=list(y_domain)) if y_domain else alt.Scale(zero=False)
+    base = alt.Chart(data).encode(x=xs, color=alt.Color(f"{color}:N", title=color,
+                                                        sort=sorted(table[color].unique().to_list())))
+    layers = [base.mark_line().encode(y=alt.Y(f"{y}:Q", title=y_title, scale=ys), order=f"{x}:Q"),
+              base.mark_point(filled=True, size=60, opacity=1).encode(y=alt.Y(f"{y}:Q", scale=ys), tooltip=cols)]
+    if low and high:
+        layers.insert(0, base.mark_rule(strokeWidth=2, opacity=0.6).encode(y=alt.Y(f"{low}:Q", scale=ys),
+                                                                           y2=f"{high}:Q"))
+    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT, title=title)
