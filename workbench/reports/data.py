@@ -107,3 +107,56 @@ def ensure_runs(store, models, *, dtypes=("fp32",), batch_sizes=(1,), repeats: i
     if todo:
         have = read()
     return latest_runs(have)
+
+
+SHARED_DATA_ENV = "WORKBENCH_SHARED_DATA"
+"""Environment variable naming the folder of public datasets (the project's ``../shared/data``)."""
+
+
+def find_datasets_dir(datasets_dir=None, *, start=None) -> Path | None:
+    """The folder of public datasets (``mlperf-tiny/``, ``nn-meter-model-latency/`` ...), or None.
+
+    Looked up in order: ``datasets_dir`` when given; else ``$WORKBENCH_SHARED_DATA``; else
+    ``<checkout>/../shared/data``, where the checkout is the first folder at or above ``start``
+    (default: the working directory, ``notebooks/`` when a report renders) holding
+    ``pyproject.toml``. A fresh clone without that folder gets None: reports then show what they
+    can from the run store and say which sections were skipped.
+
+    Parameters
+    ----------
+    datasets_dir : str or Path, optional
+        Used as is; it must be an existing folder.
+    start : str or Path, optional
+        Where to start looking for the checkout.
+
+    Returns
+    -------
+    Path or None
+
+    Raises
+    ------
+    ParameterError
+        ``datasets_dir`` or ``$WORKBENCH_SHARED_DATA`` names something that is not a folder.
+    """
+    import os
+
+    if datasets_dir is not None:
+        p = Path(datasets_dir)
+        if not p.is_dir():
+            raise ParameterError(f"datasets_dir {str(p)!r} is not a folder. Fix: point it at the folder holding the "
+                                 "public datasets (mlperf-tiny/, nn-meter-model-latency/ ..., the project's "
+                                 "../shared/data), or set it to None.")
+        return p
+    env = os.environ.get(SHARED_DATA_ENV)
+    if env:
+        p = Path(env)
+        if not p.is_dir():
+            raise ParameterError(f"${SHARED_DATA_ENV} = {env!r} is not a folder. Fix: point it at the public "
+                                 "datasets (the project's ../shared/data) or unset it.")
+        return p
+    here = Path(start) if start is not None else Path.cwd()
+    for d in [here.resolve(), *here.resolve().parents]:
+        if (d / "pyproject.toml").is_file():
+            cand = d.parent / "shared" / "data"
+            return cand if cand.is_dir() else None
+    return None
