@@ -204,3 +204,81 @@ def series_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: str,
         layers.insert(0, base.mark_rule(strokeWidth=2, opacity=0.6).encode(y=alt.Y(f"{low}:Q", scale=ys),
                                                                            y2=f"{high}:Q"))
     return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT, title=title)
+
+
+def continuum_chart(points: pl.DataFrame, *, x: str = "zoo_model", group: str = "platform", value: str = "value",
+                    quantity: str = "quantity", basis: str = "basis", title: str):
+    """One log-scale panel per ``quantity`` value: for each ``x`` × ``group``, every device's point
+    (shape: ``basis``, i.e. how the number was obtained), the median across devices (a tick) and the
+    range across devices (a bar), groups side by side in each ``x`` slot.
+
+    ``points`` is long: one row per ``x`` × ``group`` × device × ``quantity`` with its ``value``
+    (e.g. :func:`workbench.reports.datasets_view.twin_points`). The ``quantity`` values are the
+    panels' axis titles, units included; panels come in their order of first appearance.
+    """
+    import altair as alt
+
+    df = points.filter(pl.col(value).is_not_null() & (pl.col(value) > 0))
+    groups = sorted(df[group].unique().to_list())
+    bases = sorted(df[basis].unique().to_list())
+    xs = sorted(df[x].unique().to_list())
+    ranges = (df.group_by(quantity, x, group)
+                .agg(pl.col(value).min().alias("low"), pl.col(value).median().alias("median"),
+                     pl.col(value).max().alias("high"), pl.len().alias("devices"))
+                .sort(quantity, x, group))
+    panels = []
+    for q in df[quantity].unique(maintain_order=True).to_list():
+        pts = df.filter(pl.col(quantity) == q).sort(x, group, *[c for c in df.columns if c not in (x, group)])
+        rng = ranges.filter(pl.col(quantity) == q)
+        scale = alt.Scale(type="log")
+        xenc = alt.X(f"{x}:N", title=None, sort=xs, axis=alt.Axis(labelAngle=-30))
+        off = alt.XOffset(f"{group}:N", sort=groups)
+        col = alt.Color(f"{group}:N", title=group, sort=groups)
+        r = alt.Chart(rng.to_pandas()).encode(x=xenc, xOffset=off, color=col)
+        layers = [
+            r.mark_rule(strokeWidth=2, opacity=0.5).encode(y=alt.Y("low:Q", scale=scale, title=q), y2="high:Q"),
+            r.mark_tick(thickness=2, size=16, opacity=1).encode(
+                y=alt.Y("median:Q", scale=scale), tooltip=[x, group, "devices", "low", "median", "high"]),
+            alt.Chart(pts.to_pandas()).mark_point(size=40, opacity=0.75, filled=True, stroke="white",
+                                                  strokeWidth=0.6).encode(
+                x=xenc, xOffset=off, color=col, y=alt.Y(f"{value}:Q", scale=scale),
+                shape=alt.Shape(f"{basis}:N", title="how obtained", sort=bases),
+                tooltip=[c for c in pts.columns if c != quantity]),
+        ]
+        panels.append(alt.layer(*layers).properties(width=WIDTH, height=HEIGHT))
+    return alt.hconcat(*panels).resolve_scale(color="shared", shape="shared").properties(title=title)
+
+
+def range_dot_chart(table: pl.DataFrame, *, x: str, y: str, low: str, high: str, color: str, title: str,
+                    y_title: str, x_sort: list | None = None, log: bool = True, offset: bool = True):
+    """A dot at ``y`` with a ``low``–``high`` bar per ``x``, one per ``color`` value side by side
+    (``offset=False``: centred, for a ``color`` that does not vary within an ``x``); ``x_sort``
+    orders the categories (default: sorted)."""
+    import altair as alt
+
+    cols = list(dict.fromkeys([x, color, y, low, high] + [c for c in ("results", "devices") if c in table.columns]))
+    data = table.select(cols).sort(x, color).to_pandas()
+    scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
+    colors = sorted(table[color].unique().to_list())
+    base = alt.Chart(data).encode(
+        x=alt.X(f"{x}:N", title=None, sort=x_sort or sorted(table[x].unique().to_list()),
+                axis=alt.Axis(labelAngle=-30)),
+        xOffset=alt.XOffset(f"{color}:N", sort=colors) if offset else alt.Undefined,
+        color=alt.Color(f"{color}:N", title=color, sort=colors))
+    bars = base.mark_rule(strokeWidth=2, opacity=0.6).encode(y=alt.Y(f"{low}:Q", scale=scale), y2=f"{high}:Q")
+    dots = base.mark_point(filled=True, size=70, opacity=1).encode(y=alt.Y(f"{y}:Q", title=y_title, scale=scale),
+                                                                   tooltip=cols)
+    return (bars + dots).properties(width=WIDTH, height=HEIGHT, title=title)
+
+
+def log_histogram_chart(hist: pl.DataFrame, *, x: str, y: str, color: str, title: str, x_title: str, y_title: str):
+    """Step lines of a histogram whose bins are equal in log ``x`` (``x`` the bin centre), one per ``color``."""
+    import altair as alt
+
+    data = hist.select(color, x, y).sort(color, x).to_pandas()
+    return alt.Chart(data).mark_line(interpolate="step", strokeWidth=1.8).encode(
+        x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log")),
+        y=alt.Y(f"{y}:Q", title=y_title),
+        color=alt.Color(f"{color}:N", title=color, sort=sorted(hist[color].unique().to_list())),
+        order=f"{x}:Q", tooltip=[color, x, y],
+    ).properties(width=WIDTH, height=HEIGHT, title=title)
