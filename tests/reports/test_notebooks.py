@@ -27,6 +27,7 @@ STEMS = [p.stem for p in discover_notebooks(NOTEBOOKS)]
 def small_params(tmp: Path) -> dict:
     """Parameters that keep every notebook to seconds: two tiny models, few repeats, short energy windows."""
     per_notebook = {
+        "02_datasets": {"inference_model": "retinanet", "nn_meter_reference": "xiaomi-mi-9"},
         "03_cost_models": {"variants_per_family": 2, "kinds": ["flops", "additive"], "predict_kind": "additive",
                            "models_to_predict": ["mlp", "resnet8"], "fewshot_k": [10], "fewshot_seeds": 2},
         "04_footprint": {"devices": ["raspberry-pi-4b", "a100-sxm4-40gb"], "monte_carlo": 20,
