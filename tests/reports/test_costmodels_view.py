@@ -20,27 +20,7 @@ from workbench.reports import costmodels_view as cv
 FAMILIES = ["mlp", "lenet", "autoencoder"]
 
 
-# ------------------------------------------------------------------------------------------ datasets folder
-def test_find_datasets_dir_explicit_env_and_checkout(tmp_path, monkeypatch):
-    monkeypatch.delenv(cv.SHARED_DATA_ENV, raising=False)
-    assert cv.find_datasets_dir(tmp_path) == tmp_path
-    with pytest.raises(ParameterError, match="nope.*datasets_dir|datasets_dir.*nope"):
-        cv.find_datasets_dir(tmp_path / "nope")
-    # a checkout (pyproject.toml) with ../shared/data beside it, searched from its notebooks/ folder
-    repo, shared = tmp_path / "work" / "repo", tmp_path / "work" / "shared" / "data"
-    (repo / "notebooks").mkdir(parents=True)
-    (repo / "pyproject.toml").write_text("[project]\nname = 'x'\n")
-    assert cv.find_datasets_dir(start=repo / "notebooks") is None  # no shared/data yet: sections are skipped
-    shared.mkdir(parents=True)
-    assert cv.find_datasets_dir(start=repo / "notebooks") == shared.resolve()
-    # the environment variable wins over the search, and a wrong one is an error, not a silent skip
-    monkeypatch.setenv(cv.SHARED_DATA_ENV, str(tmp_path))
-    assert cv.find_datasets_dir(start=repo / "notebooks") == tmp_path
-    monkeypatch.setenv(cv.SHARED_DATA_ENV, str(tmp_path / "missing"))
-    with pytest.raises(ParameterError, match=cv.SHARED_DATA_ENV):
-        cv.find_datasets_dir()
-
-
+# ------------------------------------------------------------------------------------------ without datasets
 def test_dataset_sections_without_data_say_how_to_enable_them(tmp_path):
     for section in (cv.board_energy_section(None), cv.fewshot_section(None), cv.benchmark_out_section(None),
                     cv.board_energy_section(tmp_path), cv.fewshot_section(tmp_path),

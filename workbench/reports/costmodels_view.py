@@ -13,9 +13,9 @@ Three views, each built from :mod:`workbench.costmodels` (nothing is re-fitted d
    and VPU, few-shot calibration of a new device from k measurements (:func:`fewshot_section`).
 3. One table across device classes (:func:`device_class_summary`).
 
-The public datasets are looked up with :func:`find_datasets_dir` (``$WORKBENCH_SHARED_DATA`` or
-``../shared/data`` beside the checkout); without them the dataset sections report what they
-skipped and how to enable them.
+The public datasets folder comes from :func:`workbench.reports.data.find_datasets_dir`
+(``datasets_dir``, ``$WORKBENCH_SHARED_DATA`` or ``../shared/data`` beside the checkout); without
+it the dataset sections report what they skipped and how to enable them.
 """
 
 from __future__ import annotations
@@ -31,9 +31,7 @@ import pandas as pd
 import polars as pl
 
 from workbench.errors import ParameterError, UnknownNameError
-
-SHARED_DATA_ENV = "WORKBENCH_SHARED_DATA"
-"""Environment variable naming the folder of public datasets (the project's ``../shared/data``)."""
+from workbench.reports.data import SHARED_DATA_ENV
 
 MLPERF_TINY_DIR = "mlperf-tiny"
 NN_METER_DIR = "nn-meter-model-latency"
@@ -44,46 +42,6 @@ TARGET = "latency_ms"
 
 
 # ------------------------------------------------------------------------------------------ inputs
-def find_datasets_dir(datasets_dir=None, *, start=None) -> Path | None:
-    """The folder of public datasets, or None when there is none.
-
-    Parameters
-    ----------
-    datasets_dir : str or Path, optional
-        Given explicitly: used as is (it must exist).
-    start : str or Path, optional
-        Where to look for the checkout when neither ``datasets_dir`` nor ``$WORKBENCH_SHARED_DATA``
-        is set (default: the working directory, ``notebooks/`` when a report renders): the first
-        folder at or above it holding ``pyproject.toml`` is the checkout, and ``<checkout>/../shared/data``
-        is used if it exists.
-
-    Raises
-    ------
-    ParameterError
-        When ``datasets_dir`` or ``$WORKBENCH_SHARED_DATA`` names a folder that does not exist.
-    """
-    if datasets_dir is not None:
-        p = Path(datasets_dir)
-        if not p.is_dir():
-            raise ParameterError(f"datasets_dir {str(p)!r} is not a folder. Fix: point it at the folder holding "
-                                 f"{MLPERF_TINY_DIR}/ and {NN_METER_DIR}/ (the project's ../shared/data), "
-                                 "or set it to None.")
-        return p
-    env = os.environ.get(SHARED_DATA_ENV)
-    if env:
-        p = Path(env)
-        if not p.is_dir():
-            raise ParameterError(f"${SHARED_DATA_ENV} = {env!r} is not a folder. Fix: point it at the public "
-                                 "datasets (the project's ../shared/data) or unset it.")
-        return p
-    here = Path(start) if start is not None else Path.cwd()
-    for d in [here, *here.resolve().parents]:
-        if (d / "pyproject.toml").is_file():
-            cand = d.resolve().parent / "shared" / "data"
-            return cand if cand.is_dir() else None
-    return None
-
-
 def training_variants(variants_per_family: int, *, families=None, seed: int = 0) -> list[str]:
     """Zoo grid variants drawn at random (fixed ``seed``) from each family's width × depth × resolution grid.
 
@@ -105,7 +63,7 @@ def training_variants(variants_per_family: int, *, families=None, seed: int = 0)
 
     if isinstance(variants_per_family, bool) or not isinstance(variants_per_family, int) or variants_per_family < 1:
         raise ParameterError(f"variants_per_family must be an integer >= 1, got {variants_per_family!r}. "
-                             "Fix: e.g. 6 (a leave-one-family-out evaluation needs a few per family).")
+                             "Fix: e.g. 5 (a leave-one-family-out evaluation needs a few per family).")
     fams = list(families) if families is not None else list(zoo.FAMILIES)
     for f in fams:
         if f not in zoo.FAMILIES:
