@@ -42,9 +42,11 @@ class CodecarbonMeter(EnergyMeter):
 
     def start(self) -> None:
         logging.getLogger("codecarbon").setLevel(logging.ERROR)
+        # measure_power_secs beyond any window: codecarbon then samples once, in stop(), over the whole
+        # window, instead of waking a sampling thread inside the measured loop every second
         self._tracker = self._cls(
             country_iso_code=self.country_iso_code, save_to_file=False, log_level="error",
-            tracking_mode=self.tracking_mode, allow_multiple_runs=True, measure_power_secs=1,
+            tracking_mode=self.tracking_mode, allow_multiple_runs=True, measure_power_secs=3600,
         )
         self._tracker.start()
         # after start(): codecarbon integrates power from the end of start() (its hardware probe can
