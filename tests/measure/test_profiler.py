@@ -123,3 +123,18 @@ def test_contended_energy_window_is_retried_then_flagged(monkeypatch):
     assert fields["_energy_details"]["tries"] == profiler.ENERGY_WINDOW_TRIES
     assert fields["energy_j"] == pytest.approx(10.0 / 40, rel=1e-12)
     assert "overstated by up to 25.0x" in fields["notes"]
+
+
+def test_memory_measurement_prints_no_kineto_trace_lines(capfd):
+    # torch's profiler library writes "USDT: ... profiler_start" lines to fd 2 at every memory
+    # measurement; they would fill rendered notebook pages. Other stderr output passes through.
+    import os
+
+    from workbench.measure import timing
+
+    spec = zoo.resolve("mlp")
+    assert timing.peak_memory_bytes(spec.build(), spec.example_input(1)) > 0
+    with timing.quiet_kineto():
+        os.write(2, b"USDT: dropped\nkept line\n")
+    err = capfd.readouterr().err
+    assert "USDT" not in err and "kept line" in err

@@ -13,6 +13,9 @@ reorders; it does not count the Python interpreter, the libraries' code, or thre
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -20,6 +23,35 @@ import numpy as np
 import torch
 
 from workbench.measure.features import tensor_bytes
+
+
+_KINETO_LINE = ("USDT:", "STAGE:")
+
+
+@contextlib.contextmanager
+def quiet_kineto():
+    """Drop the trace lines torch's profiler library (kineto) prints straight to file descriptor 2 at
+    every memory measurement ("USDT: ... profiler_start"), which would fill a rendered page;
+    everything else written to stderr meanwhile is passed on."""
+    try:
+        fd = sys.__stderr__.fileno() if sys.__stderr__ is not None else 2
+        saved = os.dup(fd)
+    except (OSError, ValueError, AttributeError):  # no real stderr: nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        try:
+            sys.stderr.flush()
+            os.dup2(tmp.fileno(), fd)
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            tmp.seek(0)
+            kept = [ln for ln in tmp.read().decode(errors="replace").splitlines(keepends=True)
+                    if not ln.startswith(_KINETO_LINE)]
+            if kept:
+                sys.stderr.write("".join(kept))
 
 
 @dataclass(frozen=True)
@@ -88,7 +120,7 @@ def peak_memory_bytes(model, x, *, device: str = "cpu") -> int:
         return static + int(torch.cuda.max_memory_allocated() - base)
     from torch.profiler import ProfilerActivity, profile
 
-    with torch.inference_mode(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with quiet_kineto(), torch.inference_mode(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         model(x)
     events = sorted(
         (e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"

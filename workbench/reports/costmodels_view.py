@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,38 +107,6 @@ def _threads(threads) -> int:
     return threads
 
 
-_KINETO_LINE = ("USDT:", "STAGE:")
-
-
-@contextmanager
-def _without_kineto_trace_lines():
-    """Drop the trace lines torch's profiler library (kineto) prints straight to file descriptor 2 at
-    every memory measurement ("USDT: ... profiler_start"), which would fill a rendered page;
-    everything else written to stderr meanwhile is passed on."""
-    import sys
-    import tempfile
-
-    try:
-        fd = sys.__stderr__.fileno() if sys.__stderr__ is not None else 2
-        saved = os.dup(fd)
-    except (OSError, ValueError, AttributeError):  # no real stderr: nothing to filter
-        yield
-        return
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        try:
-            sys.stderr.flush()
-            os.dup2(tmp.fileno(), fd)
-            yield
-        finally:
-            os.dup2(saved, fd)
-            os.close(saved)
-            tmp.seek(0)
-            kept = [ln for ln in tmp.read().decode(errors="replace").splitlines(keepends=True)
-                    if not ln.startswith(_KINETO_LINE)]
-            if kept:
-                sys.stderr.write("".join(kept))
-
-
 def own_runs(store, models, *, threads: int | None = None, repeats: int = 20, warmup: int = 3,
              measure: str = "missing", progress: bool = False) -> OwnRuns:
     """Runs of ``models`` on this machine (fp32, batch size 1, ``threads``), profiling what the store lacks.
@@ -188,9 +155,8 @@ def own_runs(store, models, *, threads: int | None = None, repeats: int = 20, wa
         raise ParameterError(f"the store {store.path} has no fp32 batch-1 run with {n_threads} thread(s) on "
                              f"{device} of {shown} and measure='never'. Fix: measure='missing'.")
     if todo:
-        with _without_kineto_trace_lines():
-            ensure_runs(store, todo, dtypes=("fp32",), batch_sizes=(1,), repeats=repeats, warmup=warmup,
-                        meter="none", energy_window_s=0.0, threads=n_threads, measure="always", progress=progress)
+        ensure_runs(store, todo, dtypes=("fp32",), batch_sizes=(1,), repeats=repeats, warmup=warmup,
+                    meter="none", energy_window_s=0.0, threads=n_threads, measure="always", progress=progress)
         have = _read_own(store, models, device, n_threads)
     ids = have["measurement_id"].to_list()
     layers = store.read_layers()
