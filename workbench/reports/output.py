@@ -112,7 +112,7 @@ class NotebookOutput:
 
     # ------------------------------------------------------------------ tables
     def table(self, name: str, frame, *, measured: bool = False, sort_by: list[str] | None = None,
-              caption: str | None = None, show: bool = True) -> Path | None:
+              caption: str | None = None, show: bool = True) -> None:
         """Write ``frame`` as ``tables/NOTEBOOK__NAME.csv`` (sorted) and show its first rows.
 
         Parameters
@@ -126,10 +126,8 @@ class NotebookOutput:
         caption : str, optional
             Shown above the table.
 
-        Returns
-        -------
-        Path or None
-            The CSV written (None without an output folder).
+        Returns nothing (so that a cell ending with it shows no path); what was written is listed
+        in :attr:`artefacts`.
         """
         stem = self._check_name(name, "table")
         df = frame if isinstance(frame, pl.DataFrame) else pl.from_pandas(frame)
@@ -147,7 +145,6 @@ class NotebookOutput:
             self._save()
         if show:
             self._show_table(df, caption, path)
-        return path
 
     def _show_table(self, df: pl.DataFrame, caption: str | None, path: Path | None) -> None:
         from html import escape
@@ -164,13 +161,11 @@ class NotebookOutput:
         display(HTML(f"{cap}<table><thead><tr>{cells}</tr></thead><tbody>{rows}</tbody></table>{note}"))
 
     # ------------------------------------------------------------------ figures
-    def figure(self, name: str, chart, *, measured: bool = False, show: bool = True) -> list[Path]:
+    def figure(self, name: str, chart, *, measured: bool = False, show: bool = True) -> None:
         """Export ``chart`` (altair) to ``figures/NOTEBOOK__NAME.{svg,pdf,png}`` and show it.
 
-        Returns
-        -------
-        list of Path
-            Files written (empty without an output folder).
+        Returns nothing (so that a cell ending with it shows no path); what was written is listed
+        in :attr:`artefacts`.
         """
         from IPython.display import HTML, display
 
@@ -199,4 +194,3 @@ class NotebookOutput:
                 # cannot clash with those of the other figures on the page
                 uri = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
                 display(HTML(f'<img src="{uri}" alt="{stem}" style="max-width:100%"/>'))
-        return paths
