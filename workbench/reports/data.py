@@ -65,13 +65,16 @@ def ensure_runs(store, models, *, dtypes=("fp32",), batch_sizes=(1,), repeats: i
     -------
     polars.DataFrame
         The latest profiler row per model × dtype × batch size × device, for every device in the
-        store, sorted by those keys.
+        store, sorted by those keys; only runs with ``threads`` intra-op threads (default: torch's
+        current count), so a run with another thread count never stands in for this one.
 
     Raises
     ------
     ParameterError
         With ``measure="never"`` when a configuration is missing on this device, or bad arguments.
     """
+    import torch
+
     from workbench.measure import profiler, zoo
     from workbench.store import Store
 
@@ -84,10 +87,13 @@ def ensure_runs(store, models, *, dtypes=("fp32",), batch_sizes=(1,), repeats: i
         zoo.resolve(m)  # unknown names fail here, before anything is measured
     store = store if isinstance(store, Store) else Store(Path(store))
     device_name = profiler.device_info()["device_name"]
+    # runs with another intra-op thread count are other configurations: never mixed in
+    n_threads = int(threads) if threads else torch.get_num_threads()
 
     def read():
         return store.read(filters=(pl.col("source") == "profiler") & pl.col("model").is_in(models)
-                          & pl.col("dtype").is_in(dtypes) & pl.col("batch_size").is_in(batch_sizes))
+                          & pl.col("dtype").is_in(dtypes) & pl.col("batch_size").is_in(batch_sizes)
+                          & (pl.col("threads") == n_threads))
 
     have = read()
     todo = ([(m, d, b) for m in models for d in dtypes for b in batch_sizes] if measure == "always"

@@ -167,7 +167,7 @@ def _measure_phase(params: dict, progress: bool) -> list[dict]:
 
     done, out = set(), []
     for stem, p in params.items():
-        if not ("store" in p and "models" in p and "measure" in p):
+        if not (p.get("store") and p.get("models") and p.get("measure")):
             continue
         kw = {k: p[k] for k in MEASURE_PARAMETERS if k in p}
         key = json.dumps({"store": p["store"], **kw}, sort_keys=True, default=str)
