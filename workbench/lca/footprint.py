@@ -253,9 +253,13 @@ def compute(model: ScenarioModel, method: tuple) -> dict:
     for m in REPORTED_METHODS:
         if m == tuple(method) or m not in bd.methods:
             continue
-        lca.switch_method(m)
-        lca.lci(demand={top: 1.0})
-        lca.lcia()
+        with warnings.catch_warnings():
+            # expected for categories that characterise none of the flows in this inventory: they are
+            # left out just below, so bw2calc's warning would only be noise
+            warnings.filterwarnings("ignore", message="All values in characterization matrix are zero")
+            lca.switch_method(m)
+            lca.lci(demand={top: 1.0})
+            lca.lcia()
         if characterised_flows(lca):
             categories[" | ".join(m)] = {"score": float(lca.score), "unit": bd.methods[m].get("unit", "")}
     return {
