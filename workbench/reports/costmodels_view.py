@@ -111,9 +111,10 @@ def own_runs(store, models, *, threads: int | None = None, repeats: int = 20, wa
              measure: str = "missing", progress: bool = False) -> OwnRuns:
     """Runs of ``models`` on this machine (fp32, batch size 1, ``threads``), profiling what the store lacks.
 
-    A model counts as present only when the store holds a run of it with the same thread count
-    (:func:`workbench.reports.data.ensure_runs` alone would accept any), so a cost model never mixes
-    thread counts. Profiling goes through :func:`~workbench.reports.data.ensure_runs` with no energy
+    A model counts as present only when the store holds a run of it with the same thread count, so a
+    cost model never mixes thread counts. Unlike :func:`workbench.reports.data.ensure_runs` (the latest
+    run per configuration), every matching run is returned: the cost models pick the lowest of
+    repeated measurements. Profiling goes through :func:`~workbench.reports.data.ensure_runs` with no energy
     meter (latency is the target; this machine's energy would be a TDP estimate, i.e. latency again)
     and stores the per-layer breakdown the layer-based cost models need.
 
