@@ -1,8 +1,13 @@
 """Repeatability of the profiler: the same models profiled in five separate sessions (processes).
 
 Prints one line per model and, as the last line, one JSON object
-``{"median_cv": ..., "max_cv": ...}``: across-session coefficient of variation of each model's
-median latency. Target ≤ 0.03 on an idle machine (a figure printed, not a timed test).
+``{"median_cv": ..., "max_cv": ..., "host_drift_cv": ...}``: across-session coefficient of variation of
+each model's median latency. Target ≤ 0.03 on an idle machine (a figure printed, not a timed test).
+
+``host_drift_cv`` tells whether the machine is one: the CV of the medians of consecutive blocks of calls
+of one model *inside one process* (no new session, no new allocation). Where it is far above 0.03 the
+host itself drifts (frequency scaling, a co-scheduled neighbour on the same physical core) and no
+profiler can be repeatable across sessions there.
 
 Usage: python benchmarks/profiler_repeatability.py [--sessions 5] [--repeats 100] [--threads N]
 """
@@ -25,6 +30,30 @@ def session(store: str, repeats: int, threads: int | None) -> None:
 
     profiler.profile(MODELS, repeats=repeats, warmup=20, threads=threads, meter="none", store=store,
                      layer_repeats=1)
+
+
+def host_drift(model: str = "gru", blocks: int = 20, calls: int = 150, threads: int | None = 1) -> list[float]:
+    """Median latency [ms] of ``blocks`` consecutive blocks of ``calls`` calls of one model, in this process."""
+    import time
+
+    import torch
+
+    from workbench.measure import timing, zoo
+
+    spec = zoo.resolve(model)
+    m, x = spec.build(), spec.example_input(1)
+    out = []
+    with timing.num_threads(threads), torch.inference_mode():
+        for _ in range(50):
+            m(x)
+        for _ in range(blocks):
+            ts = []
+            for _ in range(calls):
+                t0 = time.perf_counter_ns()
+                m(x)
+                ts.append(time.perf_counter_ns() - t0)
+            out.append(float(np.median(ts)) / 1e6)
+    return out
 
 
 def main() -> None:
@@ -53,7 +82,10 @@ def main() -> None:
         cv = float(np.std(med) / np.mean(med))
         cvs.append(cv)
         print(f"{model:24s} median latency per session [ms]: {np.round(med, 3).tolist()}  CV={cv:.4f}")
+    drift = np.asarray(host_drift(threads=args.threads or 1))
+    print(f"{'host drift (gru, one process)':24s} block medians [ms]: {np.round(drift, 3).tolist()}")
     print(json.dumps({"median_cv": round(float(np.median(cvs)), 4), "max_cv": round(float(np.max(cvs)), 4),
+                      "host_drift_cv": round(float(np.std(drift) / np.mean(drift)), 4),
                       "sessions": args.sessions, "repeats": args.repeats, "models": len(MODELS)}))
 
 
