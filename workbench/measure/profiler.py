@@ -157,10 +157,10 @@ def _energy_uncontended(model, x, meter, window_s: float, device: str, latency_m
         reading, loop_s, n = got
         busy = n * latency_ms_p50 / 1e3 / loop_s if loop_s > 0 else float("nan")
         if best is None or busy > best[3]:
-            best = (reading, loop_s, n, busy, tries)
+            best = (reading, loop_s, n, busy)
         if busy >= CONTENDED_BUSY_SHARE:
             break
-    return best[:4] + (tries,)
+    return (*best, tries)
 
 
 def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: int, settings: ProfileSettings,

@@ -469,6 +469,16 @@ def _skipped(what: str, folder: str, data_dir: Path | None) -> DatasetSection:
                                  f"holding `{folder}/` (the project's `../shared/data`).")
 
 
+def _load_public(data_dir: Path | None, folder_name: str, kind: str):
+    """``(rows, files)`` of one public dataset under ``data_dir``, or None when its folder is absent."""
+    from workbench import datasets
+
+    if data_dir is None or not (Path(data_dir) / folder_name).is_dir():
+        return None
+    folder = Path(data_dir) / folder_name
+    return datasets.load(kind, folder), tuple(datasets.files_for(kind, folder))
+
+
 def board_energy_section(data_dir: Path | None, *, alpha: float = 0.1) -> DatasetSection:
     """MLPerf Tiny boards: energy per inference predicted leave-one-board-out, with conformal intervals.
 
@@ -483,16 +493,14 @@ def board_energy_section(data_dir: Path | None, *, alpha: float = 0.1) -> Datase
         class / per board (``n``, ``mape``, ``within10``, ``rmse`` [J], ``coverage``,
         ``median_interval_factor``).
     """
-    from workbench import datasets
     from workbench.costmodels.boards import evaluate_board_out
 
     alpha = _check_alpha(alpha)
     what = "MLPerf Tiny boards (mcu, edge-accelerator), energy per inference leave-one-board-out"
-    if data_dir is None or not (Path(data_dir) / MLPERF_TINY_DIR).is_dir():
+    got = _load_public(data_dir, MLPERF_TINY_DIR, "mlperf-tiny")
+    if got is None:
         return _skipped(what, MLPERF_TINY_DIR, data_dir)
-    folder = Path(data_dir) / MLPERF_TINY_DIR
-    files = tuple(datasets.files_for("mlperf-tiny", folder))
-    rows = datasets.load("mlperf-tiny", folder)
+    rows, files = got
     pred, m = evaluate_board_out(rows, interval=round(1 - alpha, 10))
     p = pl.DataFrame({
         "kind": pred["kind"].to_list(), "device_class": pred["device_class"].to_list(),
@@ -537,16 +545,15 @@ def benchmark_out_section(data_dir: Path | None, *, targets=("latency_ms", "ener
         target and kind overall (``device_name == "all"``) and per board: ``n``, ``mape``,
         ``median_ape``, ``within10`` [1].
     """
-    from workbench import datasets
     from workbench.costmodels.twins import dataset_twins, evaluate_benchmark_out, with_zoo_features
 
     what = "MLPerf Tiny microcontrollers, a new model on a known board (leave-one-benchmark-out)"
-    if data_dir is None or not (Path(data_dir) / MLPERF_TINY_DIR).is_dir():
-        return _skipped(what, MLPERF_TINY_DIR, data_dir)
     kinds = _check_kinds(kinds)
-    folder = Path(data_dir) / MLPERF_TINY_DIR
-    files = tuple(datasets.files_for("mlperf-tiny", folder))
-    rows, layers = with_zoo_features(datasets.load("mlperf-tiny", folder), dataset_twins("mlperf-tiny"))
+    got = _load_public(data_dir, MLPERF_TINY_DIR, "mlperf-tiny")
+    if got is None:
+        return _skipped(what, MLPERF_TINY_DIR, data_dir)
+    rows, layers = with_zoo_features(got[0], dataset_twins("mlperf-tiny"))
+    files = got[1]
     preds, tables = [], []
     for target in targets:
         pred, m = evaluate_benchmark_out(rows, layers, target=target, kinds=kinds)
@@ -595,7 +602,6 @@ def fewshot_section(data_dir: Path | None, *, ks=(10, 30, 100), seeds: int = 3, 
         ``draws``, ``n_eval`` (models scored per draw), ``within10`` (mean over draws),
         ``within10_min``, ``within10_max``, ``mape`` (mean over draws) [1].
     """
-    from workbench import datasets
     from workbench.costmodels.fewshot import ARCH_COLUMN, evaluate_fewshot, wide_latencies
 
     ks = list(ks)
@@ -605,11 +611,10 @@ def fewshot_section(data_dir: Path | None, *, ks=(10, 30, 100), seeds: int = 3, 
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ParameterError(f"fewshot_seeds must be an integer >= 1 (random draws per k), got {seeds!r}.")
     what = "nn-Meter phones and VPU, few-shot calibration of a new device"
-    if data_dir is None or not (Path(data_dir) / NN_METER_DIR).is_dir():
+    got = _load_public(data_dir, NN_METER_DIR, "nn-meter")
+    if got is None:
         return _skipped(what, NN_METER_DIR, data_dir)
-    folder = Path(data_dir) / NN_METER_DIR
-    files = tuple(datasets.files_for("nn-meter", folder))
-    rows = datasets.load("nn-meter", folder)
+    rows, files = got
     wide = wide_latencies(rows, value="latency_ms_mean")
     devices = [c for c in wide.columns if c not in (ARCH_COLUMN, "model_family")]
     info = {d: (c, a or cpu) for d, c, a, cpu in rows.group_by("device_name").agg(

@@ -454,7 +454,9 @@ def twins_note(models, own: pl.DataFrame, data: PublicData) -> str:
                              f"{r['busy_share']:.1%} of the window at the median latency)"
                              for r in t.iter_rows(named=True))
 
-        idle = share.filter(pl.col("busy_share") < 0.5)
+        from workbench.measure.profiler import CONTENDED_BUSY_SHARE
+
+        idle = share.filter(pl.col("busy_share") < CONTENDED_BUSY_SHARE)
         if idle.height:
             parts.append(f"**Caution**: in the energy window of {listed(idle)} the model computed less than half the "
                          "time, so its energy per inference is overstated by about the inverse of that share "
