@@ -112,6 +112,29 @@ def test_layers_are_stored_by_measurement(tmp_store):
         tmp_store.append(rows(1, run="X"), layers=layers)
 
 
+def test_layer_shapes_read_as_null_from_files_written_before_them(tmp_store):
+    """Per-layer files from before the shape columns: read back with nulls beside new files, never dropped."""
+    old = pl.DataFrame({"measurement_id": ["O-0"], "layer_index": [0], "layer_name": ["0"], "layer_type": ["ReLU"],
+                        "flops": [0.0], "params": [0], "output_bytes": [64], "latency_ms": [0.01]})
+    tmp_store.append(rows(1, run="O"), layers=old)  # a table without shapes is accepted (nulls)
+    (tmp_store.path / "layers").mkdir(exist_ok=True)
+    old.with_columns(pl.lit("P-0").alias("measurement_id")).write_parquet(
+        tmp_store.path / "layers" / "20250101T000000Z-P-abcdef.parquet")  # as an older version wrote it
+    new = old.with_columns(pl.lit("N-0").alias("measurement_id"), pl.lit("Conv2d").alias("layer_type"),
+                           input_bytes=pl.lit(300), kernel_area=pl.lit(9), stride=pl.lit(2), groups=pl.lit(1),
+                           in_channels=pl.lit(3), out_channels=pl.lit(8))
+    tmp_store.append(rows(1, run="N"), layers=new)
+    got = tmp_store.read_layers().sort("measurement_id")
+    assert got["measurement_id"].to_list() == ["N-0", "O-0", "P-0"]
+    assert got["kernel_area"].to_list() == [9, None, None]
+    assert got["input_bytes"].to_list() == [300, None, None]
+    with pytest.raises(SchemaError, match="'kernel_area' has negative values"):
+        tmp_store.append(rows(1, run="M"), layers=new.with_columns(pl.lit("M-0").alias("measurement_id"),
+                                                                    kernel_area=pl.lit(-9)))
+    with pytest.raises(SchemaError, match=r"missing column\(s\) \['latency_ms'\]"):
+        tmp_store.append(rows(1, run="Q"), layers=old.drop("latency_ms").with_columns(measurement_id=pl.lit("Q-0")))
+
+
 def test_filters():
     df = rows(4)
     assert df.filter(parse_filters(["latency_ms_p50>=2", "model!=m3"]))["model"].to_list() == ["m1", "m2"]

@@ -39,9 +39,27 @@ LAYER_SCHEMA: dict[str, pl.DataType] = {
     "params": pl.Int64(),
     "output_bytes": pl.Int64(),
     "latency_ms": pl.Float64(),
+    "input_bytes": pl.Int64(),
+    "kernel_area": pl.Int64(),
+    "stride": pl.Int64(),
+    "groups": pl.Int64(),
+    "in_channels": pl.Int64(),
+    "out_channels": pl.Int64(),
 }
 """Per-layer breakdown: one row per executed leaf module, in execution order, per sample for
-``flops``/``output_bytes`` and per forward call of the measurement's batch for ``latency_ms``."""
+``flops``/``input_bytes``/``output_bytes`` and per forward call of the measurement's batch for
+``latency_ms``. The layer's shape: ``kernel_area`` (elements of one filter window, kh·kw),
+``stride`` (first dimension), ``groups`` (convolutions), ``in_channels``/``out_channels`` (channels,
+features or hidden size); null where the layer has no such attribute."""
+
+LAYER_REQUIRED = ("measurement_id", "layer_index", "layer_name", "layer_type", "flops", "params",
+                  "output_bytes", "latency_ms")
+"""Columns every per-layer file has; the shape columns (added later) read as null from older files."""
+
+
+def layer_frame(records: list[dict]) -> pl.DataFrame:
+    """A per-layer table with :data:`LAYER_SCHEMA` from row dicts (absent keys, e.g. shapes, become null)."""
+    return pl.DataFrame(records, schema=LAYER_SCHEMA)
 
 
 def new_run_id() -> str:
@@ -221,8 +239,9 @@ class Store:
         """Per-layer breakdown of every run that recorded one."""
         d = self.path / "layers"
         files = sorted(d.glob("*.parquet")) if d.is_dir() else []
-        files = self._checked(files, skip_corrupt, set(LAYER_SCHEMA))
-        df = pl.DataFrame(schema=LAYER_SCHEMA) if not files else pl.scan_parquet(files).collect()
+        files = self._checked(files, skip_corrupt, set(LAYER_REQUIRED))
+        df = pl.DataFrame(schema=LAYER_SCHEMA) if not files else pl.scan_parquet(
+            files, schema=LAYER_SCHEMA, missing_columns="insert", extra_columns="ignore").collect()
         return df.to_pandas() if as_pandas else df
 
     def input_hashes(self) -> set[str]:
@@ -234,9 +253,12 @@ class Store:
 def _validate_layers(layers, measurement_ids: set[str]) -> pl.DataFrame:
     if not isinstance(layers, pl.DataFrame):
         layers = pl.from_pandas(layers)
-    missing = [c for c in LAYER_SCHEMA if c not in layers.columns]
+    missing = [c for c in LAYER_REQUIRED if c not in layers.columns]
     if missing:
-        raise SchemaError(f"per-layer table is missing column(s) {missing}; it needs {list(LAYER_SCHEMA)}.")
+        raise SchemaError(f"per-layer table is missing column(s) {missing}; it needs {list(LAYER_REQUIRED)} "
+                          f"(and may have {[c for c in LAYER_SCHEMA if c not in LAYER_REQUIRED]}).")
+    layers = layers.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in LAYER_SCHEMA.items()
+                                 if c not in layers.columns)
     try:
         layers = layers.select([pl.col(c).cast(t, strict=True) for c, t in LAYER_SCHEMA.items()])
     except Exception as exc:
@@ -246,7 +268,8 @@ def _validate_layers(layers, measurement_ids: set[str]) -> pl.DataFrame:
         raise SchemaError(
             f"per-layer rows refer to measurement_id(s) {sorted(unknown)[:3]} that the run does not contain."
         )
-    for c in ("flops", "params", "output_bytes", "latency_ms"):
+    for c in ("flops", "params", "output_bytes", "latency_ms", "input_bytes", "kernel_area", "stride", "groups",
+              "in_channels", "out_channels"):
         if bool((layers[c] < 0).fill_null(False).any()):
             raise SchemaError(f"per-layer column {c!r} has negative values; check units and signs.")
     return layers

@@ -46,3 +46,28 @@ def synthetic_layer_table(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, 
         rows.append({"measurement_id": mid, "flops": 1.0, "batch_size": 1.0, "y": total})
     X = pd.DataFrame(rows).set_index("measurement_id")
     return X[["flops", "batch_size"]], X["y"].to_numpy().copy(), pd.DataFrame(lay)
+
+
+def synthetic_shaped_layer_table(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """Networks of 3×3 and 1×1 convolutions with the same FLOPs, parameters and bytes per layer,
+    whose latency differs by shape alone: 2e-8 ms/FLOP (3×3) and 6e-8 ms/FLOP (1×1).
+
+    Network latency = 0.01 ms + sum of its layers. Returns (X indexed by measurement_id, y, layers
+    with the shape columns of :data:`workbench.store.LAYER_SCHEMA`).
+    """
+    rng = np.random.default_rng(seed)
+    rows, lay = [], []
+    for i in range(n):
+        mid = f"net{i}"
+        total = 0.01
+        for _ in range(int(rng.integers(2, 8))):
+            flops = float(rng.uniform(1e4, 1e7))
+            k = int(rng.choice([1, 9]))
+            lat = (2e-8 if k == 9 else 6e-8) * flops
+            lay.append({"measurement_id": mid, "layer_index": len(lay), "layer_type": "Conv2d", "flops": flops,
+                        "params": 1000, "output_bytes": 4096, "latency_ms": lat, "input_bytes": 4096,
+                        "kernel_area": k, "stride": 1, "groups": 1, "in_channels": 16, "out_channels": 16})
+            total += lat
+        rows.append({"measurement_id": mid, "flops": 1.0, "batch_size": 1.0, "y": total})
+    X = pd.DataFrame(rows).set_index("measurement_id")
+    return X[["flops", "batch_size"]], X["y"].to_numpy().copy(), pd.DataFrame(lay)

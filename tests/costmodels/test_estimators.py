@@ -163,6 +163,34 @@ def test_layerwise_learns_layer_latencies():
         LayerwiseCostModel().fit(X, y, layers=layers[layers["measurement_id"] != "net3"])
 
 
+def test_layerwise_uses_layer_shapes_when_every_layer_has_them():
+    """Same FLOPs, parameters and bytes, 3× the time per FLOP for 1×1 kernels: only shapes tell them apart."""
+    from ._synthetic import synthetic_shaped_layer_table
+
+    from workbench.costmodels import LayerwiseCostModel
+    from workbench.costmodels.estimators import LAYER_SHAPE_COLUMNS
+
+    X, y, layers = synthetic_shaped_layer_table(150, 3)
+    shaped = LayerwiseCostModel(n_estimators=200).fit(X.iloc[:100], y[:100], layers=layers)
+    assert shaped.shape_columns_ == list(LAYER_SHAPE_COLUMNS)
+    err_shaped = np.median(np.abs(shaped.predict(X.iloc[100:], layers=layers) / y[100:] - 1))
+    blind_layers = layers.drop(columns=list(LAYER_SHAPE_COLUMNS))
+    blind = LayerwiseCostModel(n_estimators=200).fit(X.iloc[:100], y[:100], layers=blind_layers)
+    assert blind.shape_columns_ == []
+    err_blind = np.median(np.abs(blind.predict(X.iloc[100:], layers=blind_layers) / y[100:] - 1))
+    assert err_shaped < 0.05  # the per-layer law is recovered
+    assert err_blind > 0.15  # without shapes the two kernels' costs are averaged (their mix varies per net)
+    # a table where some layer lacks shapes: fitted without them (no silent zeros) ...
+    partial = layers.astype({"input_bytes": float})
+    partial.loc[0, "input_bytes"] = np.nan
+    assert LayerwiseCostModel(n_estimators=5).fit(X, y, layers=partial).shape_columns_ == []
+    # ... and a shape-fitted model refuses layers without them, naming the fix
+    with pytest.raises(ParameterError, match=r"lack column\(s\) \['input_bytes'.*with_layer_shapes"):
+        shaped.predict(X.iloc[100:], layers=blind_layers)
+    with pytest.raises(ParameterError, match="measurement.*'net0'.*have none"):
+        shaped.predict(X.iloc[:1], layers=partial)
+
+
 @pytest.mark.parametrize("est", [LogLinearCostModel(), TreeCostModel(n_estimators=10)],
                          ids=lambda e: type(e).__name__)
 def test_sklearn_check_estimator(est):

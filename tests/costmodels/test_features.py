@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timezone
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from workbench import schema
@@ -51,3 +52,33 @@ def test_training_data_keeps_least_disturbed_run_and_validates():
     with pytest.raises(ParameterError, match="no rows with 'energy_j'"):
         training_data(rows([1.0]), target="energy_j")
     assert np.isfinite(X.to_numpy()).all()
+
+
+def test_with_layer_shapes_fills_zoo_models_from_their_definition():
+    """Old per-layer rows (no shapes) of zoo models get the definition's shapes; others stay null."""
+    import polars as pl
+
+    from workbench.costmodels.workflow import with_layer_shapes, zoo_features
+    from workbench.store import LAYER_REQUIRED, LAYER_SCHEMA
+
+    _, static = zoo_features(["lenet"])
+    old = pl.from_pandas(static).with_columns(pl.col("layer_index").cast(pl.Int64), pl.col("params").cast(pl.Int64),
+                                              pl.col("output_bytes").cast(pl.Int64), layer_name=pl.lit(None, pl.String),
+                                              latency_ms=pl.lit(0.01))
+    old = old.select(LAYER_REQUIRED)
+    n = old.height
+    layers = pl.concat([
+        old.with_columns(measurement_id=pl.lit("z")),  # a zoo model profiled before shapes were recorded
+        old.head(2).with_columns(measurement_id=pl.lit("x")),  # a dataset model: no definition
+        old.head(n - 1).with_columns(measurement_id=pl.lit("y")),  # lenet, but another layer count
+    ])
+    runs = pl.DataFrame({"measurement_id": ["z", "x", "y"], "model": ["lenet", "mobilenet-from-a-paper", "lenet"]})
+    got = with_layer_shapes(runs, layers)
+    assert got.columns == list(LAYER_SCHEMA) and got.height == layers.height
+    z = got.filter(pl.col("measurement_id") == "z").sort("layer_index")
+    for c in ("input_bytes", "kernel_area", "stride", "groups", "in_channels", "out_channels"):
+        want = static[c].astype("Float64").tolist()
+        assert [None if v is None else float(v) for v in z[c].to_list()] == [None if v is pd.NA else v for v in want]
+    assert z.filter(pl.col("layer_type") == "Conv2d")["kernel_area"].to_list() == [25, 25]  # LeNet's 5×5 kernels
+    assert got.filter(pl.col("measurement_id").is_in(["x", "y"]))["input_bytes"].null_count() == 2 + n - 1
+    assert with_layer_shapes(runs, got).equals(got)  # nothing left to fill: unchanged

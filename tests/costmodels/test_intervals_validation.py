@@ -74,6 +74,24 @@ def test_leave_one_group_out_never_sees_the_held_out_family():
         leave_one_group_out(LogLinearCostModel(), X, y, np.zeros(90))
 
 
+def test_train_only_rows_are_always_trained_on_and_never_predicted():
+    """An operator benchmark ("k") that shares family c's operator teaches the model c's law."""
+    X, y = lognormal_data(120, 5, sigma=0.0)
+    groups = np.repeat(["a", "b", "c", "k"], 30)
+    op = np.isin(groups, ["c", "k"])  # the rows that use the slow operator
+    X = X.assign(uses_op=op.astype(float))
+    y = np.where(op, y * 3.0, y)
+    kernels = groups == "k"
+    pred = leave_one_group_out(LogLinearCostModel(alpha=0.0), X, y, groups, train_only=kernels)
+    assert sorted(set(pred["group"])) == ["a", "b", "c"] and len(pred) == 90
+    by = summarize(pred, by="group").set_index("group")
+    assert by.loc["c", "mape"] < 1e-6  # learned from "k" although "c" was held out
+    blind = leave_one_group_out(LogLinearCostModel(alpha=0.0), X[~kernels], y[~kernels], groups[~kernels])
+    assert summarize(blind, by="group").set_index("group").loc["c", "mape"] == pytest.approx(2 / 3, rel=0.05)
+    with pytest.raises(ParameterError, match="train_only has 3 entries for 120 rows"):
+        leave_one_group_out(LogLinearCostModel(), X, y, groups, train_only=[True, False, True])
+
+
 def test_evaluate_family_out_per_device_class_and_family():
     from ._synthetic import synthetic_networks
 

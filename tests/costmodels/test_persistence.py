@@ -39,6 +39,17 @@ def test_layerwise_round_trip(tmp_path):
     np.testing.assert_array_equal(saved.predict_interval(X, layers=layers)[0], est.predict_interval(X, layers=layers)[0])
 
 
+def test_layerwise_with_shapes_round_trip(tmp_path):
+    from ._synthetic import synthetic_shaped_layer_table
+
+    X, y, layers = synthetic_shaped_layer_table(60, 16)
+    est = make_estimator("layerwise", interval=None).fit(X, y, layers=layers)
+    save(est, tmp_path / "m.json", target="latency_ms")
+    saved = load(tmp_path / "m.json")
+    assert saved.estimator.shape_columns_ == est.shape_columns_ != []
+    np.testing.assert_array_equal(saved.predict(X, layers=layers), est.predict(X, layers=layers))
+
+
 def test_roofline_round_trip(tmp_path):
     from workbench.costmodels import RooflineCostModel
 

@@ -57,3 +57,23 @@ def test_layer_breakdown_sums_to_total_flops():
     assert [l.index for l in layers] == list(range(len(layers)))
     assert {"Attention", "Linear", "LayerNorm", "Add"} <= {l.type for l in layers}
     assert all(l.latency_ms >= 0 and l.output_bytes > 0 for l in layers)
+
+
+def test_layer_breakdown_records_layer_shapes():
+    m = nn.Sequential(nn.Conv2d(3, 8, (3, 5), stride=2, padding=(1, 2)), nn.BatchNorm2d(8), nn.ReLU(),
+                      nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 4 * 4, 10),
+                      nn.GRU(10, 6, batch_first=True))
+    x = torch.randn(2, 3, 16, 16)
+    recs = features.layer_breakdown(m.eval()[:7], x, repeats=1) + features.layer_breakdown(
+        nn.Sequential(m[7]), torch.randn(2, 4, 10), repeats=1)
+    got = [(r.type, r.input_bytes, r.kernel_area, r.stride, r.groups, r.in_channels, r.out_channels) for r in recs]
+    assert got == [
+        ("Conv2d", 2 * 3 * 16 * 16 * 4, 15, 2, 1, 3, 8),
+        ("BatchNorm2d", 2 * 8 * 8 * 8 * 4, None, None, None, 8, 8),
+        ("ReLU", 2 * 8 * 8 * 8 * 4, None, None, None, None, None),
+        ("Conv2d", 2 * 8 * 8 * 8 * 4, 9, 1, 8, 8, 8),
+        ("MaxPool2d", 2 * 8 * 8 * 8 * 4, 4, 2, None, None, None),
+        ("Flatten", 2 * 8 * 4 * 4 * 4, None, None, None, None, None),
+        ("Linear", 2 * 128 * 4, None, None, None, 128, 10),
+        ("GRU", 2 * 4 * 10 * 4, None, None, None, 10, 6),
+    ]

@@ -217,3 +217,22 @@ def test_cli_projects_into_the_store_and_fails_early(tmp_path, device_models, ca
     pred = stored.filter(pl.col("source") == "predicted:flops")
     assert pred.height == 3 and set(pred["device_name"]) == {"jetson-nano"}  # small, large, cascade
     assert len(summary["projection"]) == 3 and {r["device_name"] for r in summary["roofline_bounds"]} == {"pixel-4"}
+
+
+def test_layerwise_model_with_shapes_prices_every_cascade_path(variants):
+    """The profiler records layer shapes, dynamic rows keep them per path, and a shape-fitted layerwise
+    model prices both; a path recorded before shapes existed gets an error naming the fix."""
+    rows, layers = variants
+    saved = fit_from_rows(_static(rows), layers, target="latency_ms", kind="layerwise", interval=None)
+    assert saved.estimator.shape_columns_ == ["input_bytes", "kernel_area", "stride", "groups", "in_channels",
+                                              "out_channels"]
+    P = project(rows, layers, saved)
+    assert P.height == rows.height and P["latency_ms_p50"].min() > 0
+    dyn = rows.filter(pl.col("config_json").str.contains('"exit_rates"'))
+    cfg = json.loads(dyn["config_json"][0])
+    assert all(len(layer) == 10 for path in cfg["path_features"] for layer in path["layers"])
+    for path in cfg["path_features"]:  # as an older workbench recorded it: type, flops, params, output bytes
+        path["layers"] = [layer[:4] for layer in path["layers"]]
+    old = dyn.with_columns(pl.lit(json.dumps(cfg)).alias("config_json"))
+    with pytest.raises(ParameterError, match="fitted on per-layer shapes.*have none.*re-profile"):
+        project(old, layers, saved)

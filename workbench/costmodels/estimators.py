@@ -506,12 +506,20 @@ class ResidualBoostedCostModel(RegressorMixin, BaseEstimator):
         return self.base_.predict(X) * self.correction_.predict(X) ** self.shrink
 
 
+LAYER_SHAPE_COLUMNS = ("input_bytes", "kernel_area", "stride", "groups", "in_channels", "out_channels")
+"""Per-layer shape columns (:data:`workbench.store.LAYER_SCHEMA`) the layerwise model uses when present."""
+
+
 class LayerwiseCostModel(CostModel):
     """Latency as the sum of per-layer predictions learned from per-layer measurements (nn-Meter style).
 
     A gradient-boosted regressor maps each layer's ``log1p`` FLOPs, parameters and output bytes (per
-    forward call) and its layer type (one-hot) to the ``log`` of its measured latency (the
-    profiler's per-layer breakdown, :data:`workbench.store.LAYER_SCHEMA`). A network's latency is
+    forward call), its layer type (one-hot) and, when every training layer has them, its shape
+    (:data:`LAYER_SHAPE_COLUMNS`: ``log1p`` input bytes, kernel area, stride, ``log1p`` groups and
+    channels, a depthwise flag; ``shape_columns_`` says which were used) to the ``log`` of its
+    measured latency (the profiler's per-layer breakdown, :data:`workbench.store.LAYER_SCHEMA`).
+    Shapes tell a 3×3 depthwise convolution from a 1×1 pointwise one of the same FLOPs, which
+    counts alone cannot. A network's latency is
     ``intercept_ + scale_ · Σ layer predictions``, both fitted by non-negative least squares on
     relative error over the training networks (the per-layer hook timings miss the work done
     outside leaf modules and add their own overhead). Latency only: the per-layer table has no
@@ -551,6 +559,23 @@ class LayerwiseCostModel(CostModel):
     def _layer_design(self, lay: pd.DataFrame, batch: np.ndarray) -> np.ndarray:
         cols = [np.log1p(lay["flops"].to_numpy(float) * batch), np.log1p(lay["params"].to_numpy(float)),
                 np.log1p(lay["output_bytes"].to_numpy(float) * batch)]
+        shape = getattr(self, "shape_columns_", [])  # files saved before shapes were recorded have none
+        if shape:
+            lacking = [c for c in shape if c not in lay]
+            if lacking or lay["input_bytes"].isna().any():
+                ids = [] if lacking or "measurement_id" not in lay else sorted(
+                    set(lay.loc[lay["input_bytes"].isna(), "measurement_id"]))[:3]
+                raise ParameterError(
+                    f"this layerwise model was fitted on per-layer shapes {shape}; the per-layer rows "
+                    f"{'lack column(s) ' + str(lacking) if lacking else 'of measurement(s) ' + str(ids) + ' have none'} "
+                    "(profiled before shapes were recorded). Fix: re-profile, fill them for zoo models with "
+                    "workbench.costmodels.workflow.with_layer_shapes(rows, layers), or refit.")
+            val = {c: pd.to_numeric(lay[c], errors="coerce").fillna(0.0).to_numpy(float) for c in shape}
+            for c in shape:
+                v = val[c] * batch if c == "input_bytes" else val[c]
+                cols.append(v if c in ("kernel_area", "stride") else np.log1p(v))
+            if "groups" in val and "in_channels" in val:
+                cols.append(((val["groups"] > 1) & (val["groups"] == val["in_channels"])).astype(float))
         types = lay["layer_type"].to_numpy()
         cols += [(types == t).astype(float) for t in self.layer_types_]
         return np.column_stack(cols)
@@ -572,6 +597,8 @@ class LayerwiseCostModel(CostModel):
             raise ParameterError("the per-layer table has no latency_ms: LayerwiseCostModel predicts latency only.")
         lay = lay[lay["latency_ms"].notna()]
         self.layer_types_ = sorted(lay["layer_type"].unique())
+        has_shapes = all(c in lay for c in LAYER_SHAPE_COLUMNS) and bool(lay["input_bytes"].notna().all())
+        self.shape_columns_ = list(LAYER_SHAPE_COLUMNS) if has_shapes else []
         bmap = (X["batch_size"] if "batch_size" in X else pd.Series(1.0, index=X.index)).astype(float)
         batch = lay["measurement_id"].map(bmap).to_numpy(float)
         gbm = GradientBoostingRegressor(n_estimators=self.n_estimators, max_depth=self.max_depth,

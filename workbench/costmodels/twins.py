@@ -26,6 +26,12 @@ import polars as pl
 
 from workbench.errors import ParameterError, SchemaError, UnknownNameError
 
+_SHAPE = ("input_bytes", "kernel_area", "stride", "groups", "in_channels", "out_channels")
+
+
+def _int_or_none(v):
+    return None if v is None or (isinstance(v, float) and np.isnan(v)) else int(v)
+
 TWIN_FEATURES = ("flops", "params", "weight_bytes", "activation_bytes")
 """Schema columns :func:`with_zoo_features` fills from the twin (units as in :mod:`workbench.schema`)."""
 
@@ -155,7 +161,8 @@ def with_zoo_features(rows, twins: dict[str, str], *, missing: str = "keep",
         for lr in lay[lay["measurement_id"] == twin].itertuples(index=False):
             layer_rows.append({"measurement_id": r["measurement_id"], "layer_index": int(lr.layer_index),
                                "layer_name": None, "layer_type": lr.layer_type, "flops": float(lr.flops),
-                               "params": int(lr.params), "output_bytes": int(lr.output_bytes), "latency_ms": None})
+                               "params": int(lr.params), "output_bytes": int(lr.output_bytes), "latency_ms": None,
+                               **{k: _int_or_none(getattr(lr, k, None)) for k in _SHAPE}})
     rows_out = schema.from_records(out)
     layers = pl.DataFrame(layer_rows, schema=LAYER_SCHEMA) if layer_rows else pl.DataFrame(schema=LAYER_SCHEMA)
     return rows_out, layers

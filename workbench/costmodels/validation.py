@@ -48,7 +48,8 @@ def metrics(y_true, y_pred, lower=None, upper=None) -> dict:
 
 
 def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = None,
-                        pass_groups: bool = True, fit_params: dict | None = None) -> pd.DataFrame:
+                        pass_groups: bool = True, fit_params: dict | None = None,
+                        train_only=None) -> pd.DataFrame:
     """Predict every row with a clone of ``estimator`` fitted on the other groups (families).
 
     Parameters
@@ -64,14 +65,20 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
         Identity columns (model, device) copied into the result.
     fit_params : dict, optional
         Extra keyword arguments of ``fit`` and ``predict`` (``layers=`` for LayerwiseCostModel).
+    train_only : array of bool, optional
+        Rows that are in every training set and never predicted (e.g. an operator benchmark whose
+        networks are not a family under test).
 
     Returns
     -------
-    DataFrame with ``group``, ``y_true``, ``y_pred`` (and ``lower``, ``upper``) per row.
+    DataFrame with ``group``, ``y_true``, ``y_pred`` (and ``lower``, ``upper``) per predicted row.
     """
     groups = np.asarray(groups)
     y = np.asarray(y, float)
-    uniq = np.unique(groups)
+    always = np.zeros(len(y), bool) if train_only is None else np.asarray(train_only, bool)
+    if always.shape != y.shape:
+        raise ParameterError(f"train_only has {always.size} entries for {y.size} rows.")
+    uniq = np.unique(groups[~always])
     if len(uniq) < 2:
         raise ParameterError(f"leave-one-group-out needs at least 2 groups, got {uniq.tolist()}.")
     X = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
@@ -80,7 +87,7 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
     hi = np.full_like(y, np.nan)
     kw = fit_params or {}
     for g in uniq:
-        te = groups == g
+        te = (groups == g) & ~always
         m = clone(estimator)
         if pass_groups and hasattr(m, "predict_interval"):
             m.fit(X[~te], y[~te], groups=groups[~te], **kw)
@@ -94,7 +101,7 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
         out["lower"], out["upper"] = lo, hi
     if meta is not None:
         out = pd.concat([meta.reset_index(drop=True), out], axis=1)
-    return out
+    return out[~always].reset_index(drop=True)
 
 
 def summarize(pred: pd.DataFrame, by: str | list[str] | None = None) -> pd.DataFrame:

@@ -6,6 +6,7 @@ These are the functions behind ``workbench fit``, ``workbench predict`` and ``wo
 from __future__ import annotations
 
 import pandas as pd
+import polars as pl
 
 from workbench.costmodels.estimators import (
     FlopsProportionalCostModel,
@@ -157,7 +158,7 @@ def save_fitted(saved: SavedCostModel, path) -> None:
 
 
 def zoo_features(names: list[str], *, batch_size: int = 1, dtype: str = "fp32") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Feature frame of zoo models computed without timing anything (FLOPs, sizes, per-layer types).
+    """Feature frame of zoo models computed without timing anything (FLOPs, sizes, per-layer types and shapes).
 
     Returns the frame (index: model name) and the per-layer table of the models (``measurement_id``
     = model name; FLOPs and bytes per inference, no latency) for layer-based models and spans.
@@ -180,13 +181,66 @@ def zoo_features(names: list[str], *, batch_size: int = 1, dtype: str = "fp32") 
                      "weight_bytes": mf.weight_bytes(model), "activation_bytes": sum(r.output_bytes for r in recs),
                      "batch_size": batch_size, "dtype_bytes": float(DTYPE_BYTES[dtype])})
         layer_rows.append([{"measurement_id": name, "layer_index": r.index, "layer_type": r.type,
-                            "flops": r.flops, "params": r.params, "output_bytes": r.output_bytes} for r in recs])
+                            "flops": r.flops, "params": r.params, "output_bytes": r.output_bytes,
+                            "input_bytes": r.input_bytes, **{k: getattr(r, k) for k in mf.SHAPE_ATTRIBUTES}}
+                           for r in recs])
     X = pd.DataFrame(rows).set_index("model")
     flat = pd.DataFrame([r for lr in layer_rows for r in lr])
     lt = layer_type_features(flat, pd.Series(batch_size, index=X.index))
     X = X.join(lt, how="left").fillna(0.0)
     X.index.name = "model"
     return X, flat
+
+
+def with_layer_shapes(rows, layers) -> pl.DataFrame:
+    """Fill missing per-layer shapes (input bytes, kernel, stride, groups, channels) of zoo models.
+
+    Per-layer tables written before the profiler recorded shapes have them null. Shapes are static
+    (they follow from the model definition), so for rows whose ``model`` is a zoo model they are
+    computed from the definition and joined on layer index and type, where the stored breakdown has
+    as many layers as the definition. Other rows (dataset models, compressed variants whose layers
+    differ) are left as they are. Nothing in the store is changed: the filled table is returned.
+
+    Parameters
+    ----------
+    rows : polars or pandas DataFrame
+        Measurement rows with ``measurement_id`` and ``model``.
+    layers : polars or pandas DataFrame
+        Their per-layer table (:data:`workbench.store.LAYER_SCHEMA`).
+    """
+    from workbench.errors import WorkbenchError
+    from workbench.measure import zoo
+    from workbench.measure.features import SHAPE_ATTRIBUTES
+    from workbench.store import LAYER_SCHEMA
+
+    shape_cols = ["input_bytes", *SHAPE_ATTRIBUTES]
+    lay = layers if isinstance(layers, pl.DataFrame) else pl.from_pandas(layers)
+    lay = lay.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in LAYER_SCHEMA.items() if c not in lay.columns)
+    lacking = lay.filter(pl.col("input_bytes").is_null())["measurement_id"].unique().to_list()
+    r = rows if isinstance(rows, pl.DataFrame) else pl.from_pandas(rows)
+    models = dict(r.filter(pl.col("measurement_id").is_in(lacking)).select("measurement_id", "model").iter_rows())
+
+    def is_zoo(name) -> bool:
+        try:
+            return bool(name) and zoo.resolve(name) is not None
+        except WorkbenchError:
+            return False
+
+    known = sorted({m for m in models.values() if is_zoo(m)})
+    if not known:
+        return lay.select(list(LAYER_SCHEMA))
+    _, shapes = zoo_features(known)
+    static = (pl.from_pandas(shapes[["measurement_id", "layer_index", "layer_type", *shape_cols]])
+              .rename({"measurement_id": "model"})
+              .with_columns(pl.col(c).cast(LAYER_SCHEMA[c]) for c in ["layer_index", *shape_cols]))
+    counts = dict(static.group_by("model").len().iter_rows())
+    stored = dict(lay.filter(pl.col("measurement_id").is_in(list(models))).group_by("measurement_id").len().iter_rows())
+    same = [(mid, m) for mid, m in models.items() if m in counts and stored.get(mid) == counts[m]]
+    ids = pl.DataFrame(same, schema={"measurement_id": pl.String, "model": pl.String}, orient="row")
+    fill = ids.join(static, on="model").drop("model")
+    out = lay.join(fill, on=["measurement_id", "layer_index", "layer_type"], how="left", suffix="__zoo")
+    out = out.with_columns(pl.coalesce(c, f"{c}__zoo").alias(c) for c in shape_cols)
+    return out.select(list(LAYER_SCHEMA))
 
 
 def align_features(X: pd.DataFrame, features: list[str]) -> pd.DataFrame:
@@ -204,10 +258,12 @@ def align_features(X: pd.DataFrame, features: list[str]) -> pd.DataFrame:
 
 
 def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", "loglinear", "additive"),
-                        interval: float | None = 0.9, layers=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                        interval: float | None = 0.9, layers=None, train_only=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leave-one-family-out predictions and metrics of several kinds of cost model.
 
-    ``layers`` (the per-layer table) is needed for the ``layerwise`` kind.
+    ``layers`` (the per-layer table) is needed for the ``layerwise`` kind. ``train_only`` marks
+    rows that are in every training set and never evaluated (an operator benchmark,
+    :mod:`workbench.measure.kernels`).
 
     Returns
     -------
@@ -221,7 +277,7 @@ def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", 
     for kind in kinds:
         est = make_estimator(kind, interval=interval)
         kw = {"layers": layers} if needs_layers(est) else None
-        p = leave_one_group_out(est, X, y, groups, meta=meta, fit_params=kw).assign(kind=kind)
+        p = leave_one_group_out(est, X, y, groups, meta=meta, fit_params=kw, train_only=train_only).assign(kind=kind)
         preds.append(p)
         tables.append(summarize(p).assign(kind=kind, device_class="all", model_family="all"))
         if "device_class" in p and p["device_class"].nunique() > 1:

@@ -53,6 +53,10 @@ def _out_bytes(out) -> int:
     return 0
 
 
+SHAPE_ATTRIBUTES = ("kernel_area", "stride", "groups", "in_channels", "out_channels")
+"""Shape attributes of a layer recorded in the per-layer breakdown (None where not applicable)."""
+
+
 @dataclass
 class LayerRecord:
     index: int
@@ -62,12 +66,57 @@ class LayerRecord:
     params: int
     output_bytes: int
     latency_ms: float
+    input_bytes: int = 0
+    kernel_area: int | None = None
+    stride: int | None = None
+    groups: int | None = None
+    in_channels: int | None = None
+    out_channels: int | None = None
+
+
+def _first(v) -> int:
+    return int(v[0] if isinstance(v, (tuple, list)) else v)
+
+
+def _area(v, dims: int) -> int:
+    if isinstance(v, (tuple, list)):
+        out = 1
+        for k in v:
+            out *= int(k)
+        return out
+    return int(v) ** dims
+
+
+def layer_shape(mod: nn.Module) -> dict[str, int | None]:
+    """Shape attributes of a leaf module (:data:`SHAPE_ATTRIBUTES`), None where it has no such attribute.
+
+    Convolutions: kernel area (kh·kw), first stride, groups, in/out channels; pooling: window area and
+    stride; linear: in/out features; recurrent layers: input and hidden size; normalisation: the
+    normalised size as both channel counts.
+    """
+    out: dict[str, int | None] = dict.fromkeys(SHAPE_ATTRIBUTES)
+    if isinstance(mod, nn.modules.conv._ConvNd):
+        out.update(kernel_area=_area(mod.kernel_size, len(mod.kernel_size)), stride=_first(mod.stride),
+                   groups=int(mod.groups), in_channels=int(mod.in_channels), out_channels=int(mod.out_channels))
+    elif isinstance(mod, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)):
+        dims = int(type(mod).__name__[-2])
+        out.update(kernel_area=_area(mod.kernel_size, dims), stride=_first(mod.stride or mod.kernel_size))
+    elif isinstance(mod, nn.Linear):
+        out.update(in_channels=int(mod.in_features), out_channels=int(mod.out_features))
+    elif isinstance(mod, nn.RNNBase):
+        out.update(in_channels=int(mod.input_size), out_channels=int(mod.hidden_size))
+    elif isinstance(mod, nn.modules.batchnorm._NormBase):
+        out.update(in_channels=int(mod.num_features), out_channels=int(mod.num_features))
+    elif isinstance(mod, nn.LayerNorm):
+        out.update(in_channels=int(mod.normalized_shape[-1]), out_channels=int(mod.normalized_shape[-1]))
+    return out
 
 
 def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5) -> list[LayerRecord]:
     """Per-layer breakdown over the leaf modules in execution order.
 
-    FLOPs and output bytes are for the whole batch of ``x``; latency is the median over ``repeats``
+    FLOPs, input and output bytes are for the whole batch of ``x`` (input bytes: the tensors passed
+    to the layer); shape attributes from :func:`layer_shape`; latency is the median over ``repeats``
     forward calls of the wall-clock time between the layer's pre- and post-forward hooks. Work done
     by a parent's ``forward`` outside its leaf modules (reshapes, functional ops) is not attributed
     to any layer. A module called twice appears twice.
@@ -82,6 +131,7 @@ def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5) -> list
 
     order: list[str] = []
     out_bytes: dict[int, int] = {}
+    in_bytes: dict[int, int] = {}
     times: dict[int, list[float]] = {}
     starts: dict[str, float] = {}
     calls: list[int] = [0]
@@ -100,6 +150,7 @@ def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5) -> list
             if recording["first"]:
                 order.append(name)
                 out_bytes[i] = _out_bytes(out)
+                in_bytes[i] = _out_bytes(tuple(args))
             times.setdefault(i, []).append(dt)
         return hook
 
@@ -125,5 +176,6 @@ def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5) -> list
         flops = per_module.get(name, 0) if name not in seen_flops else 0
         seen_flops.add(name)
         records.append(LayerRecord(i, name, type(mod).__name__, float(flops),
-                                   sum(p.numel() for p in mod.parameters(recurse=False)), out_bytes[i], lat))
+                                   sum(p.numel() for p in mod.parameters(recurse=False)), out_bytes[i], lat,
+                                   input_bytes=in_bytes[i], **layer_shape(mod)))
     return records

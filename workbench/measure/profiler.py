@@ -26,7 +26,7 @@ from workbench import schema
 from workbench.errors import ParameterError, UnknownNameError
 from workbench.measure import features, timing, zoo
 from workbench.measure.energy import EnergyMeter, get_meter
-from workbench.store import Store, new_run_id
+from workbench.store import Store, layer_frame, new_run_id
 
 DTYPES = ("fp32", "int8")
 
@@ -222,10 +222,11 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
                    f"fewer threads (--threads).")
             fields["notes"] = msg
             warnings.warn(msg, RuntimeWarning, stacklevel=2)
-    # per-layer rows: FLOPs/bytes per sample, latency per forward call of the batch
+    # per-layer rows: FLOPs/bytes per sample, shape attributes, latency per forward call of the batch
     layer_rows = [
         {"layer_index": a.index, "layer_name": a.name, "layer_type": a.type, "flops": a.flops,
-         "params": a.params, "output_bytes": a.output_bytes, "latency_ms": b.latency_ms}
+         "params": a.params, "output_bytes": a.output_bytes, "latency_ms": b.latency_ms,
+         "input_bytes": a.input_bytes, **{k: getattr(a, k) for k in features.SHAPE_ATTRIBUTES}}
         for a, b in zip(layers, layer_lat)
     ]
     return {**fields, "_energy_details": energy_details}, layer_rows
@@ -311,5 +312,5 @@ def profile(models, *, settings: ProfileSettings | None = None, meter="auto", st
         bar.close()
     df = schema.from_records(rows)
     if store is not None:
-        store.append(df, layers=pl.DataFrame(layer_rows) if layer_rows else None)
+        store.append(df, layers=layer_frame(layer_rows) if layer_rows else None)
     return df

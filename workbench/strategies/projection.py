@@ -179,6 +179,12 @@ def _is_dynamic(cfg: dict) -> bool:
     return "exit_rates" in cfg and "cumulative_flops" in cfg
 
 
+_SHAPES = ("input_bytes", "kernel_area", "stride", "groups", "in_channels", "out_channels")
+_LAYER_COLS = {"measurement_id": pl.String, "layer_index": pl.Int64, "layer_type": pl.String, "flops": pl.Float64,
+               "params": pl.Int64, "output_bytes": pl.Int64, "latency_ms": pl.Float64,
+               **{c: pl.Int64 for c in _SHAPES}}
+
+
 def _units(rows: pl.DataFrame, layers) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[str, list[str], list[float]]]]:
     """Feature frame (NaN where a row lacks a base feature) of every unit to price, its per-layer
     table, and per variant ``(measurement_id, unit ids, weights)``: a static row is one unit of
@@ -214,9 +220,11 @@ def _units(rows: pl.DataFrame, layers) -> tuple[pd.DataFrame, pd.DataFrame, list
             ids.append(uid)
             unit_rows.append({"measurement_id": uid, **{c: p.get(c) for c in _BASE}, "batch_size": 1,
                               "dtype": r.get("dtype")})
+            # [type, flops, params, output_bytes, *shapes]; rows from before shapes were recorded have 4
             unit_layers += [{"measurement_id": uid, "layer_index": i, "layer_type": t, "flops": float(f),
-                             "params": int(pa), "output_bytes": int(ob), "latency_ms": None}
-                            for i, (t, f, pa, ob) in enumerate(p.get("layers", []))]
+                             "params": int(pa), "output_bytes": int(ob), "latency_ms": None,
+                             **dict(zip(_SHAPES, shape))}
+                            for i, (t, f, pa, ob, *shape) in enumerate(p.get("layers", []))]
         plan.append((mid, ids, rates))
     units = pl.DataFrame(unit_rows, schema={"measurement_id": pl.String, "flops": pl.Float64, "params": pl.Float64,
                                             "weight_bytes": pl.Float64, "activation_bytes": pl.Float64,
@@ -230,20 +238,16 @@ def _units(rows: pl.DataFrame, layers) -> tuple[pd.DataFrame, pd.DataFrame, list
         raise UnknownNameError("dtype", unknown[0], DTYPE_BYTES)
     table_parts = []
     if lay is not None and lay.height and static_ids:
+        lay = lay.with_columns(pl.lit(None, dtype=_LAYER_COLS[c]).alias(c) for c in _SHAPES if c not in lay.columns)
         table_parts.append(lay.filter(pl.col("measurement_id").is_in(static_ids))
-                           .select("measurement_id", "layer_index", "layer_type", "flops", "params", "output_bytes",
-                                   pl.col("latency_ms").cast(pl.Float64)))
+                           .select([pl.col(c).cast(t) for c, t in _LAYER_COLS.items()]))
     if unit_layers:
-        table_parts.append(pl.DataFrame(unit_layers, schema={"measurement_id": pl.String, "layer_index": pl.Int64,
-                                                             "layer_type": pl.String, "flops": pl.Float64,
-                                                             "params": pl.Int64, "output_bytes": pl.Int64,
-                                                             "latency_ms": pl.Float64}))
+        table_parts.append(pl.DataFrame(unit_layers, schema=_LAYER_COLS))
     table = pl.concat([t.cast(table_parts[0].schema) for t in table_parts]) if table_parts else None
     X = feature_frame(filled, table if table is not None and table.height else None)
     for i, c in enumerate(_BASE):
         X.loc[null_mask.iloc[:, i].to_numpy(), c] = np.nan
-    layer_pdf = table.to_pandas() if table is not None else pd.DataFrame(
-        columns=["measurement_id", "layer_index", "layer_type", "flops", "params", "output_bytes", "latency_ms"])
+    layer_pdf = table.to_pandas() if table is not None else pd.DataFrame(columns=list(_LAYER_COLS))
     return X, layer_pdf, plan
 
 
