@@ -56,3 +56,15 @@ def test_bad_arguments_exit_2(tmp_path, capsys):
 def test_schema_markdown(capsys):
     assert main(["schema", "--format", "markdown"]) == 0
     assert "| `energy_method` |" in capsys.readouterr().out
+
+
+def test_kernels_profiles_the_operator_benchmark(tmp_path, capsys):
+    from workbench.store import Store
+
+    assert main(["kernels", "--n", "4", "--repeats", "2", "--warmup", "0", "--store", str(tmp_path)]) == 0
+    assert "4 operator block(s) {'conv': 1, 'linear': 1, 'gru': 1, 'attention': 1}" in capsys.readouterr().err
+    df = Store(tmp_path).read()
+    assert df["model"].to_list() == ["kernel-conv-0000", "kernel-linear-0001", "kernel-gru-0002",
+                                     "kernel-attention-0003"]
+    assert main(["kernels", "--n", "0", "--store", str(tmp_path)]) == 2
+    assert "n >= 1 blocks, got 0" in capsys.readouterr().err

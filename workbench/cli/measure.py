@@ -1,4 +1,4 @@
-"""``workbench models``, ``workbench profile``, ``workbench runs`` and ``workbench schema``."""
+"""``workbench models``, ``workbench profile``, ``workbench kernels``, ``workbench runs`` and ``workbench schema``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,16 @@ def register(sub) -> None:
     p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("kernels", help="profile the operator benchmark (conv/linear/GRU/attention blocks at sizes "
+                                       "from a generic prior) into the store, for per-layer cost models")
+    p.add_argument("--n", type=int, default=600, help="blocks, drawn round robin over the kinds (default 600)")
+    p.add_argument("--seed", type=int, default=0, help="the same seed draws the same blocks (default 0)")
+    p.add_argument("--repeats", type=int, default=60, help="timed calls per block (default 60)")
+    p.add_argument("--warmup", type=int, default=10, help="untimed calls first (default 10)")
+    p.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
+    p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
+    p.set_defaults(func=cmd_kernels)
 
     p = sub.add_parser("runs", help="list and export the measurements in a store")
     p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
@@ -83,6 +93,21 @@ def cmd_profile(args: argparse.Namespace) -> int:
             "energy_method"]
     _print_table(df.select(cols))
     print(f"{df.height} row(s) appended to {store.path}", file=sys.stderr)
+    return 0
+
+
+def cmd_kernels(args: argparse.Namespace) -> int:
+    from workbench.measure import kernels
+    from workbench.store import Store
+
+    nets = kernels.kernel_nets(args.n, seed=args.seed)  # validates n before any work
+    store = Store(args.store)
+    store.check_writable()
+    df, layers = kernels.profile_kernels(nets, repeats=args.repeats, warmup=args.warmup, threads=args.threads,
+                                         store=store)
+    by_kind = {k: sum(n.kind == k for n in nets) for k in kernels.KINDS}
+    print(f"{df.height} operator block(s) {by_kind} and {layers.height} layer row(s) appended to {store.path}",
+          file=sys.stderr)
     return 0
 
 
