@@ -74,7 +74,7 @@ def test_leave_one_group_out_never_sees_the_held_out_family():
         leave_one_group_out(LogLinearCostModel(), X, y, np.zeros(90))
 
 
-def test_train_only_rows_are_always_trained_on_and_never_predicted():
+def test_train_only_rows_are_always_trained_on_and_never_predicted(monkeypatch):
     """An operator benchmark ("k") that shares family c's operator teaches the model c's law."""
     X, y = lognormal_data(120, 5, sigma=0.0)
     groups = np.repeat(["a", "b", "c", "k"], 30)
@@ -88,8 +88,39 @@ def test_train_only_rows_are_always_trained_on_and_never_predicted():
     assert by.loc["c", "mape"] < 1e-6  # learned from "k" although "c" was held out
     blind = leave_one_group_out(LogLinearCostModel(alpha=0.0), X[~kernels], y[~kernels], groups[~kernels])
     assert summarize(blind, by="group").set_index("group").loc["c", "mape"] == pytest.approx(2 / 3, rel=0.05)
+    # intervals: each fold's conformal fit is told which rows are operator rows (not a calibration family)
+    seen, fit = [], ConformalCostModel.fit
+
+    def spy(self, X, y, groups=None, train_only=None, **kw):
+        seen.append((sorted(set(groups)), int(np.sum(train_only))))
+        return fit(self, X, y, groups=groups, train_only=train_only, **kw)
+
+    monkeypatch.setattr(ConformalCostModel, "fit", spy)
+    pc = leave_one_group_out(ConformalCostModel(LogLinearCostModel()), X, y, groups, train_only=kernels)
+    assert seen == [(["b", "c", "k"], 30), (["a", "c", "k"], 30), (["a", "b", "k"], 30)] and "lower" in pc
     with pytest.raises(ParameterError, match="train_only has 3 entries for 120 rows"):
         leave_one_group_out(LogLinearCostModel(), X, y, groups, train_only=[True, False, True])
+
+
+def test_train_only_rows_give_no_calibration_residuals():
+    """Operator-benchmark rows (another law, flagged by a feature) train every fold but are not a family
+    whose held-out error sets the interval width."""
+    X, y = lognormal_data(400, 8)
+    groups = np.repeat(["a", "b", "c", "d"], 100)
+    Xk, yk = lognormal_data(200, 9)
+    Xall = pd.concat([X.assign(uses_op=0.0), Xk.assign(uses_op=1.0)], ignore_index=True)
+    yall = np.concatenate([y, yk * 5.0])
+    gall = np.concatenate([groups, np.repeat("kernels", 200)])
+    ops = gall == "kernels"
+    m = ConformalCostModel(LogLinearCostModel(), alpha=0.1).fit(Xall, yall, groups=gall, train_only=ops)
+    assert m.oof_log_ratio_.size == 400
+    naive = ConformalCostModel(LogLinearCostModel(), alpha=0.1).fit(Xall, yall, groups=gall)
+    assert naive.q_ > 2 * m.q_  # predicting the held-out operator rows from the rest: log 5 off
+    Xt, yt = lognormal_data(4000, 10)
+    lo, hi = m.predict_interval(Xt.assign(uses_op=0.0))
+    assert 0.86 <= np.mean((yt >= lo) & (yt <= hi)) <= 0.94  # 90 % intervals, sd of coverage ≈ 0.015
+    with pytest.raises(ParameterError, match="some, not all"):
+        ConformalCostModel(LogLinearCostModel()).fit(Xall, yall, train_only=np.ones(600, bool))
 
 
 def test_evaluate_family_out_per_device_class_and_family():

@@ -58,7 +58,7 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
     q_ : float
         Half-width of the interval in log space (interval factor ``e^q_``).
     oof_log_ratio_ : numpy array
-        Out-of-fold ``log(ŷ / y)`` of the training rows.
+        Out-of-fold ``log(ŷ / y)`` of the training rows (except ``train_only`` rows).
     """
 
     def __init__(self, estimator=None, alpha: float = 0.1, cv: int = 5, random_state: int = 0):
@@ -67,8 +67,13 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
 
-    def fit(self, X, y, groups=None, **fit_params):
-        """Fit; ``fit_params`` (e.g. ``layers=`` for LayerwiseCostModel) go to every inner fit."""
+    def fit(self, X, y, groups=None, train_only=None, **fit_params):
+        """Fit; ``fit_params`` (e.g. ``layers=`` for LayerwiseCostModel) go to every inner fit.
+
+        ``train_only`` (array of bool) marks rows that are in every cross-fitting fold's training
+        set and never give a calibration residual (an operator benchmark: the intervals are for
+        model families, and these rows are not one).
+        """
         from workbench.costmodels.estimators import LogLinearCostModel
 
         y = _check_y(y)
@@ -78,20 +83,27 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
             raise ParameterError(f"cv must be an integer >= 2, got {self.cv!r}.")
         base = self.estimator if self.estimator is not None else LogLinearCostModel()
         X = _frame(X)
-        if groups is not None and len(np.unique(np.asarray(groups))) < 2:
-            groups = None  # one group: nothing to hold out, residuals come from K-fold over rows
+        always = np.zeros(len(y), bool) if train_only is None else np.asarray(train_only, bool)
+        if always.shape != y.shape or always.all():
+            raise ParameterError(f"train_only must mark some, not all, of the {y.size} rows (got {always.size} "
+                                 f"entries, {int(always.sum())} set).")
+        cal = np.flatnonzero(~always)
+        fixed = np.flatnonzero(always)
         if groups is not None:
-            groups = np.asarray(groups)
-            n_groups = len(np.unique(groups))
-            splits = GroupKFold(n_splits=min(self.cv, n_groups)).split(X, y, groups)
+            groups = np.asarray(groups)[cal]
+            if len(np.unique(groups)) < 2:
+                groups = None  # one group: nothing to hold out, residuals come from K-fold over rows
+        if groups is not None:
+            splits = GroupKFold(n_splits=min(self.cv, len(np.unique(groups)))).split(cal, groups=groups)
         else:
-            splits = KFold(n_splits=min(self.cv, len(y)), shuffle=True, random_state=self.random_state).split(X)
-        oof = np.empty_like(y)
+            splits = KFold(n_splits=min(self.cv, cal.size), shuffle=True, random_state=self.random_state).split(cal)
+        oof = np.empty(cal.size)
         for tr, te in splits:
-            m = clone(base).fit(X.iloc[tr], y[tr], **fit_params)
-            oof[te] = m.predict(X.iloc[te], **fit_params)
+            train = np.concatenate([cal[tr], fixed])
+            m = clone(base).fit(X.iloc[train], y[train], **fit_params)
+            oof[te] = m.predict(X.iloc[cal[te]], **fit_params)
         oof = np.maximum(oof, 1e-300)
-        self.oof_log_ratio_ = np.log(oof / y)
+        self.oof_log_ratio_ = np.log(oof / y[cal])
         self.q_ = conformal_quantile(np.abs(self.oof_log_ratio_), self.alpha)
         self.estimator_ = clone(base).fit(X, y, **fit_params)
         self.feature_names_in_ = list(X.columns)

@@ -90,7 +90,8 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
         te = (groups == g) & ~always
         m = clone(estimator)
         if pass_groups and hasattr(m, "predict_interval"):
-            m.fit(X[~te], y[~te], groups=groups[~te], **kw)
+            extra = {"train_only": always[~te]} if always.any() else {}
+            m.fit(X[~te], y[~te], groups=groups[~te], **extra, **kw)
         else:
             m.fit(X[~te], y[~te], **kw)
         pred[te] = m.predict(X[te], **kw)
