@@ -28,6 +28,10 @@ from workbench.errors import SchemaError
 
 SCHEMA_VERSION = 1
 
+OPERATOR_FAMILY = "kernels"
+"""``model_family`` of operator-benchmark rows (:mod:`workbench.measure.kernels`): cost-model
+evaluation trains on them in every fold and never scores them, as they are not a model family."""
+
 DEVICE_CLASSES = {
     "mcu": "microcontroller (Cortex-M, RISC-V MCU), kB-MB of SRAM",
     "phone": "smartphone SoC (CPU, mobile GPU, DSP/NPU)",
@@ -100,7 +104,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("timestamp_utc", _T, "UTC", "when the measurement was taken (import time for datasets)", required=True),
     Column("source", _S, "-", "'profiler', '<dataset> <version>' or 'predicted:<cost model>'", required=True),
     Column("model", _S, "-", "model name (zoo name for the profiler, as published for datasets)", required=True),
-    Column("model_family", _S, "-", "architecture family (mlp, resnet, mobilenetv2, ...)"),
+    Column("model_family", _S, "-", "architecture family (mlp, resnet, mobilenetv2, ...); "
+           "'kernels' for operator-benchmark blocks"),
     Column("task", _S, "-", "task (image-classification, keyword-spotting, llm-serving, ...)"),
     Column("strategy", _S, "-", "deployment strategy applied (baseline, int8-dynamic, pruned-structured-0.5, ...)"),
     Column("scenario", _S, "-", "benchmark scenario (MLPerf SingleStream, Offline, Server, ...)"),

@@ -114,8 +114,11 @@ def test_train_only_rows_give_no_calibration_residuals():
     ops = gall == "kernels"
     m = ConformalCostModel(LogLinearCostModel(), alpha=0.1).fit(Xall, yall, groups=gall, train_only=ops)
     assert m.oof_log_ratio_.size == 400
-    naive = ConformalCostModel(LogLinearCostModel(), alpha=0.1).fit(Xall, yall, groups=gall)
+    naive = ConformalCostModel(LogLinearCostModel(), alpha=0.1).fit(Xall, yall, groups=gall,
+                                                                     train_only=np.zeros(600, bool))
     assert naive.q_ > 2 * m.q_  # predicting the held-out operator rows from the rest: log 5 off
+    default = ConformalCostModel(LogLinearCostModel(), alpha=0.1).fit(Xall, yall, groups=gall)
+    assert default.q_ == m.q_  # the group named schema.OPERATOR_FAMILY ("kernels") is train-only by default
     Xt, yt = lognormal_data(4000, 10)
     lo, hi = m.predict_interval(Xt.assign(uses_op=0.0))
     assert 0.86 <= np.mean((yt >= lo) & (yt <= hi)) <= 0.94  # 90 % intervals, sd of coverage ≈ 0.015
@@ -138,3 +141,16 @@ def test_evaluate_family_out_per_device_class_and_family():
     # synthetic latencies are exactly additive: the additive model is near exact even family-out
     assert t.loc[("additive", "all", "all"), "mape"] < 0.02
     assert t.loc[("flops", "all", "all"), "mape"] > 0.1  # FLOPs alone cannot explain them
+
+
+def test_evaluate_family_out_never_scores_operator_benchmark_rows():
+    from ._synthetic import synthetic_networks
+
+    from workbench.costmodels.workflow import evaluate_family_out
+    from workbench.schema import OPERATOR_FAMILY
+
+    X, y, _ = synthetic_networks(80, 22)
+    meta = pd.DataFrame({"model_family": np.repeat(["f1", "f2", "f3", OPERATOR_FAMILY], 20)})
+    pred, table = evaluate_family_out(X, y, meta, kinds=["additive"], interval=0.9)
+    assert len(pred) == 60 and OPERATOR_FAMILY not in set(pred["model_family"])
+    assert sorted(table["model_family"]) == ["all", "f1", "f2", "f3"]

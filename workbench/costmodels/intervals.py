@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from workbench.costmodels.estimators import _check_y, _frame
 from workbench.errors import ParameterError
+from workbench.schema import OPERATOR_FAMILY
 
 
 def conformal_quantile(scores, alpha: float) -> float:
@@ -72,7 +73,8 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
 
         ``train_only`` (array of bool) marks rows that are in every cross-fitting fold's training
         set and never give a calibration residual (an operator benchmark: the intervals are for
-        model families, and these rows are not one).
+        model families, and these rows are not one). By default, rows whose group is
+        :data:`workbench.schema.OPERATOR_FAMILY`.
         """
         from workbench.costmodels.estimators import LogLinearCostModel
 
@@ -83,6 +85,9 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
             raise ParameterError(f"cv must be an integer >= 2, got {self.cv!r}.")
         base = self.estimator if self.estimator is not None else LogLinearCostModel()
         X = _frame(X)
+        if train_only is None and groups is not None:
+            train_only = np.asarray(groups) == OPERATOR_FAMILY
+            train_only = train_only if 0 < train_only.sum() < len(y) else None
         always = np.zeros(len(y), bool) if train_only is None else np.asarray(train_only, bool)
         if always.shape != y.shape or always.all():
             raise ParameterError(f"train_only must mark some, not all, of the {y.size} rows (got {always.size} "

@@ -262,8 +262,8 @@ def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", 
     """Leave-one-family-out predictions and metrics of several kinds of cost model.
 
     ``layers`` (the per-layer table) is needed for the ``layerwise`` kind. ``train_only`` marks
-    rows that are in every training set and never evaluated (an operator benchmark,
-    :mod:`workbench.measure.kernels`).
+    rows that are in every training set and never evaluated; by default the operator-benchmark
+    rows (``model_family`` :data:`workbench.schema.OPERATOR_FAMILY`, :mod:`workbench.measure.kernels`).
 
     Returns
     -------
@@ -272,7 +272,11 @@ def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", 
         ``metrics``: per kind overall (``device_class == model_family == "all"``), per device
         class (when there are several) and per family.
     """
+    from workbench.schema import OPERATOR_FAMILY
+
     groups = meta["model_family"].fillna("?").to_numpy()
+    if train_only is None and 0 < (groups == OPERATOR_FAMILY).sum() < len(groups):
+        train_only = groups == OPERATOR_FAMILY
     preds, tables = [], []
     for kind in kinds:
         est = make_estimator(kind, interval=interval)

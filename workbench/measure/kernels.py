@@ -42,7 +42,7 @@ from workbench.errors import ParameterError
 from workbench.measure import features, zoo
 
 KINDS = ("conv", "linear", "gru", "attention")
-FAMILY = "kernels"
+FAMILY = schema.OPERATOR_FAMILY
 """``model_family`` of operator-benchmark rows (cost-model evaluation keeps them out of the test folds)."""
 
 
