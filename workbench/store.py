@@ -52,6 +52,9 @@ LAYER_SCHEMA: dict[str, pl.DataType] = {
 ``stride`` (first dimension), ``groups`` (convolutions), ``in_channels``/``out_channels`` (channels,
 features or hidden size); null where the layer has no such attribute."""
 
+LAYER_SHAPE_COLUMNS = ("input_bytes", "kernel_area", "stride", "groups", "in_channels", "out_channels")
+"""The per-layer shape columns (the one list every module that reads or writes them uses)."""
+
 LAYER_REQUIRED = ("measurement_id", "layer_index", "layer_name", "layer_type", "flops", "params",
                   "output_bytes", "latency_ms")
 """Columns every per-layer file has; the shape columns (added later) read as null from older files."""
@@ -268,8 +271,7 @@ def _validate_layers(layers, measurement_ids: set[str]) -> pl.DataFrame:
         raise SchemaError(
             f"per-layer rows refer to measurement_id(s) {sorted(unknown)[:3]} that the run does not contain."
         )
-    for c in ("flops", "params", "output_bytes", "latency_ms", "input_bytes", "kernel_area", "stride", "groups",
-              "in_channels", "out_channels"):
+    for c in ("flops", "params", "output_bytes", "latency_ms", *LAYER_SHAPE_COLUMNS):
         if bool((layers[c] < 0).fill_null(False).any()):
             raise SchemaError(f"per-layer column {c!r} has negative values; check units and signs.")
     return layers

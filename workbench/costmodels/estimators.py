@@ -25,6 +25,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from workbench.errors import ParameterError, WorkbenchError
+from workbench.store import LAYER_SHAPE_COLUMNS  # noqa: F401  (the shape columns the layerwise model reads)
 
 
 class FeatureMismatchError(WorkbenchError, ValueError):
@@ -504,10 +505,6 @@ class ResidualBoostedCostModel(RegressorMixin, BaseEstimator):
     def predict(self, X):
         check_is_fitted(self, "base_")
         return self.base_.predict(X) * self.correction_.predict(X) ** self.shrink
-
-
-LAYER_SHAPE_COLUMNS = ("input_bytes", "kernel_area", "stride", "groups", "in_channels", "out_channels")
-"""Per-layer shape columns (:data:`workbench.store.LAYER_SCHEMA`) the layerwise model uses when present."""
 
 
 class LayerwiseCostModel(CostModel):

@@ -25,9 +25,7 @@ import pandas as pd
 import polars as pl
 
 from workbench.errors import ParameterError, SchemaError, UnknownNameError
-
-_SHAPE = ("input_bytes", "kernel_area", "stride", "groups", "in_channels", "out_channels")
-
+from workbench.store import LAYER_SHAPE_COLUMNS
 
 def _int_or_none(v):
     return None if v is None or (isinstance(v, float) and np.isnan(v)) else int(v)
@@ -162,7 +160,7 @@ def with_zoo_features(rows, twins: dict[str, str], *, missing: str = "keep",
             layer_rows.append({"measurement_id": r["measurement_id"], "layer_index": int(lr.layer_index),
                                "layer_name": None, "layer_type": lr.layer_type, "flops": float(lr.flops),
                                "params": int(lr.params), "output_bytes": int(lr.output_bytes), "latency_ms": None,
-                               **{k: _int_or_none(getattr(lr, k, None)) for k in _SHAPE}})
+                               **{k: _int_or_none(getattr(lr, k, None)) for k in LAYER_SHAPE_COLUMNS}})
     rows_out = schema.from_records(out)
     layers = pl.DataFrame(layer_rows, schema=LAYER_SCHEMA) if layer_rows else pl.DataFrame(schema=LAYER_SCHEMA)
     return rows_out, layers

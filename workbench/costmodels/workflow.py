@@ -22,6 +22,7 @@ from workbench.costmodels.intervals import ConformalCostModel
 from workbench.costmodels.persistence import SavedCostModel, save
 from workbench.costmodels.validation import leave_one_group_out, summarize
 from workbench.errors import ParameterError, UnknownNameError
+from workbench.store import LAYER_SHAPE_COLUMNS
 
 from workbench.costmodels.kinds import DEFAULT_KIND, KINDS, default_kind  # noqa: F401  (re-exported)
 
@@ -182,7 +183,7 @@ def zoo_features(names: list[str], *, batch_size: int = 1, dtype: str = "fp32") 
                      "batch_size": batch_size, "dtype_bytes": float(DTYPE_BYTES[dtype])})
         layer_rows.append([{"measurement_id": name, "layer_index": r.index, "layer_type": r.type,
                             "flops": r.flops, "params": r.params, "output_bytes": r.output_bytes,
-                            "input_bytes": r.input_bytes, **{k: getattr(r, k) for k in mf.SHAPE_ATTRIBUTES}}
+                            **{k: getattr(r, k) for k in LAYER_SHAPE_COLUMNS}}
                            for r in recs])
     X = pd.DataFrame(rows).set_index("model")
     flat = pd.DataFrame([r for lr in layer_rows for r in lr])
@@ -210,10 +211,9 @@ def with_layer_shapes(rows, layers) -> pl.DataFrame:
     """
     from workbench.errors import WorkbenchError
     from workbench.measure import zoo
-    from workbench.measure.features import SHAPE_ATTRIBUTES
     from workbench.store import LAYER_SCHEMA
 
-    shape_cols = ["input_bytes", *SHAPE_ATTRIBUTES]
+    shape_cols = list(LAYER_SHAPE_COLUMNS)
     lay = layers if isinstance(layers, pl.DataFrame) else pl.from_pandas(layers)
     lay = lay.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in LAYER_SCHEMA.items() if c not in lay.columns)
     lacking = lay.filter(pl.col("input_bytes").is_null())["measurement_id"].unique().to_list()

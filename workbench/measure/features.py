@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from workbench.store import LAYER_SHAPE_COLUMNS
+
 
 def tensor_bytes(t: torch.Tensor) -> int:
     """Bytes a tensor occupies as stored, looking inside tensor subclasses (torchao int8 weights)."""
@@ -53,8 +55,8 @@ def _out_bytes(out) -> int:
     return 0
 
 
-SHAPE_ATTRIBUTES = ("kernel_area", "stride", "groups", "in_channels", "out_channels")
-"""Shape attributes of a layer recorded in the per-layer breakdown (None where not applicable)."""
+SHAPE_ATTRIBUTES = tuple(c for c in LAYER_SHAPE_COLUMNS if c != "input_bytes")
+"""Shape attributes of a module recorded in the per-layer breakdown (None where not applicable)."""
 
 
 @dataclass

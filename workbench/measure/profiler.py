@@ -26,7 +26,7 @@ from workbench import schema
 from workbench.errors import ParameterError, UnknownNameError
 from workbench.measure import features, timing, zoo
 from workbench.measure.energy import EnergyMeter, get_meter
-from workbench.store import Store, layer_frame, new_run_id
+from workbench.store import LAYER_SHAPE_COLUMNS, Store, layer_frame, new_run_id
 
 DTYPES = ("fp32", "int8")
 
@@ -226,7 +226,7 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
     layer_rows = [
         {"layer_index": a.index, "layer_name": a.name, "layer_type": a.type, "flops": a.flops,
          "params": a.params, "output_bytes": a.output_bytes, "latency_ms": b.latency_ms,
-         "input_bytes": a.input_bytes, **{k: getattr(a, k) for k in features.SHAPE_ATTRIBUTES}}
+         **{k: getattr(a, k) for k in LAYER_SHAPE_COLUMNS}}
         for a, b in zip(layers, layer_lat)
     ]
     return {**fields, "_energy_details": energy_details}, layer_rows

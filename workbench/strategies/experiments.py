@@ -30,7 +30,7 @@ from torch import nn
 
 from workbench import schema
 from workbench.errors import ParameterError, UnknownNameError
-from workbench.store import layer_frame
+from workbench.store import LAYER_SHAPE_COLUMNS, layer_frame
 from workbench.strategies import cascades, compression
 from workbench.strategies.data import (
     DATASET_SOURCE, INPUT_SHAPE, MODELS, DigitsSplits, accuracy, build_model,
@@ -399,17 +399,13 @@ def _staged_rows(run: _Run, staged, *, test_sweep: pl.DataFrame, chosen: float, 
                                    pl.Series("pareto_latency", cascades.pareto_front(measured, test_sweep["accuracy"])))
 
 
-PATH_LAYER_SHAPES = ("input_bytes", "kernel_area", "stride", "groups", "in_channels", "out_channels")
-"""Shape columns of the per-layer table recorded for each layer of a dynamic model's path."""
-
-
 def path_features(module: nn.Module, layer_rows: list[dict], flops: float) -> dict:
     """Counted features of one fixed path of a dynamic model (what a sample leaving there executes).
 
     ``params`` and ``weight_bytes`` [B] count the executed leaf modules only (an exit path does not
     run the later stages), ``activation_bytes`` [B per sample] sums their outputs, ``flops`` [FLOP
     per sample] is the path's counted FLOPs, and ``layers`` lists ``[layer_type, flops, params,
-    output_bytes, *PATH_LAYER_SHAPES]`` per executed layer (shapes null where not applicable): the inputs of :mod:`workbench.strategies.projection`, which
+    output_bytes, *LAYER_SHAPE_COLUMNS]`` per executed layer (shapes null where not applicable): the inputs of :mod:`workbench.strategies.projection`, which
     prices each path with a cost model and weighs the paths by their exit rates.
     """
     from workbench.measure.features import weight_bytes
@@ -419,7 +415,7 @@ def path_features(module: nn.Module, layer_rows: list[dict], flops: float) -> di
             "weight_bytes": int(sum(weight_bytes(module.get_submodule(n)) for n in names)),
             "activation_bytes": int(sum(lr["output_bytes"] for lr in layer_rows)),
             "layers": [[lr["layer_type"], float(lr["flops"]), int(lr["params"]), int(lr["output_bytes"]),
-                        *(lr.get(k) for k in PATH_LAYER_SHAPES)] for lr in layer_rows]}
+                        *(lr.get(k) for k in LAYER_SHAPE_COLUMNS)] for lr in layer_rows]}
 
 
 def _staged_summary(prefix: str, chosen: dict, test_sweep: pl.DataFrame, ref_acc: float, ref_flops: float,

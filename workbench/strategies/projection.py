@@ -36,6 +36,7 @@ import pandas as pd
 import polars as pl
 
 from workbench.errors import ParameterError, SchemaError, WorkbenchError
+from workbench.store import LAYER_SHAPE_COLUMNS
 
 PROJECTED_COLUMNS = {"latency_ms": "latency_ms_p50", "energy_j": "energy_j", "memory_peak_bytes": "memory_peak_bytes"}
 """Cost-model target → the schema column a projected row holds it in (per forward call of
@@ -179,10 +180,9 @@ def _is_dynamic(cfg: dict) -> bool:
     return "exit_rates" in cfg and "cumulative_flops" in cfg
 
 
-_SHAPES = ("input_bytes", "kernel_area", "stride", "groups", "in_channels", "out_channels")
 _LAYER_COLS = {"measurement_id": pl.String, "layer_index": pl.Int64, "layer_type": pl.String, "flops": pl.Float64,
                "params": pl.Int64, "output_bytes": pl.Int64, "latency_ms": pl.Float64,
-               **{c: pl.Int64 for c in _SHAPES}}
+               **{c: pl.Int64 for c in LAYER_SHAPE_COLUMNS}}
 
 
 def _units(rows: pl.DataFrame, layers) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[str, list[str], list[float]]]]:
@@ -223,7 +223,7 @@ def _units(rows: pl.DataFrame, layers) -> tuple[pd.DataFrame, pd.DataFrame, list
             # [type, flops, params, output_bytes, *shapes]; rows from before shapes were recorded have 4
             unit_layers += [{"measurement_id": uid, "layer_index": i, "layer_type": t, "flops": float(f),
                              "params": int(pa), "output_bytes": int(ob), "latency_ms": None,
-                             **dict(zip(_SHAPES, shape))}
+                             **dict(zip(LAYER_SHAPE_COLUMNS, shape))}
                             for i, (t, f, pa, ob, *shape) in enumerate(p.get("layers", []))]
         plan.append((mid, ids, rates))
     units = pl.DataFrame(unit_rows, schema={"measurement_id": pl.String, "flops": pl.Float64, "params": pl.Float64,
@@ -238,7 +238,7 @@ def _units(rows: pl.DataFrame, layers) -> tuple[pd.DataFrame, pd.DataFrame, list
         raise UnknownNameError("dtype", unknown[0], DTYPE_BYTES)
     table_parts = []
     if lay is not None and lay.height and static_ids:
-        lay = lay.with_columns(pl.lit(None, dtype=_LAYER_COLS[c]).alias(c) for c in _SHAPES if c not in lay.columns)
+        lay = lay.with_columns(pl.lit(None, dtype=_LAYER_COLS[c]).alias(c) for c in LAYER_SHAPE_COLUMNS if c not in lay.columns)
         table_parts.append(lay.filter(pl.col("measurement_id").is_in(static_ids))
                            .select([pl.col(c).cast(t) for c, t in _LAYER_COLS.items()]))
     if unit_layers:
