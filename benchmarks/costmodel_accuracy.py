@@ -6,6 +6,14 @@ Usage::
     .venv/bin/python benchmarks/costmodel_accuracy.py --profile-only
     .venv/bin/python benchmarks/costmodel_accuracy.py --no-profile  # evaluate what the cache holds
 
+Training data on this CPU is the zoo grid plus an operator benchmark (``--kernels`` blocks of
+conv / linear / GRU / attention layers at sizes drawn from a generic prior,
+:mod:`workbench.measure.kernels`, the nn-Meter approach): those rows are in every training fold
+and never evaluated, so each held-out family is still unseen but its operators are not. The
+layerwise model is also reported without them (``own_cpu_zoo_only_*``). ``--remeasure`` profiles
+cached variants again and reports how often two measurements agree within ±10 %: no model can be
+judged more precisely than that.
+
 Profiling writes to a store under ``data/cache/costmodel_accuracy/`` (gitignored), in batches of
 ``--batch`` models (one run file per batch), so an interruption loses at most one batch and a rerun
 only profiles what is missing. Every grid variant of every zoo family is profiled at batch size 1,
@@ -33,15 +41,32 @@ def _log(msg: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ profiling
+KERNELS: dict = {}
+"""Operator-benchmark blocks by name (filled by ``main`` from ``--kernels`` and ``--kernel-seed``)."""
+
+
+def _profile(names: list[str], store, *, repeats: int, warmup: int) -> None:
+    """Profile zoo variants and operator-benchmark blocks (by name) into ``store``, one run each."""
+    from workbench.measure import kernels, profiler
+
+    zoo_names = [n for n in names if n not in KERNELS]
+    nets = [KERNELS[n] for n in names if n in KERNELS]
+    kw = {"repeats": repeats, "warmup": warmup, "threads": 1, "layer_repeats": 5}
+    if zoo_names:
+        profiler.profile(zoo_names, meter="none", store=store, **kw)
+    if nets:
+        kernels.profile_kernels(nets, store=store, **kw)
+
+
 def profile_missing(store_dir: Path, *, passes: int, batch: int, repeats: int, warmup: int) -> None:
-    """Profile every zoo grid variant until each has ``passes`` measurements in the store."""
+    """Profile every zoo grid variant and operator block until each has ``passes`` measurements."""
     import polars as pl
 
-    from workbench.measure import profiler, zoo
+    from workbench.measure import zoo
     from workbench.store import Store
 
     store = Store(store_dir)
-    names = zoo.grid_names()
+    names = zoo.grid_names() + list(KERNELS)
     for p in range(passes):
         df = store.read()
         done = df.group_by("model").len() if df.height else pl.DataFrame({"model": [], "len": []})
@@ -50,7 +75,7 @@ def profile_missing(store_dir: Path, *, passes: int, batch: int, repeats: int, w
         # interleave families (round robin) so a partial pass still covers every family
         by_family: dict[str, list[str]] = {}
         for n in todo:
-            by_family.setdefault(zoo.resolve(n).family, []).append(n)
+            by_family.setdefault(KERNELS[n].kind if n in KERNELS else zoo.resolve(n).family, []).append(n)
         todo = [n for group in itertools.zip_longest(*by_family.values()) for n in group if n]
         if not todo:
             continue
@@ -58,18 +83,19 @@ def profile_missing(store_dir: Path, *, passes: int, batch: int, repeats: int, w
         for i in range(0, len(todo), batch):
             chunk = todo[i:i + batch]
             t0 = time.time()
-            profiler.profile(chunk, repeats=repeats, warmup=warmup, threads=1, layer_repeats=5,
-                             meter="none", store=store)
+            _profile(chunk, store, repeats=repeats, warmup=warmup)
             _log(f"  {i + len(chunk)}/{len(todo)} ({time.time() - t0:.0f} s for {len(chunk)})")
 
 
 def unconfirmed(store_dir: Path, tol: float) -> list[str]:
-    """Variants whose two lowest per-pass median latencies differ by more than ``tol`` (relative)."""
+    """Variants (and operator blocks in use) whose two lowest per-pass medians differ by more than ``tol``."""
     import polars as pl
 
+    from workbench.measure.kernels import FAMILY
     from workbench.store import Store
 
     df = Store(store_dir).read().sort("latency_ms_p50")
+    df = df.filter((pl.col("model_family") != FAMILY) | pl.col("model").is_in(list(KERNELS)))
     g = df.group_by("model").agg(pl.col("latency_ms_p50").head(2).alias("two"))
     out = []
     for model, two in g.iter_rows():
@@ -80,7 +106,6 @@ def unconfirmed(store_dir: Path, tol: float) -> list[str]:
 
 def confirm(store_dir: Path, *, tol: float, rounds: int, batch: int, repeats: int, warmup: int) -> None:
     """Re-profile variants until their minimum latency is confirmed by a second pass within ``tol``."""
-    from workbench.measure import profiler
     from workbench.store import Store
 
     store = Store(store_dir)
@@ -90,9 +115,7 @@ def confirm(store_dir: Path, *, tol: float, rounds: int, batch: int, repeats: in
         if not todo:
             return
         for i in range(0, len(todo), batch):
-            chunk = todo[i:i + batch]
-            profiler.profile(chunk, repeats=repeats, warmup=warmup, threads=1, layer_repeats=5,
-                             meter="none", store=store)
+            _profile(todo[i:i + batch], store, repeats=repeats, warmup=warmup)
 
 
 # ------------------------------------------------------------------------------------------ evaluation
@@ -119,59 +142,127 @@ def measured_peaks() -> dict:
     return {"peak_flops_per_s": 2 * 1024**3 / best_mm, "memory_bandwidth_bytes_per_s": 2 * x.numel() * 4 / best_cp}
 
 
-def own_cpu(store_dir: Path, kinds: list[str]) -> dict:
-    """Leave-one-family-out accuracy on this CPU's measurements for each kind of cost model."""
-    import numpy as np
+def _rows(store, target: str):
+    """Training rows of the cache: every zoo variant, plus the operator blocks in ``KERNELS``."""
+    import polars as pl
 
     from workbench.costmodels.features import training_data
+    from workbench.costmodels.workflow import with_layer_shapes
+    from workbench.measure.kernels import FAMILY
+
+    rows = store.read()
+    rows = rows.filter((pl.col("model_family") != FAMILY) | pl.col("model").is_in(list(KERNELS)))
+    # runs cached before the profiler recorded layer shapes get them from the zoo definitions (static)
+    layers = with_layer_shapes(rows, store.read_layers())
+    X, y, meta = training_data(rows, layers, target=target)
+    return X, y, meta, layers, (meta["model_family"] == FAMILY).to_numpy()
+
+
+def own_cpu(store_dir: Path, kinds: list[str]) -> dict:
+    """Leave-one-family-out accuracy on this CPU's measurements for each kind of cost model.
+
+    Operator-benchmark rows (``--kernels``) are in every training fold and never evaluated; the
+    layerwise model is also evaluated without them (``layerwise-zoo-only``: the zoo families alone).
+    """
+    import numpy as np
+
     from workbench.costmodels.validation import summarize
     from workbench.costmodels.workflow import evaluate_family_out
     from workbench.store import Store
 
     store = Store(store_dir)
-    layers = store.read_layers()
-    X, y, meta = training_data(store.read(), layers, target="latency_ms")
+    X, y, meta, layers, ops = _rows(store, "latency_ms")
     peaks = measured_peaks()
     Xr = X.assign(**peaks)
-    out = {"rows": int(len(y)), "families": int(meta["model_family"].nunique()), "measured_peaks": peaks,
-           "latency_ms_range": [float(y.min()), float(y.max())], "kinds": {}}
-    preds = {}
-    for kind in kinds:
-        p, table = evaluate_family_out(Xr if kind == "roofline" else X, y, meta, kinds=[kind], interval=0.9,
-                                       layers=layers)
-        preds[kind] = p
+    out = {"rows": int((~ops).sum()), "families": int(meta.loc[~ops, "model_family"].nunique()),
+           "kernel_rows": int(ops.sum()), "measured_peaks": peaks,
+           "latency_ms_range": [float(y[~ops].min()), float(y[~ops].max())], "kinds": {}}
+    runs = [(k, k, ops) for k in kinds]
+    if ops.any():  # the same kinds trained on the zoo families alone, for reference
+        runs += [(f"{k}-zoo-only", k, None) for k in ("flops", "layerwise") if k in kinds]
+    for label, kind, train_only in runs:
+        keep = np.ones(len(y), bool) if train_only is not None else ~ops
+        p, table = evaluate_family_out((Xr if kind == "roofline" else X)[keep], y[keep], meta[keep], kinds=[kind],
+                                       interval=0.9, layers=layers,
+                                       train_only=train_only[keep] if train_only is not None else None)
         overall = table[(table["model_family"] == "all") & (table["device_class"] == "all")].iloc[0]
         per_family = {r["model_family"]: round(float(r["within10"]), 3)
                       for _, r in table[table["model_family"] != "all"].iterrows()}
-        out["kinds"][kind] = {"mape": float(overall["mape"]), "within10": float(overall["within10"]),
-                              "rmse_ms": float(overall["rmse"]), "coverage_90": float(overall.get("coverage", np.nan)),
-                              "median_interval_factor": float(overall.get("median_width_factor", np.nan)),
-                              "within10_per_family": per_family}
-        _log(f"  {kind:>16}: MAPE {overall['mape']:.3f}  within±10% {overall['within10']:.3f}  "
+        out["kinds"][label] = {"mape": float(overall["mape"]), "within10": float(overall["within10"]),
+                               "rmse_ms": float(overall["rmse"]), "coverage_90": float(overall.get("coverage", np.nan)),
+                               "median_interval_factor": float(overall.get("median_width_factor", np.nan)),
+                               "within10_per_family": per_family,
+                               "mape_per_family": {r["model_family"]: round(float(r["mape"]), 3)
+                                                   for _, r in table[table["model_family"] != "all"].iterrows()}}
+        _log(f"  {label:>18}: MAPE {overall['mape']:.3f}  within±10% {overall['within10']:.3f}  "
              f"coverage90 {overall.get('coverage', float('nan')):.3f}")
-    # for reference: random 5-fold CV, where every family is seen in training (not the headline figure)
+    # for reference: random 5-fold CV over the zoo rows, where every family is seen in training
     from sklearn.model_selection import KFold
 
     from workbench.costmodels.validation import metrics
     from workbench.costmodels.workflow import make_estimator, needs_layers
 
     out["random_5fold"] = {}
+    zoo_idx, op_idx = np.flatnonzero(~ops), np.flatnonzero(ops)
     for kind in ("additive", "layerwise"):
-        pred = np.empty_like(y)
-        for tr, te in KFold(5, shuffle=True, random_state=0).split(X):
+        pred = np.empty(len(zoo_idx))
+        for tr, te in KFold(5, shuffle=True, random_state=0).split(zoo_idx):
+            train = np.concatenate([zoo_idx[tr], op_idx])
             est = make_estimator(kind, interval=None)
             kw = {"layers": layers} if needs_layers(est) else {}
-            pred[te] = est.fit(X.iloc[tr], y[tr], **kw).predict(X.iloc[te], **kw)
-        m = metrics(y, pred)
+            pred[te] = est.fit(X.iloc[train], y[train], **kw).predict(X.iloc[zoo_idx[te]], **kw)
+        m = metrics(y[zoo_idx], pred)
         out["random_5fold"][kind] = {"mape": m["mape"], "within10": m["within10"]}
-        _log(f"  {kind:>16} (random 5-fold, families seen): MAPE {m['mape']:.3f}  within±10% {m['within10']:.3f}")
-    # memory model: the same features predict peak memory (its own target), additive kind
-    Xm, ym, mm = training_data(store.read(), store.read_layers(), target="memory_peak_bytes")
-    pm, tm = evaluate_family_out(Xm, ym, mm, kinds=["loglinear-layers"], interval=0.9)
-    s = summarize(pm).iloc[0]
-    out["memory_peak_bytes"] = {"kind": "loglinear-layers", "mape": float(s["mape"]),
-                                "within10": float(s["within10"]), "coverage_90": float(s["coverage"])}
-    _log(f"  memory_peak_bytes (loglinear-layers): MAPE {s['mape']:.3f} within±10% {s['within10']:.3f}")
+        _log(f"  {kind:>18} (random 5-fold, families seen): MAPE {m['mape']:.3f}  within±10% {m['within10']:.3f}")
+    # memory model: the same features predict peak memory (its own target), on the zoo families (the
+    # operator blocks are there for latency); with them too, for reference
+    Xm, ym, mm, _, mops = _rows(store, "memory_peak_bytes")
+    for label, keep in (("memory_peak_bytes", ~mops), ("memory_peak_bytes_with_operator_rows", np.ones_like(mops))):
+        pm, tm = evaluate_family_out(Xm[keep], ym[keep], mm[keep], kinds=["loglinear-layers"], interval=0.9,
+                                     train_only=mops[keep])
+        s = summarize(pm).iloc[0]
+        out[label] = {"kind": "loglinear-layers", "mape": float(s["mape"]), "within10": float(s["within10"]),
+                      "coverage_90": float(s["coverage"])}
+        _log(f"  {label} (loglinear-layers): MAPE {s['mape']:.3f} within±10% {s['within10']:.3f}")
+    return out
+
+
+def remeasure(store_dir: Path, *, n: int, seed: int, tol: float, rounds: int, repeats: int, warmup: int) -> dict:
+    """How well do two measurements of one variant agree? The ceiling of any model's ``within10``.
+
+    ``n`` random cached variants are profiled again now, into a temporary store, with the same
+    protocol as the cache (two passes, then re-profiled until the two lowest agree within ``tol``),
+    and compared with the cached figure the models train on. A perfect predictor of the noise-free
+    latency is off from one measurement by that measurement's error alone, so it would score somewhat
+    higher than the agreement of two measurements, but no model can be judged more precisely than
+    the host measures.
+    """
+    import tempfile
+
+    import numpy as np
+
+    from workbench.costmodels.features import training_data
+    from workbench.measure import profiler
+    from workbench.measure.kernels import FAMILY
+    from workbench.store import Store
+
+    store = Store(store_dir)
+    X, y, meta = training_data(store.read(), store.read_layers(), target="latency_ms")
+    zoo_rows = meta.assign(cached=y)[meta["model_family"] != FAMILY]
+    pick = zoo_rows.sample(min(n, len(zoo_rows)), random_state=seed)
+    names = pick["model"].tolist()
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(2):
+            profiler.profile(names, repeats=repeats, warmup=warmup, threads=1, layer_repeats=5, meter="none",
+                             store=Store(tmp))
+        confirm(Path(tmp), tol=tol, rounds=rounds, batch=len(names), repeats=repeats, warmup=warmup)
+        X2, y2, m2 = training_data(Store(tmp).read(), Store(tmp).read_layers(), target="latency_ms")
+    again = dict(zip(m2["model"], y2))
+    rel = np.array([again[m] for m in names]) / pick["cached"].to_numpy() - 1
+    out = {"n": len(names), "within10": float(np.mean(np.abs(rel) < 0.1)), "within5": float(np.mean(np.abs(rel) < 0.05)),
+           "mape": float(np.mean(np.abs(rel))), "median_ratio": float(np.median(rel + 1))}
+    _log(f"  remeasured {out['n']} cached variants: within±10% {out['within10']:.3f}, within±5% "
+         f"{out['within5']:.3f}, MAPE {out['mape']:.3f}")
     return out
 
 
@@ -253,13 +344,24 @@ def main(argv=None) -> int:
     ap.add_argument("--kinds",
                     default="flops,roofline,loglinear,loglinear-layers,gbm,rf,additive,additive+gbm,layerwise")
     ap.add_argument("--headline", default="layerwise",
-                    help="kind reported as own_cpu_* (chosen after seeing every kind's LOFO figures on an "
-                         "earlier snapshot of the same data; all kinds are reported in result.json)")
+                    help="kind reported as own_cpu_* (layerwise: chosen after seeing every kind's LOFO figures "
+                         "on an earlier snapshot of the same data; all kinds are reported in result.json)")
     ap.add_argument("--k", type=int, default=100, help="target-device models for few-shot calibration")
     ap.add_argument("--seeds", type=int, default=10, help="random draws of the k models")
     ap.add_argument("--shared", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--kernels", type=int, default=600,
+                    help="operator-benchmark blocks (workbench.measure.kernels) profiled and used in training "
+                         "(never evaluated); 0: zoo families only")
+    ap.add_argument("--kernel-seed", type=int, default=0)
+    ap.add_argument("--remeasure", type=int, default=60,
+                    help="cached variants to profile again (into a temporary store, also with --no-profile) "
+                         "for the measurement-agreement ceiling (0: skip)")
     args = ap.parse_args(argv)
     store_dir = args.cache / "store"
+    if args.kernels > 0:
+        from workbench.measure.kernels import kernel_nets
+
+        KERNELS.update((k.name, k) for k in kernel_nets(args.kernels, seed=args.kernel_seed))
     if not args.no_profile:
         profile_missing(store_dir, passes=args.passes, batch=args.batch, repeats=args.repeats,
                         warmup=args.warmup)
@@ -275,9 +377,21 @@ def main(argv=None) -> int:
         "own_cpu_kind": args.headline,
         "own_cpu_random5fold_within10": round(own["random_5fold"]["layerwise"]["within10"], 4),
         "own_cpu_within10": round(head["within10"], 4), "own_cpu_mape": round(head["mape"], 4),
-        "flops_baseline_mape": round(own["kinds"]["flops"]["mape"], 4),
+        # the stronger of the two FLOPs baselines (fitted with and without the operator rows)
+        "flops_baseline_mape": round(min(v["mape"] for k, v in own["kinds"].items()
+                                         if k in ("flops", "flops-zoo-only")), 4),
         "interval_coverage_90": round(head["coverage_90"], 4),
+        "own_cpu_kernel_rows": own["kernel_rows"],
     })
+    if "layerwise-zoo-only" in own["kinds"]:
+        result["own_cpu_zoo_only_within10"] = round(own["kinds"]["layerwise-zoo-only"]["within10"], 4)
+        result["own_cpu_zoo_only_mape"] = round(own["kinds"]["layerwise-zoo-only"]["mape"], 4)
+    if args.remeasure > 0:
+        _log("measurement agreement (the ceiling of own_cpu_within10):")
+        again = remeasure(store_dir, n=args.remeasure, seed=0, tol=args.confirm_tol, rounds=args.confirm_rounds,
+                          repeats=args.repeats, warmup=args.warmup)
+        own["remeasure"] = again
+        result["own_cpu_remeasure_within10"] = round(again["within10"], 4)
     _log("few-shot on nn-Meter:")
     fs = fewshot(args.shared / "nn-meter-model-latency", k=args.k, seeds=args.seeds)
     result["fewshot"] = {name: round(v["within10"], 4) for name, v in fs.items()}
