@@ -259,8 +259,9 @@ def remeasure(store_dir: Path, *, n: int, seed: int, tol: float, rounds: int, re
         X2, y2, m2 = training_data(Store(tmp).read(), Store(tmp).read_layers(), target="latency_ms")
     again = dict(zip(m2["model"], y2))
     rel = np.array([again[m] for m in names]) / pick["cached"].to_numpy() - 1
-    out = {"n": len(names), "within10": float(np.mean(np.abs(rel) < 0.1)), "within5": float(np.mean(np.abs(rel) < 0.05)),
-           "mape": float(np.mean(np.abs(rel))), "median_ratio": float(np.median(rel + 1))}
+    out = {"n": len(names), "within10": float(np.mean(np.abs(rel) < 0.1)),
+           "within5": float(np.mean(np.abs(rel) < 0.05)), "mape": float(np.mean(np.abs(rel))),
+           "median_ratio": float(np.median(rel + 1))}
     _log(f"  remeasured {out['n']} cached variants: within±10% {out['within10']:.3f}, within±5% "
          f"{out['within5']:.3f}, MAPE {out['mape']:.3f}")
     return out

@@ -258,7 +258,8 @@ def align_features(X: pd.DataFrame, features: list[str]) -> pd.DataFrame:
 
 
 def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", "loglinear", "additive"),
-                        interval: float | None = 0.9, layers=None, train_only=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                        interval: float | None = 0.9, layers=None,
+                        train_only=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leave-one-family-out predictions and metrics of several kinds of cost model.
 
     ``layers`` (the per-layer table) is needed for the ``layerwise`` kind. ``train_only`` marks
@@ -281,7 +282,8 @@ def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", 
     for kind in kinds:
         est = make_estimator(kind, interval=interval)
         kw = {"layers": layers} if needs_layers(est) else None
-        p = leave_one_group_out(est, X, y, groups, meta=meta, fit_params=kw, train_only=train_only).assign(kind=kind)
+        p = leave_one_group_out(est, X, y, groups, meta=meta, fit_params=kw, train_only=train_only)
+        p = p.assign(kind=kind)
         preds.append(p)
         tables.append(summarize(p).assign(kind=kind, device_class="all", model_family="all"))
         if "device_class" in p and p["device_class"].nunique() > 1:

@@ -405,8 +405,9 @@ def path_features(module: nn.Module, layer_rows: list[dict], flops: float) -> di
     ``params`` and ``weight_bytes`` [B] count the executed leaf modules only (an exit path does not
     run the later stages), ``activation_bytes`` [B per sample] sums their outputs, ``flops`` [FLOP
     per sample] is the path's counted FLOPs, and ``layers`` lists ``[layer_type, flops, params,
-    output_bytes, *LAYER_SHAPE_COLUMNS]`` per executed layer (shapes null where not applicable): the inputs of :mod:`workbench.strategies.projection`, which
-    prices each path with a cost model and weighs the paths by their exit rates.
+    output_bytes, *LAYER_SHAPE_COLUMNS]`` per executed layer (shapes null where not applicable):
+    the inputs of :mod:`workbench.strategies.projection`, which prices each path with a cost model
+    and weighs the paths by their exit rates.
     """
     from workbench.measure.features import weight_bytes
 

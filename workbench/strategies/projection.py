@@ -238,7 +238,8 @@ def _units(rows: pl.DataFrame, layers) -> tuple[pd.DataFrame, pd.DataFrame, list
         raise UnknownNameError("dtype", unknown[0], DTYPE_BYTES)
     table_parts = []
     if lay is not None and lay.height and static_ids:
-        lay = lay.with_columns(pl.lit(None, dtype=_LAYER_COLS[c]).alias(c) for c in LAYER_SHAPE_COLUMNS if c not in lay.columns)
+        lay = lay.with_columns(pl.lit(None, dtype=_LAYER_COLS[c]).alias(c) for c in LAYER_SHAPE_COLUMNS
+                               if c not in lay.columns)
         table_parts.append(lay.filter(pl.col("measurement_id").is_in(static_ids))
                            .select([pl.col(c).cast(t) for c, t in _LAYER_COLS.items()]))
     if unit_layers:
