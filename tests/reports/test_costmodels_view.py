@@ -74,6 +74,27 @@ def test_own_runs_profile_once_with_layers_and_one_thread_count(own):
         cv.own_runs(store, train, threads=0)
 
 
+def test_operator_blocks_are_profiled_once_trained_on_and_never_scored(own):
+    from workbench.schema import OPERATOR_FAMILY
+
+    store, train, _ = own
+    runs = cv.own_runs(store, train, threads=1, repeats=2, warmup=0, operator_blocks=4)
+    ops = [m for m in runs.rows["model"].to_list() if m.startswith("kernel-")]
+    assert sorted(ops) == ["kernel-attention-0003", "kernel-conv-0000", "kernel-gru-0002", "kernel-linear-0001"]
+    assert sorted(runs.profiled) == sorted(ops)  # the zoo variants came from the store
+    assert set(runs.rows.filter(pl.col("model").is_in(ops))["model_family"]) == {OPERATOR_FAMILY}
+    assert runs.layers["input_bytes"].null_count() == 0
+    again = cv.own_runs(store, train, threads=1, repeats=2, warmup=0, operator_blocks=4)
+    assert again.profiled == ()
+    ev = cv.evaluate_own_cpu(runs, kinds=["flops", "layerwise"], alpha=0.1)
+    assert OPERATOR_FAMILY not in set(ev.predictions["model_family"])
+    assert ev.predictions.height == 2 * len(train)
+    note = cv.own_cpu_note(ev)
+    assert f"{len(train)} zoo grid variants of 3 families plus 4 operator-benchmark blocks" in note
+    with pytest.raises(ParameterError, match="operator_blocks must be an integer >= 0, got -1"):
+        cv.own_runs(store, train, operator_blocks=-1)
+
+
 @pytest.fixture(scope="module")
 def evaluation(own):
     return cv.evaluate_own_cpu(own[2], kinds=["flops", "additive"], alpha=0.1)

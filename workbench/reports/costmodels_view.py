@@ -31,6 +31,7 @@ import polars as pl
 
 from workbench.errors import ParameterError, UnknownNameError
 from workbench.reports.data import SHARED_DATA_ENV
+from workbench.schema import OPERATOR_FAMILY
 
 MLPERF_TINY_DIR = "mlperf-tiny"
 NN_METER_DIR = "nn-meter-model-latency"
@@ -83,7 +84,8 @@ class OwnRuns:
     rows: pl.DataFrame
     """Every matching run (repeated measurements of a model included) [schema columns]."""
     layers: pl.DataFrame
-    """Per-layer rows of those runs (``Store.read_layers()``)."""
+    """Per-layer rows of those runs (``Store.read_layers()``; zoo runs stored before layer shapes were
+    recorded get them from the model definitions, :func:`workbench.costmodels.workflow.with_layer_shapes`)."""
     device_name: str
     threads: int
     """Intra-op threads of the runs."""
@@ -108,7 +110,8 @@ def _threads(threads) -> int:
 
 
 def own_runs(store, models, *, threads: int | None = None, repeats: int = 20, warmup: int = 3,
-             measure: str = "missing", progress: bool = False) -> OwnRuns:
+             measure: str = "missing", progress: bool = False, operator_blocks: int = 0,
+             operator_seed: int = 0) -> OwnRuns:
     """Runs of ``models`` on this machine (fp32, batch size 1, ``threads``), profiling what the store lacks.
 
     A model counts as present only when the store holds a run of it with the same thread count, so a
@@ -129,13 +132,18 @@ def own_runs(store, models, *, threads: int | None = None, repeats: int = 20, wa
         Timed and untimed forward calls per model [calls].
     measure : {"missing", "never", "always"}
         Profile the models without a matching run / none (raise if any lacks one) / all again.
+    operator_blocks, operator_seed : int
+        Also this many operator-benchmark blocks (:func:`workbench.measure.kernels.kernel_nets`,
+        family :data:`workbench.schema.OPERATOR_FAMILY`; 0: none), profiled the same way. The cost
+        models train on them and never score them, so a held-out family's operators (a GRU, an
+        attention layer) are known even when its architecture is not.
 
     Raises
     ------
     ParameterError
         ``measure="never"`` and a model has no matching run (the message names them), or bad arguments.
     """
-    from workbench.measure import profiler, zoo
+    from workbench.measure import kernels, profiler, zoo
     from workbench.reports.data import MEASURE_MODES, ensure_runs
     from workbench.store import Store
 
@@ -146,24 +154,38 @@ def own_runs(store, models, *, threads: int | None = None, repeats: int = 20, wa
         raise ParameterError("no model given. Fix: name at least one zoo model (see `workbench models`).")
     for m in models:
         zoo.resolve(m)
+    if isinstance(operator_blocks, bool) or not isinstance(operator_blocks, int) or operator_blocks < 0:
+        raise ParameterError(f"operator_blocks must be an integer >= 0, got {operator_blocks!r}.")
+    nets = {n.name: n for n in kernels.kernel_nets(operator_blocks, seed=operator_seed)} if operator_blocks else {}
     n_threads = _threads(threads)
     store = store if isinstance(store, Store) else Store(Path(store))
     device = profiler.device_info()["device_name"]
-    have = _read_own(store, models, device, n_threads)
-    todo = models if measure == "always" else [m for m in models if m not in set(have["model"].to_list())]
-    if todo and measure == "never":
+    have = _read_own(store, models + list(nets), device, n_threads)
+    present = set(have["model"].to_list())
+    todo = models if measure == "always" else [m for m in models if m not in present]
+    todo_ops = list(nets) if measure == "always" else [m for m in nets if m not in present]
+    if (todo or todo_ops) and measure == "never":
+        todo = todo + todo_ops
         shown = ", ".join(todo[:5]) + (" ..." if len(todo) > 5 else "")
         raise ParameterError(f"the store {store.path} has no fp32 batch-1 run with {n_threads} thread(s) on "
                              f"{device} of {shown} and measure='never'. Fix: measure='missing'.")
     if todo:
         ensure_runs(store, todo, dtypes=("fp32",), batch_sizes=(1,), repeats=repeats, warmup=warmup,
                     meter="none", energy_window_s=0.0, threads=n_threads, measure="always", progress=progress)
-        have = _read_own(store, models, device, n_threads)
+    if todo_ops:
+        kernels.profile_kernels([nets[m] for m in todo_ops], repeats=repeats, warmup=warmup, threads=n_threads,
+                                store=store)
+    if todo or todo_ops:
+        have = _read_own(store, models + list(nets), device, n_threads)
     ids = have["measurement_id"].to_list()
     layers = store.read_layers()
     if layers.height:
         layers = layers.filter(pl.col("measurement_id").is_in(ids))
-    return OwnRuns(have.sort("model", "measurement_id"), layers, device, n_threads, tuple(todo))
+        if layers["input_bytes"].null_count():  # runs stored before layer shapes were recorded
+            from workbench.costmodels.workflow import with_layer_shapes
+
+            layers = with_layer_shapes(have, layers)
+    return OwnRuns(have.sort("model", "measurement_id"), layers, device, n_threads, tuple(todo + todo_ops))
 
 
 # ------------------------------------------------------------------------------------------ own CPU
@@ -254,7 +276,7 @@ def evaluate_own_cpu(runs: OwnRuns, *, kinds=("flops", "additive", "layerwise"),
     if runs.rows.height == 0:
         raise ParameterError("no runs to evaluate. Fix: profile the training variants (measure='missing').")
     X, y, meta = training_data(runs.rows, runs.layers, target=TARGET)
-    fams = sorted(set(meta["model_family"]))
+    fams = sorted(set(meta["model_family"]) - {OPERATOR_FAMILY})
     if len(fams) < 2:
         raise ParameterError(f"leave-one-family-out needs runs of at least 2 families, got {fams}. "
                              "Fix: profile variants of more families.")
@@ -286,6 +308,11 @@ def own_cpu_note(ev: OwnCpuEvaluation) -> str:
     """Markdown: what the own-CPU figures are, how they were obtained and how far to trust them."""
     rows = ev.runs.rows
     repeats = sorted(set(int(r) for r in rows["repeats"].drop_nulls().to_list()))
+    ops = (ev.meta["model_family"] == OPERATOR_FAMILY).to_numpy()
+    y = ev.y[~ops]
+    blocks = (f" plus {int(ops.sum())} operator-benchmark blocks (`workbench.measure.kernels`: conv, linear, GRU "
+              "and attention layers at sizes from a generic prior), on which every fold trains and which are "
+              "never scored") if ops.any() else ""
     overall = ev.metrics.filter(pl.col("model_family") == "all").sort("mape")
     best = overall.row(0, named=True)
     cov = round(100 * (1 - ev.alpha))
@@ -293,11 +320,11 @@ def own_cpu_note(ev: OwnCpuEvaluation) -> str:
     if hasattr(os, "getloadavg"):
         load = f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores when this was rendered)"
     lines = [
-        f"**Training set:** {len(ev.y)} zoo grid variants of {ev.meta['model_family'].nunique()} families, "
-        f"measured on *{ev.runs.device_name}* (this machine) in fp32 at batch size 1 with {ev.runs.threads} "
+        f"**Training set:** {len(y)} zoo grid variants of {ev.meta.loc[~ops, 'model_family'].nunique()} "
+        f"families{blocks}, measured on *{ev.runs.device_name}* (this machine) in fp32 at batch size 1 with {ev.runs.threads} "
         f"intra-op thread(s); each latency is the median of {', '.join(map(str, repeats))} timed calls, and of "
         f"repeated runs of a variant the fastest is kept. Measured latencies span "
-        f"{ev.y.min():.3g}–{ev.y.max():.3g} ms. {len(ev.runs.profiled)} variant(s) were profiled for this "
+        f"{y.min():.3g}–{y.max():.3g} ms. {len(ev.runs.profiled)} network(s) were profiled for this "
         "render; the others came from the run store.",
         "",
         "**What the metrics mean:** every variant is predicted by a cost model fitted on the *other* families "
@@ -315,7 +342,9 @@ def own_cpu_note(ev: OwnCpuEvaluation) -> str:
         "",
         "**Wide intervals** (a median factor of tens or more) are the honest result of calibrating on held-out "
         "families: the calibration includes families a kind cannot price (GRU's recurrent layers and ViT's "
-        "attention exist in one family only), so an interval meant to cover a new family must be wide.",
+        "attention exist in one family only), so an interval meant to cover a new family must be wide"
+        + (". The operator blocks narrow them for the layerwise kind, which learns those layers from them."
+           if ops.any() else "; operator-benchmark blocks (`operator_blocks`) narrow them for the layerwise kind."),
         "",
         "**Noise:** these are timings on a machine shared with other processes" + load + ". A variant's "
         "median latency can move by several per cent from one run to the next, and more for tiny models "
@@ -403,7 +432,8 @@ def predict_models(ev: OwnCpuEvaluation, models, store, *, kind: str = "layerwis
     stored = _read_own(store, models, ev.runs.device_name, ev.runs.threads)
     meas = {m: (float(v), int(n)) for m, v, n in
             stored.group_by("model").agg(pl.col("latency_ms_p50").min(), pl.len()).iter_rows()}
-    trained = {_architecture(zoo.resolve(m)) for m in ev.meta["model"]}
+    trained = {_architecture(zoo.resolve(m))
+               for m, f in zip(ev.meta["model"], ev.meta["model_family"]) if f != OPERATOR_FAMILY}
     out = pl.DataFrame({
         "model": models, "model_family": [specs[m].family for m in models],
         "flops": Xz.loc[models, "flops"].to_numpy(float),
@@ -429,7 +459,9 @@ def prediction_note(table: pl.DataFrame, ev: OwnCpuEvaluation, kind: str) -> str
     cov = round(100 * (1 - ev.alpha))
     checked = table.filter(pl.col("measured_latency_ms").is_not_null())
     held = checked.filter(~pl.col("in_training"))
-    txt = (f"Predicted by the *{kind}* cost model fitted on all {len(ev.y)} training variants, with {cov} % "
+    ops = int((ev.meta["model_family"] == OPERATOR_FAMILY).sum())
+    fitted = f"{len(ev.y) - ops} training variants" + (f" and {ops} operator blocks" if ops else "")
+    txt = (f"Predicted by the *{kind}* cost model fitted on all {fitted}, with {cov} % "
            f"conformal intervals; the models were not run for this, their features are counted from the model "
            f"definitions. {checked.height} of {table.height} have a stored run with the same settings "
            f"({ev.runs.threads} thread(s), fp32, batch size 1) to compare with")
