@@ -21,6 +21,12 @@ def test_blocks_are_reproducible_bounded_and_cover_every_zoo_layer_type():
     assert [(n.name, n.config) for n in nets] == [(n.name, n.config) for n in again]
     assert [(n.name, n.config) for n in kernels.kernel_nets(8, seed=4)] != [(n.name, n.config) for n in nets[:8]]
     assert [n.kind for n in nets[:4]] == list(kernels.KINDS)  # round robin over kinds
+    default = kernels.kernel_nets(5)
+    assert [n.name for n in default[:2]] == ["kernel-conv-0000", "kernel-linear-0001"]
+    assert [n.config for n in kernels.kernel_nets(40)[:5]] == [n.config for n in default]  # a prefix is stable
+    other = [n.name for n in kernels.kernel_nets(2, seed=1)] + [n.name for n in kernels.kernel_nets(1, kinds=("gru",))]
+    assert len(set(other)) == 3 and not set(other) & {n.name for n in default}  # other draws: other names
+    assert other[0].startswith("kernel-conv-0000-")
     covered, depthwise = set(), 0
     for n in nets:
         m, x = n.build(), n.example_input()

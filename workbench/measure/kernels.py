@@ -20,12 +20,16 @@ This module does the same for the layer types the zoo uses.
   tokens), Linear, residual Add, GELU, mean over tokens.
 
 Blocks whose counted FLOPs exceed ``max_flops`` are drawn again. The same ``seed`` gives the same
-blocks, so repeated passes measure the same networks. :func:`profile_kernels` measures them with
-the profiler (rows of family ``kernels``, model ``kernel-<kind>-<index>``, per-layer breakdown).
+blocks, so repeated passes measure the same networks; block ``i`` is the same for any ``n > i``.
+Names are ``kernel-<kind>-<index>`` for the default draw (seed 0, all kinds, ``max_flops`` 2e8) and
+carry a tag of the draw otherwise, so blocks of different draws never share a name in a store.
+:func:`profile_kernels` measures them with the profiler (rows of family ``kernels``, per-layer
+breakdown).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import uuid
@@ -180,12 +184,16 @@ def kernel_nets(n: int, *, seed: int = 0, kinds=KINDS, max_flops: float = 2e8) -
     if not max_flops > 0:
         raise ParameterError(f"max_flops must be > 0, got {max_flops!r}.")
     rng = np.random.default_rng(seed)
+    # names are unique per draw: the default draw has plain names, any other (seed, kinds, max_flops) a tag,
+    # so blocks of different draws never share a name in a store (a name's rows are one configuration)
+    draw = (seed, tuple(kinds), float(max_flops))
+    tag = "" if draw == (0, KINDS, 2e8) else "-" + hashlib.sha1(repr(draw).encode()).hexdigest()[:6]
     out = []
     for i in range(n):
         kind = kinds[i % len(kinds)]
         for _ in range(100):
             cfg, shape = _CONFIGS[kind](rng)
-            net = KernelNet(f"kernel-{kind}-{i:04d}", kind, cfg, shape)
+            net = KernelNet(f"kernel-{kind}-{i:04d}{tag}", kind, cfg, shape)
             if features.count_flops(net.build(), net.example_input()) <= max_flops:
                 break
         out.append(net)
