@@ -60,6 +60,12 @@ LAYER_REQUIRED = ("measurement_id", "layer_index", "layer_name", "layer_type", "
 """Columns every per-layer file has; the shape columns (added later) read as null from older files."""
 
 
+def with_layer_columns(layers: pl.DataFrame) -> pl.DataFrame:
+    """``layers`` with each :data:`LAYER_SCHEMA` column it lacks added as nulls of that column's type."""
+    return layers.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in LAYER_SCHEMA.items()
+                               if c not in layers.columns)
+
+
 def layer_frame(records: list[dict]) -> pl.DataFrame:
     """A per-layer table with :data:`LAYER_SCHEMA` from row dicts (absent keys, e.g. shapes, become null)."""
     return pl.DataFrame(records, schema=LAYER_SCHEMA)
@@ -260,8 +266,7 @@ def _validate_layers(layers, measurement_ids: set[str]) -> pl.DataFrame:
     if missing:
         raise SchemaError(f"per-layer table is missing column(s) {missing}; it needs {list(LAYER_REQUIRED)} "
                           f"(and may have {[c for c in LAYER_SCHEMA if c not in LAYER_REQUIRED]}).")
-    layers = layers.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in LAYER_SCHEMA.items()
-                                 if c not in layers.columns)
+    layers = with_layer_columns(layers)
     try:
         layers = layers.select([pl.col(c).cast(t, strict=True) for c, t in LAYER_SCHEMA.items()])
     except Exception as exc:

@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from workbench.errors import ParameterError, WorkbenchError
-from workbench.store import LAYER_SHAPE_COLUMNS  # noqa: F401  (the shape columns the layerwise model reads)
+from workbench.store import LAYER_SHAPE_COLUMNS
 
 
 class FeatureMismatchError(WorkbenchError, ValueError):

@@ -22,7 +22,7 @@ from workbench.costmodels.intervals import ConformalCostModel
 from workbench.costmodels.persistence import SavedCostModel, save
 from workbench.costmodels.validation import leave_one_group_out, summarize
 from workbench.errors import ParameterError, UnknownNameError
-from workbench.store import LAYER_SHAPE_COLUMNS
+from workbench.store import LAYER_SCHEMA, LAYER_SHAPE_COLUMNS, with_layer_columns
 
 from workbench.costmodels.kinds import DEFAULT_KIND, KINDS, default_kind  # noqa: F401  (re-exported)
 
@@ -211,11 +211,9 @@ def with_layer_shapes(rows, layers) -> pl.DataFrame:
     """
     from workbench.errors import WorkbenchError
     from workbench.measure import zoo
-    from workbench.store import LAYER_SCHEMA
-
     shape_cols = list(LAYER_SHAPE_COLUMNS)
     lay = layers if isinstance(layers, pl.DataFrame) else pl.from_pandas(layers)
-    lay = lay.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in LAYER_SCHEMA.items() if c not in lay.columns)
+    lay = with_layer_columns(lay)
     lacking = lay.filter(pl.col("input_bytes").is_null())["measurement_id"].unique().to_list()
     r = rows if isinstance(rows, pl.DataFrame) else pl.from_pandas(rows)
     models = dict(r.filter(pl.col("measurement_id").is_in(lacking)).select("measurement_id", "model").iter_rows())

@@ -218,7 +218,7 @@ def profile_kernels(nets: list[KernelNet], *, settings=None, store=None, **kwarg
     settings = settings or ProfileSettings(**{"energy_window_s": 0.0, **kwargs})
     if settings.dtype != "fp32":
         raise ParameterError(f"the operator benchmark measures fp32 blocks, got dtype {settings.dtype!r}.")
-    if isinstance(store, str) or (store is not None and not isinstance(store, Store)):
+    if store is not None and not isinstance(store, Store):
         store = Store(store)
     if store is not None:
         store.check_writable()

@@ -36,7 +36,7 @@ import pandas as pd
 import polars as pl
 
 from workbench.errors import ParameterError, SchemaError, WorkbenchError
-from workbench.store import LAYER_SHAPE_COLUMNS
+from workbench.store import LAYER_SCHEMA, LAYER_SHAPE_COLUMNS, with_layer_columns
 
 PROJECTED_COLUMNS = {"latency_ms": "latency_ms_p50", "energy_j": "energy_j", "memory_peak_bytes": "memory_peak_bytes"}
 """Cost-model target → the schema column a projected row holds it in (per forward call of
@@ -180,9 +180,8 @@ def _is_dynamic(cfg: dict) -> bool:
     return "exit_rates" in cfg and "cumulative_flops" in cfg
 
 
-_LAYER_COLS = {"measurement_id": pl.String, "layer_index": pl.Int64, "layer_type": pl.String, "flops": pl.Float64,
-               "params": pl.Int64, "output_bytes": pl.Int64, "latency_ms": pl.Float64,
-               **{c: pl.Int64 for c in LAYER_SHAPE_COLUMNS}}
+_LAYER_COLS = {c: t for c, t in LAYER_SCHEMA.items() if c != "layer_name"}
+"""The per-layer columns a priced unit carries (the store's, less the layer name)."""
 
 
 def _units(rows: pl.DataFrame, layers) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[str, list[str], list[float]]]]:
@@ -238,9 +237,7 @@ def _units(rows: pl.DataFrame, layers) -> tuple[pd.DataFrame, pd.DataFrame, list
         raise UnknownNameError("dtype", unknown[0], DTYPE_BYTES)
     table_parts = []
     if lay is not None and lay.height and static_ids:
-        lay = lay.with_columns(pl.lit(None, dtype=_LAYER_COLS[c]).alias(c) for c in LAYER_SHAPE_COLUMNS
-                               if c not in lay.columns)
-        table_parts.append(lay.filter(pl.col("measurement_id").is_in(static_ids))
+        table_parts.append(with_layer_columns(lay).filter(pl.col("measurement_id").is_in(static_ids))
                            .select([pl.col(c).cast(t) for c, t in _LAYER_COLS.items()]))
     if unit_layers:
         table_parts.append(pl.DataFrame(unit_layers, schema=_LAYER_COLS))
