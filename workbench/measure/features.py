@@ -119,7 +119,9 @@ def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5) -> list
 
     FLOPs, input and output bytes are for the whole batch of ``x`` (input bytes: the tensors passed
     to the layer); shape attributes from :func:`layer_shape`; latency is the median over ``repeats``
-    forward calls of the wall-clock time between the layer's pre- and post-forward hooks. Work done
+    forward calls of the wall-clock time between the layer's pre- and post-forward hooks (on a CUDA
+    input, each hook first waits for the GPU, so a layer is timed from its launch to its end rather than
+    for its asynchronous launch alone). Work done
     by a parent's ``forward`` outside its leaf modules (reshapes, functional ops) is not attributed
     to any layer. A module called twice appears twice.
     """
@@ -138,14 +140,17 @@ def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5) -> list
     starts: dict[str, float] = {}
     calls: list[int] = [0]
     recording = {"first": True}
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
 
     def pre(name):
         def hook(mod, args):
+            sync()
             starts[name] = time.perf_counter()
         return hook
 
     def post(name):
         def hook(mod, args, out):
+            sync()
             dt = (time.perf_counter() - starts[name]) * 1e3
             i = calls[0]
             calls[0] += 1
