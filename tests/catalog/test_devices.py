@@ -67,6 +67,10 @@ def test_datasheet_figures_exact():
     assert a100.max_power_w == 400
     h100 = D.get_device("H100")
     assert h100.peak("fp16") == pytest.approx(1979e12 / 2, rel=1e-12)  # dense = sparse / 2
+    # the name torch.cuda reports on the H200 the cloud-GPU measurements were taken on
+    h200 = D.get_device("NVIDIA H200")
+    assert h200.name == "h200-sxm-141gb" and h200.device_class == "cloud-gpu"
+    assert h200.memory_bandwidth_bytes_per_s == 4.8e12 and h200.peak("fp32") == 67e12
     # derived MCU peak: 120 MHz x 1 FLOP/cycle
     assert D.get_device("NUCLEO-L4R5ZI").peak("fp32") == 120e6
 
