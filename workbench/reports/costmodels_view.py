@@ -10,7 +10,9 @@ Three views, each built from :mod:`workbench.costmodels` (nothing is re-fitted d
    ``edge-accelerator``), energy per inference leave-one-board-out
    (:func:`board_energy_section`, model in :mod:`workbench.costmodels.boards`) and a new model on
    a known board leave-one-benchmark-out (:func:`benchmark_out_section`); nn-Meter phones
-   and VPU, few-shot calibration of a new device from k measurements (:func:`fewshot_section`).
+   and VPU, few-shot calibration of a new device from k measurements (:func:`fewshot_section`);
+   the cloud GPU from the project's own committed measurements on an H200, scored like the own
+   CPU (:func:`cloud_gpu_section`).
 3. One table across device classes (:func:`device_class_summary`).
 
 The public datasets folder comes from :func:`workbench.reports.data.find_datasets_dir`
@@ -242,6 +244,32 @@ def _metric_frame(m: pd.DataFrame, key: list[str]) -> pl.DataFrame:
     return pl.from_pandas(out.reset_index(drop=True))
 
 
+def _family_out(rows: pl.DataFrame, layers: pl.DataFrame, kinds: list[str], alpha: float):
+    """``(X, y, meta, predictions, metrics)`` of leave-one-family-out latency models on store rows
+    (the shared core of :func:`evaluate_own_cpu` and :func:`cloud_gpu_section`)."""
+    from workbench.costmodels.features import training_data
+    from workbench.costmodels.workflow import evaluate_family_out
+
+    X, y, meta = training_data(rows, layers, target=TARGET)
+    fams = sorted(set(meta["model_family"]) - {OPERATOR_FAMILY})
+    if len(fams) < 2:
+        raise ParameterError(f"leave-one-family-out needs runs of at least 2 families, got {fams}. "
+                             "Fix: profile variants of more families.")
+    with np.errstate(over="ignore", invalid="ignore"):  # open-ended intervals (q = inf with few rows)
+        pred, m = evaluate_family_out(X, y, meta, kinds=kinds, interval=round(1 - alpha, 10), layers=layers)
+    p = pl.DataFrame({
+        "kind": pred["kind"].to_list(), "model": pred["model"].to_list(),
+        "model_family": pred["model_family"].to_list(),
+        "latency_ms": pred["y_true"].to_numpy(float), "predicted_latency_ms": pred["y_pred"].to_numpy(float),
+        "lower_latency_ms": pred["lower"].to_numpy(float), "upper_latency_ms": pred["upper"].to_numpy(float),
+    }).with_columns(
+        (pl.col("predicted_latency_ms") / pl.col("latency_ms")).alias("predicted_over_measured"),
+        pl.Series("inside_interval", _inside(pred["y_true"], pred["lower"], pred["upper"])),
+    ).sort("kind", "model")
+    m = m[m["device_class"] == "all"] if "device_class" in m else m
+    return X, y, meta, p, _metric_frame(m, ["kind", "model_family"])
+
+
 def evaluate_own_cpu(runs: OwnRuns, *, kinds=("flops", "additive", "layerwise"),
                      alpha: float = 0.1) -> OwnCpuEvaluation:
     """Leave-one-family-out accuracy and conformal-interval coverage of cost-model ``kinds`` on ``runs``.
@@ -268,31 +296,12 @@ def evaluate_own_cpu(runs: OwnRuns, *, kinds=("flops", "additive", "layerwise"),
         ``model_family``, ``n``, ``mape`` [1], ``within10`` [1], ``rmse`` [ms], ``coverage`` [1],
         ``median_interval_factor`` [1] (the interval is [ŷ/f, ŷ·f]).
     """
-    from workbench.costmodels.features import training_data
-    from workbench.costmodels.workflow import evaluate_family_out
-
     kinds = _check_kinds(kinds)
     alpha = _check_alpha(alpha)
     if runs.rows.height == 0:
         raise ParameterError("no runs to evaluate. Fix: profile the training variants (measure='missing').")
-    X, y, meta = training_data(runs.rows, runs.layers, target=TARGET)
-    fams = sorted(set(meta["model_family"]) - {OPERATOR_FAMILY})
-    if len(fams) < 2:
-        raise ParameterError(f"leave-one-family-out needs runs of at least 2 families, got {fams}. "
-                             "Fix: profile variants of more families.")
-    with np.errstate(over="ignore", invalid="ignore"):  # open-ended intervals (q = inf with few rows)
-        pred, m = evaluate_family_out(X, y, meta, kinds=kinds, interval=round(1 - alpha, 10), layers=runs.layers)
-    p = pl.DataFrame({
-        "kind": pred["kind"].to_list(), "model": pred["model"].to_list(),
-        "model_family": pred["model_family"].to_list(),
-        "latency_ms": pred["y_true"].to_numpy(float), "predicted_latency_ms": pred["y_pred"].to_numpy(float),
-        "lower_latency_ms": pred["lower"].to_numpy(float), "upper_latency_ms": pred["upper"].to_numpy(float),
-    }).with_columns(
-        (pl.col("predicted_latency_ms") / pl.col("latency_ms")).alias("predicted_over_measured"),
-        pl.Series("inside_interval", _inside(pred["y_true"], pred["lower"], pred["upper"])),
-    ).sort("kind", "model")
-    m = m[m["device_class"] == "all"] if "device_class" in m else m
-    return OwnCpuEvaluation(runs, X, y, meta, tuple(kinds), alpha, p, _metric_frame(m, ["kind", "model_family"]))
+    X, y, meta, p, m = _family_out(runs.rows, runs.layers, kinds, alpha)
+    return OwnCpuEvaluation(runs, X, y, meta, tuple(kinds), alpha, p, m)
 
 
 def _num(v, spec: str) -> str:
@@ -675,8 +684,75 @@ def fewshot_section(data_dir: Path | None, *, ks=(10, 30, 100), seeds: int = 3, 
 
 
 # ------------------------------------------------------------------------------------------ summary
+def cloud_gpu_section(path, models=None, *, kinds=("flops", "additive", "layerwise"),
+                      alpha: float = 0.1) -> DatasetSection:
+    """Cloud GPU from the project's own measurements (``data/measurements/cloud-gpu-h200``): the same
+    leave-one-family-out latency evaluation as on this CPU, on rows measured on a lent NVIDIA H200.
+
+    Parameters
+    ----------
+    path : path
+        A measurement store of GPU runs (its ``README.md`` says how they were taken).
+    models : list of str, optional
+        Only these zoo variants (e.g. this CPU's training draw, so the two sections compare the
+        same networks); default all the store holds.
+    kinds, alpha
+        As for :func:`evaluate_own_cpu`.
+
+    Returns
+    -------
+    DatasetSection
+        ``predictions`` and ``metrics`` with the columns of :class:`OwnCpuEvaluation`'s;
+        ``extra``: ``device_name``, ``device_class``, ``repeat_within10`` (share of the variants
+        measured twice whose two latencies agree within ±10 %, the ceiling of any model's
+        ``within10``) and ``repeat_n``.
+    """
+    from workbench.store import Store
+
+    kinds = _check_kinds(kinds)
+    alpha = _check_alpha(alpha)
+    what = "cloud GPU, the project's own measurements"
+    path = Path(path)
+    if not path.is_dir() or not Store(path).files():
+        return DatasetSection(False, f"**Skipped: {what}** — `{path}` holds no measurement store. Fix: set "
+                                     "the notebook parameter `gpu_measurements` to the repository's "
+                                     "`data/measurements/cloud-gpu-h200` (relative to `notebooks/`).")
+    store = Store(path)
+    rows, layers = store.read(), store.read_layers()
+    if models is not None:
+        rows = rows.filter(pl.col("model").is_in(list(models)))
+        if rows.height == 0:
+            raise ParameterError(f"none of the {len(models)} requested variants is in {path}. Fix: pass zoo grid "
+                                 "variants (workbench models --all) or models=None for all.")
+        layers = layers.filter(pl.col("measurement_id").is_in(rows["measurement_id"].implode()))
+    _, y, meta, p, m = _family_out(rows, layers, kinds, alpha)
+    lat = pl.col("latency_ms_p50")
+    twice = rows.group_by("model").agg(lat.min().alias("lo"), lat.max().alias("hi"), pl.len().alias("n"))
+    twice = twice.filter(pl.col("n") >= 2)
+    agree = float((twice["hi"] / twice["lo"] < 1.1).mean()) if twice.height else float("nan")
+    device = ", ".join(sorted(set(rows["device_name"].to_list())))
+    dates = sorted({t.date().isoformat() for t in rows["timestamp_utc"].to_list()})
+    overall = m.filter(pl.col("model_family") == "all").sort("mape")
+    best = overall.row(0, named=True)
+    cov = round(100 * (1 - alpha))
+    note = (f"**{len(y)} zoo grid variants of {meta['model_family'].nunique()} families measured on *{device}*** "
+            f"(device class {', '.join(sorted(set(rows['device_class'].to_list())))}; {', '.join(dates)}), batch size "
+            f"1, fp32, energy method {', '.join(sorted(set(rows['energy_method'].to_list())))} (`{path.name}/README.md` "
+            "says how they were taken). Each family is predicted "
+            f"by models fitted on the others, with {cov} % conformal intervals, as on this CPU. The lowest MAPE is "
+            f"{best['kind']}'s ({_num(best['mape'], '.2f')}, within ±10 %: {_num(best['within10'], '.0%')}, coverage "
+            f"{_num(best['coverage'], '.0%')}). At batch size 1 these networks keep the GPU nearly idle: latency "
+            "follows the number and kind of kernels launched far more than FLOPs. Of the "
+            f"{twice.height} variants measured twice, {_num(agree, '.0%')} agree within ±10 %: no model can be "
+            "judged more precisely than that. These rows are measurements, but not of this machine.")
+    return DatasetSection(True, note, tuple(sorted(store.files())), p, m,
+                          {"device_name": device, "device_class": rows["device_class"][0],
+                           "repeat_within10": agree, "repeat_n": twice.height})
+
+
 def device_class_summary(ev: OwnCpuEvaluation, boards: DatasetSection, fewshot: DatasetSection,
-                         benchmark_out: DatasetSection | None = None) -> pl.DataFrame:
+                         benchmark_out: DatasetSection | None = None,
+                         cloud_gpu: DatasetSection | None = None) -> pl.DataFrame:
     """One row per device class × setting: what is predicted, how it was evaluated, and how well.
 
     Columns: ``device_class``, ``devices``, ``quantity``, ``evaluation``, ``model``, ``n``, ``mape``,
@@ -691,6 +767,12 @@ def device_class_summary(ev: OwnCpuEvaluation, boards: DatasetSection, fewshot: 
                      "evaluation": "leave-one-family-out", "model": r["kind"], "n": r["n"], "mape": r["mape"],
                      "within10": r["within10"], "coverage": r["coverage"],
                      "median_interval_factor": r["median_interval_factor"]})
+    if cloud_gpu is not None and cloud_gpu.available:
+        for r in cloud_gpu.metrics.filter(pl.col("model_family") == "all").iter_rows(named=True):
+            rows.append({"device_class": cloud_gpu.extra["device_class"], "devices": cloud_gpu.extra["device_name"],
+                         "quantity": "latency_ms", "evaluation": "leave-one-family-out", "model": r["kind"],
+                         "n": r["n"], "mape": r["mape"], "within10": r["within10"], "coverage": r["coverage"],
+                         "median_interval_factor": r["median_interval_factor"]})
     if boards.available:
         per_class = boards.metrics.filter(pl.col("device_name") == "all", pl.col("device_class") != "all")
         for r in per_class.iter_rows(named=True):
