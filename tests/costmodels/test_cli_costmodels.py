@@ -79,3 +79,29 @@ def test_cli_parser_is_light_and_targets_agree():
     fit = build_parser()._subparsers._group_actions[0].choices["fit"]
     target = next(a for a in fit._actions if a.dest == "target")
     assert sorted(target.choices) == sorted(TARGETS)
+
+
+def test_fit_fills_layer_shapes_of_runs_stored_before_they_were_recorded(store_dir, tmp_path, capsys):
+    import polars as pl
+
+    from workbench.costmodels.workflow import fit_from_store
+    from workbench.store import LAYER_REQUIRED, LAYER_SHAPE_COLUMNS, Store
+
+    src = Store(store_dir)
+    rows, layers = src.read(), src.read_layers()
+    old = rows.filter(pl.col("model") == MODELS[0])["measurement_id"].implode()
+    mixed = Store(tmp_path / "mixed")
+    mixed.append(rows.filter(~pl.col("measurement_id").is_in(old)),
+                 layers=layers.filter(~pl.col("measurement_id").is_in(old)))
+    # an older run: its per-layer table has the original columns only
+    mixed.append(rows.filter(pl.col("measurement_id").is_in(old)),
+                 layers=layers.filter(pl.col("measurement_id").is_in(old)).select(LAYER_REQUIRED))
+    missing = mixed.read_layers()["input_bytes"].null_count()
+    assert missing == layers.filter(pl.col("measurement_id").is_in(old)).height > 0
+    saved = fit_from_store(mixed, target="latency_ms", kind="layerwise", interval=None)
+    assert saved.estimator.shape_columns_ == list(LAYER_SHAPE_COLUMNS)  # filled from the zoo definition
+    assert mixed.read_layers()["input_bytes"].null_count() == missing  # read, never rewritten
+    # `workbench evaluate` reads the store the same way
+    assert main(["evaluate", "--store", str(mixed.path), "--kind", "layerwise", "--interval", "0",
+                 "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["n"] == len(MODELS)

@@ -112,7 +112,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from workbench.costmodels.features import training_data
     from workbench.costmodels.kinds import KINDS
-    from workbench.costmodels.workflow import evaluate_family_out
+    from workbench.costmodels.workflow import evaluate_family_out, read_training_tables
     from workbench.errors import UnknownNameError
     from workbench.store import Store
 
@@ -120,9 +120,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for k in kinds:
         if k not in KINDS:
             raise UnknownNameError("cost-model kind", k, KINDS)
-    store = Store(args.store)
-    layers = store.read_layers()
-    X, y, meta = training_data(store.read(), layers, target=args.target,
+    rows, layers = read_training_tables(Store(args.store))
+    X, y, meta = training_data(rows, layers, target=args.target,
                                device_class=args.device_class, device_name=args.device_name)
     _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=args.interval or None, layers=layers)
     if not args.per_family:

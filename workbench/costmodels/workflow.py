@@ -93,7 +93,8 @@ def fit_from_store(store, *, target: str = "latency_ms", device_class: str | Non
     from workbench.store import Store
 
     store = Store(store) if not isinstance(store, Store) else store
-    saved = fit_from_rows(store.read(), store.read_layers(), target=target, device_class=device_class,
+    rows, layers = read_training_tables(store)
+    saved = fit_from_rows(rows, layers, target=target, device_class=device_class,
                           device_name=device_name, kind=kind, interval=interval,
                           family_out_calibration=family_out_calibration, zoo_twins=zoo_twins)
     saved.metadata["store"] = str(store.path)
@@ -191,6 +192,16 @@ def zoo_features(names: list[str], *, batch_size: int = 1, dtype: str = "fp32") 
     X = X.join(lt, how="left").fillna(0.0)
     X.index.name = "model"
     return X, flat
+
+
+def read_training_tables(store) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A store's rows and per-layer table for fitting: zoo runs stored before the profiler recorded
+    layer shapes get them from their definitions (:func:`with_layer_shapes`), so one older run does
+    not make a whole store fit without shapes. The store itself is not changed."""
+    rows, layers = store.read(), store.read_layers()
+    if layers.height and layers["input_bytes"].null_count():
+        layers = with_layer_shapes(rows, layers)
+    return rows, layers
 
 
 def with_layer_shapes(rows, layers) -> pl.DataFrame:
