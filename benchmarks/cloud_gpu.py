@@ -38,7 +38,7 @@ def _log(msg: str) -> None:
 
 
 def probe(device: str) -> dict:
-    """Measured peaks of the GPU (best of 5) and the update period of NVML's energy counter."""
+    """Measured peaks of the GPU (best of 6) and the update period of NVML's energy counter."""
     import torch
 
     n = 8192
@@ -119,12 +119,11 @@ def cmd_evaluate(args) -> int:
 
     from workbench.costmodels.features import training_data
     from workbench.costmodels.kinds import default_kind
-    from workbench.costmodels.workflow import evaluate_family_out
+    from workbench.costmodels.workflow import evaluate_family_out, read_training_tables
     from workbench.errors import ParameterError
     from workbench.store import Store
 
-    store = Store(args.store)
-    rows, layers = store.read(), store.read_layers()
+    rows, layers = read_training_tables(Store(args.store))
     probe_file = Path(args.store) / "device_probe.json"
     peaks = json.loads(probe_file.read_text()) if probe_file.exists() else {}
     result = {"gpu": peaks.get("gpu"), "rows": rows.height, "families": rows["model_family"].n_unique(),

@@ -120,10 +120,10 @@ def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5) -> list
     FLOPs, input and output bytes are for the whole batch of ``x`` (input bytes: the tensors passed
     to the layer); shape attributes from :func:`layer_shape`; latency is the median over ``repeats``
     forward calls of the wall-clock time between the layer's pre- and post-forward hooks (on a CUDA
-    input, each hook first waits for the GPU, so a layer is timed from its launch to its end rather than
-    for its asynchronous launch alone). Work done
-    by a parent's ``forward`` outside its leaf modules (reshapes, functional ops) is not attributed
-    to any layer. A module called twice appears twice.
+    input, each hook first waits for the GPU, so a layer is timed from its launch to its end rather
+    than for its asynchronous launch alone). Work done by a parent's ``forward`` outside its leaf
+    modules (reshapes, functional ops) is not attributed to any layer. A module called twice appears
+    twice.
     """
     leaves = dict(_leaf_modules(model))
     # FLOPs per module (FlopCounterMode keys modules by their dotted path under the root's class name)

@@ -730,19 +730,20 @@ def cloud_gpu_section(path, models=None, *, kinds=("flops", "additive", "layerwi
     twice = rows.group_by("model").agg(lat.min().alias("lo"), lat.max().alias("hi"), pl.len().alias("n"))
     twice = twice.filter(pl.col("n") >= 2)
     agree = float((twice["hi"] / twice["lo"] < 1.1).mean()) if twice.height else float("nan")
-    device = ", ".join(sorted(set(rows["device_name"].to_list())))
-    dates = sorted({t.date().isoformat() for t in rows["timestamp_utc"].to_list()})
-    overall = m.filter(pl.col("model_family") == "all").sort("mape")
-    best = overall.row(0, named=True)
+    def listed(col: str) -> str:
+        return ", ".join(sorted({str(v) for v in rows[col].to_list()}))
+
+    device = listed("device_name")
+    dates = ", ".join(sorted({t.date().isoformat() for t in rows["timestamp_utc"].to_list()}))
+    best = m.filter(pl.col("model_family") == "all").sort("mape").row(0, named=True)
     cov = round(100 * (1 - alpha))
     note = (f"**{len(y)} zoo grid variants of {meta['model_family'].nunique()} families measured on *{device}*** "
-            f"(device class {', '.join(sorted(set(rows['device_class'].to_list())))}; {', '.join(dates)}), batch size "
-            f"1, fp32, energy method {', '.join(sorted(set(rows['energy_method'].to_list())))} (`{path.name}/README.md` "
-            "says how they were taken). Each family is predicted "
-            f"by models fitted on the others, with {cov} % conformal intervals, as on this CPU. The lowest MAPE is "
-            f"{best['kind']}'s ({_num(best['mape'], '.2f')}, within ±10 %: {_num(best['within10'], '.0%')}, coverage "
-            f"{_num(best['coverage'], '.0%')}). At batch size 1 these networks keep the GPU nearly idle: latency "
-            "follows the number and kind of kernels launched far more than FLOPs. Of the "
+            f"(device class {listed('device_class')}; {dates}), batch size 1, fp32, energy method "
+            f"{listed('energy_method')} (`{path.name}/README.md` says how they were taken). Each family is "
+            f"predicted by models fitted on the others, with {cov} % conformal intervals, as on this CPU. The lowest "
+            f"MAPE is {best['kind']}'s ({_num(best['mape'], '.2f')}, within ±10 %: {_num(best['within10'], '.0%')}, "
+            f"coverage {_num(best['coverage'], '.0%')}). At batch size 1 these networks keep the GPU nearly idle: "
+            "latency follows the number and kind of kernels launched far more than FLOPs. Of the "
             f"{twice.height} variants measured twice, {_num(agree, '.0%')} agree within ±10 %: no model can be "
             "judged more precisely than that. These rows are measurements, but not of this machine.")
     return DatasetSection(True, note, tuple(sorted(store.files())), p, m,
