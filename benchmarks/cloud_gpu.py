@@ -144,7 +144,7 @@ def cmd_evaluate(args) -> int:
                          memory_bandwidth_bytes_per_s=peaks["memory_bandwidth_bytes_per_s"])
         else:
             kinds = [k for k in kinds if k != "roofline"]
-        _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=0.9, layers=layers)
+        _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=0.9, layers=layers, n_jobs=args.jobs)
         overall = table[(table["model_family"] == "all") & (table["device_class"] == "all")].set_index("kind")
         detail[target] = {k: {"mape": float(r["mape"]), "within10": float(r["within10"]),
                               "coverage_90": float(r.get("coverage", np.nan)),
@@ -191,6 +191,7 @@ def main(argv=None) -> int:
     p.add_argument("--headline", default="layerwise",
                    help="kind reported as gpu_latency_* (energy: `workbench fit`'s default kind, additive)")
     p.add_argument("--out", type=Path, help="also write the figures with per-family detail here (JSON)")
+    p.add_argument("--jobs", type=int, default=-1, help="held-out families fitted in parallel (default: one per core)")
     p.set_defaults(func=cmd_evaluate)
     args = ap.parse_args(argv)
     return args.func(args)

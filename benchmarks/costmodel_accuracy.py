@@ -158,7 +158,7 @@ def _rows(store, target: str):
     return X, y, meta, layers, (meta["model_family"] == FAMILY).to_numpy()
 
 
-def own_cpu(store_dir: Path, kinds: list[str]) -> dict:
+def own_cpu(store_dir: Path, kinds: list[str], n_jobs: int | None = None) -> dict:
     """Leave-one-family-out accuracy on this CPU's measurements for each kind of cost model.
 
     Operator-benchmark rows (``--kernels``) are in every training fold and never evaluated; the
@@ -183,7 +183,7 @@ def own_cpu(store_dir: Path, kinds: list[str]) -> dict:
     for label, kind, train_only in runs:
         keep = np.ones(len(y), bool) if train_only is not None else ~ops
         p, table = evaluate_family_out((Xr if kind == "roofline" else X)[keep], y[keep], meta[keep], kinds=[kind],
-                                       interval=0.9, layers=layers,
+                                       interval=0.9, layers=layers, n_jobs=n_jobs,
                                        train_only=train_only[keep] if train_only is not None else None)
         overall = table[(table["model_family"] == "all") & (table["device_class"] == "all")].iloc[0]
         per_family = {r["model_family"]: round(float(r["within10"]), 3)
@@ -219,7 +219,7 @@ def own_cpu(store_dir: Path, kinds: list[str]) -> dict:
     Xm, ym, mm, _, mops = _rows(store, "memory_peak_bytes")
     for label, keep in (("memory_peak_bytes", ~mops), ("memory_peak_bytes_with_operator_rows", np.ones_like(mops))):
         pm, tm = evaluate_family_out(Xm[keep], ym[keep], mm[keep], kinds=["loglinear-layers"], interval=0.9,
-                                     train_only=mops[keep])
+                                     train_only=mops[keep], n_jobs=n_jobs)
         s = summarize(pm).iloc[0]
         out[label] = {"kind": "loglinear-layers", "mape": float(s["mape"]), "within10": float(s["within10"]),
                       "coverage_90": float(s["coverage"])}
@@ -347,6 +347,8 @@ def main(argv=None) -> int:
     ap.add_argument("--headline", default="layerwise",
                     help="kind reported as own_cpu_* (layerwise: chosen after seeing every kind's LOFO figures "
                          "on an earlier snapshot of the same data; all kinds are reported in result.json)")
+    ap.add_argument("--jobs", type=int, default=-1,
+                    help="held-out families fitted in parallel (default: one per core; the figures do not change)")
     ap.add_argument("--k", type=int, default=100, help="target-device models for few-shot calibration")
     ap.add_argument("--seeds", type=int, default=10, help="random draws of the k models")
     ap.add_argument("--shared", type=Path, default=Path("../shared/data"))
@@ -372,7 +374,7 @@ def main(argv=None) -> int:
         return 0
     result = {}
     _log("own CPU, leave-one-family-out:")
-    own = own_cpu(store_dir, args.kinds.split(","))
+    own = own_cpu(store_dir, args.kinds.split(","), n_jobs=args.jobs)
     head = own["kinds"][args.headline]
     result.update({
         "own_cpu_kind": args.headline,

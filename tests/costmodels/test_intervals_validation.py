@@ -102,6 +102,15 @@ def test_train_only_rows_are_always_trained_on_and_never_predicted(monkeypatch):
         leave_one_group_out(LogLinearCostModel(), X, y, groups, train_only=[True, False, True])
 
 
+def test_parallel_folds_give_the_same_predictions_and_intervals():
+    X, y = lognormal_data(90, 3)
+    groups = np.repeat(["a", "b", "c"], 30)
+    serial = leave_one_group_out(ConformalCostModel(LogLinearCostModel()), X, y, groups)
+    parallel = leave_one_group_out(ConformalCostModel(LogLinearCostModel()), X, y, groups, n_jobs=2)
+    pd.testing.assert_frame_equal(serial, parallel)
+    assert list(serial.columns) == ["group", "y_true", "y_pred", "lower", "upper"]
+
+
 def test_train_only_rows_give_no_calibration_residuals():
     """Operator-benchmark rows (another law, flagged by a feature) train every fold but are not a family
     whose held-out error sets the interval width."""

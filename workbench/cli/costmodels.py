@@ -50,6 +50,8 @@ def register(sub) -> None:
                    help="model kind (repeatable; default: flops, loglinear, additive)")
     p.add_argument("--interval", type=float, default=0.9, help="interval coverage (default 0.9; 0 for none)")
     p.add_argument("--per-family", action="store_true", help="also print metrics per held-out family")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="held-out families fitted in parallel (-1: one per core; the figures do not change)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(func=cmd_evaluate)
 
@@ -123,7 +125,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     rows, layers = read_training_tables(Store(args.store))
     X, y, meta = training_data(rows, layers, target=args.target,
                                device_class=args.device_class, device_name=args.device_name)
-    _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=args.interval or None, layers=layers)
+    _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=args.interval or None, layers=layers,
+                                   n_jobs=args.jobs)
     if not args.per_family:
         table = table[table["model_family"] == "all"]  # overall and per device class
     _print(table, args.format)

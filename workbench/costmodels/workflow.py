@@ -268,12 +268,13 @@ def align_features(X: pd.DataFrame, features: list[str]) -> pd.DataFrame:
 
 def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", "loglinear", "additive"),
                         interval: float | None = 0.9, layers=None,
-                        train_only=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                        train_only=None, n_jobs: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leave-one-family-out predictions and metrics of several kinds of cost model.
 
     ``layers`` (the per-layer table) is needed for the ``layerwise`` kind. ``train_only`` marks
     rows that are in every training set and never evaluated; by default the operator-benchmark
     rows (``model_family`` :data:`workbench.schema.OPERATOR_FAMILY`, :mod:`workbench.measure.kernels`).
+    ``n_jobs`` fits the held-out families in parallel (:func:`leave_one_group_out`; same result).
 
     Returns
     -------
@@ -291,7 +292,7 @@ def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", 
     for kind in kinds:
         est = make_estimator(kind, interval=interval)
         kw = {"layers": layers} if needs_layers(est) else None
-        p = leave_one_group_out(est, X, y, groups, meta=meta, fit_params=kw, train_only=train_only)
+        p = leave_one_group_out(est, X, y, groups, meta=meta, fit_params=kw, train_only=train_only, n_jobs=n_jobs)
         p = p.assign(kind=kind)
         preds.append(p)
         tables.append(summarize(p).assign(kind=kind, device_class="all", model_family="all"))

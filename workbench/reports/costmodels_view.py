@@ -256,7 +256,9 @@ def _family_out(rows: pl.DataFrame, layers: pl.DataFrame, kinds: list[str], alph
         raise ParameterError(f"leave-one-family-out needs runs of at least 2 families, got {fams}. "
                              "Fix: profile variants of more families.")
     with np.errstate(over="ignore", invalid="ignore"):  # open-ended intervals (q = inf with few rows)
-        pred, m = evaluate_family_out(X, y, meta, kinds=kinds, interval=round(1 - alpha, 10), layers=layers)
+        # held-out families fitted in parallel, one per core: the same figures, in about half the time on 2 cores
+        pred, m = evaluate_family_out(X, y, meta, kinds=kinds, interval=round(1 - alpha, 10), layers=layers,
+                                      n_jobs=-1)
     p = pl.DataFrame({
         "kind": pred["kind"].to_list(), "model": pred["model"].to_list(),
         "model_family": pred["model_family"].to_list(),
