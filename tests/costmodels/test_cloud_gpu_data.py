@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import polars as pl
 import pytest
 
 from workbench.catalog.devices import get_device
@@ -37,8 +38,6 @@ def test_store_is_complete_and_labelled(store, rows):
     assert layers["input_bytes"].null_count() == 0  # layer shapes recorded: the shape-aware model applies
     # per-layer times were taken with the GPU synchronised at each hook, so they add up to at least the
     # whole call (about 1.45x with one synchronisation per layer); launch times alone would sum to far less
-    import polars as pl
-
     sums = layers.group_by("measurement_id").agg(pl.col("latency_ms").sum()).join(
         rows.select("measurement_id", "latency_ms_p50"), on="measurement_id")
     ratio = (sums["latency_ms"] / sums["latency_ms_p50"]).median()
@@ -61,10 +60,10 @@ def test_layerwise_model_predicts_an_unseen_family_on_the_gpu(store, rows):
     from workbench.costmodels.validation import metrics
     from workbench.costmodels.workflow import make_estimator
 
-    X, y, meta = training_data(rows, store.read_layers(), target="latency_ms")
+    layers = store.read_layers()
+    X, y, meta = training_data(rows, layers, target="latency_ms")
     held = (meta["model_family"] == "resnet").to_numpy()
     assert held.sum() == 45 and len(y) == 465  # one training row per variant: the faster of its passes
-    layers = store.read_layers()
     model = LayerwiseCostModel().fit(X[~held], y[~held], layers=layers)
     m = metrics(y[held], model.predict(X[held], layers=layers))
     # resnet held out: MAPE 0.18, median ratio 1.11 when written (all ten families in turn: MAPE 0.23,
