@@ -25,12 +25,18 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 STORE = Path("data/measurements/cloud-gpu-h200")
 """The committed measurements (their README says how they were taken)."""
+
+
+METHOD = ("measured by benchmarks/cloud_gpu.py profile before profiling: best of 6 fp32 8192^3 matmuls (FLOP/s) and 1 GiB "
+          "device-to-device copies (bytes read + written per s); NVML's total-energy counter polled for 1 s")
+"""How the figures of ``device_probe.json`` were obtained (written into the file)."""
 
 
 def _log(msg: str) -> None:
@@ -56,7 +62,7 @@ def probe(device: str) -> dict:
         y.copy_(x)
         torch.cuda.synchronize()
         best_cp = min(best_cp, time.perf_counter() - t)
-    out = {"gpu": torch.cuda.get_device_name(device), "torch": torch.__version__,
+    out = {"method": METHOD, "gpu": torch.cuda.get_device_name(device), "torch": torch.__version__,
            "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
            "peak_flops_per_s": 2 * n**3 / best_mm, "memory_bandwidth_bytes_per_s": 2 * x.numel() * 4 / best_cp}
     del a, b, x, y
@@ -91,8 +97,10 @@ def cmd_profile(args) -> int:
     store = Store(args.store)
     store.check_writable()
     probe_file = Path(args.store) / "device_probe.json"
-    if not probe_file.exists():
-        probe_file.write_text(json.dumps(probe(args.device), indent=1))
+    if not probe_file.exists():  # written whole or not at all: a half-written probe would break `evaluate`
+        tmp = probe_file.with_name(f".{probe_file.name}.tmp")
+        tmp.write_text(json.dumps(probe(args.device), indent=1))
+        os.replace(tmp, probe_file)
     done = set(store.read()["model"].to_list()) if store.files() else set()
     by_family: dict[str, list[str]] = {}
     for n in zoo.grid_names():
@@ -124,6 +132,9 @@ def cmd_evaluate(args) -> int:
     from workbench.store import Store
 
     rows, layers = read_training_tables(Store(args.store))
+    if rows.height == 0:
+        raise ParameterError(f"{args.store} holds no measurements. Fix: --store DIR of a store written by "
+                             "`benchmarks/cloud_gpu.py profile` (default: the committed H200 measurements).")
     probe_file = Path(args.store) / "device_probe.json"
     peaks = json.loads(probe_file.read_text()) if probe_file.exists() else {}
     result = {"gpu": peaks.get("gpu"), "rows": rows.height, "families": rows["model_family"].n_unique(),
@@ -164,7 +175,7 @@ def cmd_evaluate(args) -> int:
         result[f"gpu_{short}_mape"] = round(head["mape"], 4)
         result[f"gpu_{short}_coverage_90"] = round(head["coverage_90"], 4)
         result[f"gpu_{short}_flops_baseline_mape"] = round(detail[target]["flops"]["mape"], 4)
-        result[f"gpu_{short}_range"] = [float(y.min()), float(y.max())]
+        result[f"gpu_{target}_range"] = [float(y.min()), float(y.max())]
     if args.out:
         Path(args.out).write_text(json.dumps({**result, "detail": detail, "probe": peaks}, indent=1))
     print(json.dumps(result))

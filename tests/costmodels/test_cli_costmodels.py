@@ -105,3 +105,5 @@ def test_fit_fills_layer_shapes_of_runs_stored_before_they_were_recorded(store_d
     assert main(["evaluate", "--store", str(mixed.path), "--kind", "layerwise", "--interval", "0",
                  "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["n"] == len(MODELS)
+    assert main(["evaluate", "--store", str(mixed.path), "--jobs", "0"]) == 2
+    assert "n_jobs must be a non-zero integer" in capsys.readouterr().err

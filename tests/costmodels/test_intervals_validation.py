@@ -109,6 +109,8 @@ def test_parallel_folds_give_the_same_predictions_and_intervals():
     parallel = leave_one_group_out(ConformalCostModel(LogLinearCostModel()), X, y, groups, n_jobs=2)
     pd.testing.assert_frame_equal(serial, parallel)
     assert list(serial.columns) == ["group", "y_true", "y_pred", "lower", "upper"]
+    with pytest.raises(ParameterError, match="n_jobs must be a non-zero integer"):
+        leave_one_group_out(LogLinearCostModel(), X, y, groups, n_jobs=0)
 
 
 def test_train_only_rows_give_no_calibration_residuals():

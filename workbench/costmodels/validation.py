@@ -101,6 +101,8 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
         bounds = m.predict_interval(X[te], **kw) if hasattr(m, "predict_interval") else None
         return te, m.predict(X[te], **kw), bounds
 
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0):
+        raise ParameterError(f"n_jobs must be a non-zero integer (-1: one per core) or None, got {n_jobs!r}.")
     if n_jobs in (None, 1):
         folds = [fold(g) for g in uniq]
     else:

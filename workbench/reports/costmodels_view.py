@@ -715,11 +715,11 @@ def cloud_gpu_section(path, models=None, *, kinds=("flops", "additive", "layerwi
     alpha = _check_alpha(alpha)
     what = "cloud GPU, the project's own measurements"
     path = Path(path)
-    if not path.is_dir() or not Store(path).files():
+    store = Store(path)
+    if not path.is_dir() or not store.files():
         return DatasetSection(False, f"**Skipped: {what}** — `{path}` holds no measurement store. Fix: set "
                                      "the notebook parameter `gpu_measurements` to the repository's "
                                      "`data/measurements/cloud-gpu-h200` (relative to `notebooks/`).")
-    store = Store(path)
     rows, layers = store.read(), store.read_layers()
     if models is not None:
         rows = rows.filter(pl.col("model").is_in(list(models)))
