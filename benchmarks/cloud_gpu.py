@@ -34,8 +34,9 @@ STORE = Path("data/measurements/cloud-gpu-h200")
 """The committed measurements (their README says how they were taken)."""
 
 
-METHOD = ("measured by benchmarks/cloud_gpu.py profile before profiling: best of 6 fp32 8192^3 matmuls (FLOP/s) and 1 GiB "
-          "device-to-device copies (bytes read + written per s); NVML's total-energy counter polled for 1 s")
+METHOD = ("measured by benchmarks/cloud_gpu.py profile before profiling: best of 6 fp32 8192^3 matmuls "
+          "(FLOP/s) and 1 GiB device-to-device copies (bytes read + written per s); NVML's total-energy "
+          "counter polled for 1 s")
 """How the figures of ``device_probe.json`` were obtained (written into the file)."""
 
 
