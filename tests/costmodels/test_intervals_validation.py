@@ -165,3 +165,37 @@ def test_evaluate_family_out_never_scores_operator_benchmark_rows():
     pred, table = evaluate_family_out(X, y, meta, kinds=["additive"], interval=0.9)
     assert len(pred) == 60 and OPERATOR_FAMILY not in set(pred["model_family"])
     assert sorted(table["model_family"]) == ["all", "f1", "f2", "f3"]
+
+
+def test_layer_sum_family_out_is_exact_where_layers_add_up():
+    from workbench.costmodels.validation import layer_sum_family_out
+
+    rng = np.random.default_rng(5)
+    s = rng.uniform(0.1, 10.0, 90)
+    y = 0.02 + 0.9 * s  # every network: call = 0.02 ms + 0.9 × its measured layer sum
+    groups = np.repeat(["a", "b", "c"], 30)
+    ops = np.zeros(90, bool)
+    ops[:10] = True
+    y[:10] = 1.0 + 3.0 * s[:10]  # operator blocks follow another relation: neither fitted nor scored
+    p = layer_sum_family_out(y, s, groups, operator_rows=ops)
+    assert len(p) == 80 and p["group"].tolist() == groups[10:].tolist()
+    np.testing.assert_allclose(p["y_pred"], y[10:], rtol=1e-9)
+    assert summarize(p).iloc[0]["within10"] == 1.0
+    # a 20 % slower family cannot be told from the others' layer sums: predicted 1/1.2 of its latency
+    y2 = y.copy()
+    y2[groups == "c"] *= 1.2
+    p2 = layer_sum_family_out(y2, s, groups, operator_rows=ops)
+    np.testing.assert_allclose(p2.loc[p2["group"] == "c", "y_pred"] / p2.loc[p2["group"] == "c", "y_true"], 1 / 1.2,
+                               rtol=1e-9)
+
+
+def test_layer_sum_family_out_errors():
+    from workbench.costmodels.validation import layer_sum_family_out
+
+    s = np.ones(6)
+    with pytest.raises(ParameterError, match=r"row 2: latency nan ms.*Fix: drop rows"):
+        layer_sum_family_out([1, 1, np.nan, 1, 1, 1], s, list("aabbcc"))
+    with pytest.raises(ParameterError, match="one entry per row, got 6, 5"):
+        layer_sum_family_out(np.ones(6), np.ones(5), list("aabbcc"))
+    with pytest.raises(ParameterError, match=r"at least 2 groups, got \['a'\]"):
+        layer_sum_family_out(np.ones(6), s, list("aaaaaa"))

@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.validation import check_is_fitted
 
-from workbench.costmodels.estimators import _check_y, _frame
+from workbench.costmodels.estimators import _check_y, _frame, operator_fit_params
 from workbench.errors import ParameterError
 from workbench.schema import OPERATOR_FAMILY
 
@@ -74,7 +74,8 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
         ``train_only`` (array of bool) marks rows that are in every cross-fitting fold's training
         set and never give a calibration residual (an operator benchmark: the intervals are for
         model families, and these rows are not one). By default, rows whose group is
-        :data:`workbench.schema.OPERATOR_FAMILY`.
+        :data:`workbench.schema.OPERATOR_FAMILY`. Rows of that group are also passed as
+        ``operator_rows`` to an estimator whose ``fit`` takes it (:class:`LayerwiseCostModel`).
         """
         from workbench.costmodels.estimators import LogLinearCostModel
 
@@ -94,6 +95,7 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
                                  f"entries, {int(always.sum())} set).")
         cal = np.flatnonzero(~always)
         fixed = np.flatnonzero(always)
+        families = None if groups is None else np.asarray(groups)
         if groups is not None:
             groups = np.asarray(groups)[cal]
             if len(np.unique(groups)) < 2:
@@ -105,12 +107,13 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
         oof = np.empty(cal.size)
         for tr, te in splits:
             train = np.concatenate([cal[tr], fixed])
-            m = clone(base).fit(X.iloc[train], y[train], **fit_params)
+            ops = operator_fit_params(base, None if families is None else families[train])
+            m = clone(base).fit(X.iloc[train], y[train], **ops, **fit_params)
             oof[te] = m.predict(X.iloc[cal[te]], **fit_params)
         oof = np.maximum(oof, 1e-300)
         self.oof_log_ratio_ = np.log(oof / y[cal])
         self.q_ = conformal_quantile(np.abs(self.oof_log_ratio_), self.alpha)
-        self.estimator_ = clone(base).fit(X, y, **fit_params)
+        self.estimator_ = clone(base).fit(X, y, **operator_fit_params(base, families), **fit_params)
         self.feature_names_in_ = list(X.columns)
         self.n_features_in_ = len(self.feature_names_in_)
         return self

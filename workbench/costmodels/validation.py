@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from workbench.costmodels.estimators import operator_fit_params
 from workbench.errors import ParameterError
 
 
@@ -67,7 +68,8 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
         Extra keyword arguments of ``fit`` and ``predict`` (``layers=`` for LayerwiseCostModel).
     train_only : array of bool, optional
         Rows that are in every training set and never predicted (e.g. an operator benchmark whose
-        networks are not a family under test).
+        networks are not a family under test). Rows whose group is the operator family are passed as
+        ``operator_rows`` to an estimator whose ``fit`` takes it (:func:`operator_fit_params`).
     n_jobs : int, optional
         Held-out groups fitted in parallel (joblib; ``-1``: one per core). The folds are independent
         and each estimator has a fixed random state, so the result does not depend on it.
@@ -97,7 +99,7 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
             extra = {"train_only": always[~te]} if always.any() else {}
             m.fit(X[~te], y[~te], groups=groups[~te], **extra, **kw)
         else:
-            m.fit(X[~te], y[~te], **kw)
+            m.fit(X[~te], y[~te], **operator_fit_params(m, groups[~te]), **kw)
         bounds = m.predict_interval(X[te], **kw) if hasattr(m, "predict_interval") else None
         return te, m.predict(X[te], **kw), bounds
 
@@ -119,6 +121,55 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
     if meta is not None:
         out = pd.concat([meta.reset_index(drop=True), out], axis=1)
     return out[~always].reset_index(drop=True)
+
+
+def layer_sum_family_out(y, layer_sum_ms, groups, *, operator_rows=None) -> pd.DataFrame:
+    """Each network's latency predicted family-out from the sum of its *measured* per-layer times.
+
+    The intercept and scale are fitted as in :class:`~workbench.costmodels.estimators.LayerwiseCostModel`
+    (:func:`~workbench.costmodels.estimators.fit_intercept_scale`) on the networks of the other
+    groups. This is the ceiling of a per-layer additive model on these measurements: a per-layer
+    regressor that predicted every layer's measured time exactly would score this, so it tells how
+    far the measurements are additive (the premise of per-layer models and of DNN partitioning).
+
+    Parameters
+    ----------
+    y : array [ms]
+        Measured latency of each network (one forward call).
+    layer_sum_ms : array [ms]
+        Sum of the measured per-layer latencies of the same call (the profiler's breakdown).
+    groups : array
+        Model family of each row.
+    operator_rows : array of bool, optional
+        Operator-benchmark rows: neither fitted on nor predicted.
+
+    Returns
+    -------
+    DataFrame with ``group``, ``y_true``, ``y_pred`` per network row (input order).
+    """
+    from workbench.costmodels.estimators import fit_intercept_scale
+
+    y, s, groups = np.asarray(y, float), np.asarray(layer_sum_ms, float), np.asarray(groups)
+    ops = np.zeros(len(y), bool) if operator_rows is None else np.asarray(operator_rows, bool)
+    if not (y.shape == s.shape == groups.shape == ops.shape):
+        raise ParameterError(f"y, layer_sum_ms, groups and operator_rows need one entry per row, got "
+                             f"{y.size}, {s.size}, {groups.size} and {ops.size}.")
+    bad = ~(np.isfinite(y) & (y > 0) & np.isfinite(s) & (s >= 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ParameterError(f"row {i}: latency {float(y[i])} ms and layer sum {float(s[i])} ms; both must be "
+                             "finite, the latency > 0 and the sum >= 0. Fix: drop rows without a per-layer breakdown.")
+    uniq = np.unique(groups[~ops])
+    if len(uniq) < 2:
+        raise ParameterError(f"leave-one-group-out needs at least 2 groups, got {uniq.tolist()}.")
+    pred = np.full(len(y), np.nan)
+    for g in uniq:
+        train = (groups != g) & ~ops
+        a, b = fit_intercept_scale(s[train], y[train])
+        test = groups == g
+        pred[test] = a + b * s[test]
+    keep = ~ops
+    return pd.DataFrame({"group": groups[keep], "y_true": y[keep], "y_pred": pred[keep]})
 
 
 def summarize(pred: pd.DataFrame, by: str | list[str] | None = None) -> pd.DataFrame:
