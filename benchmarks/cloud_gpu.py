@@ -126,7 +126,7 @@ def cmd_profile(args) -> int:
 def cmd_evaluate(args) -> int:
     import numpy as np
 
-    from workbench.costmodels.features import training_data
+    from workbench.costmodels.features import training_data, training_layers
     from workbench.costmodels.kinds import default_kind
     from workbench.costmodels.workflow import evaluate_family_out, read_training_tables
     from workbench.errors import ParameterError
@@ -156,7 +156,8 @@ def cmd_evaluate(args) -> int:
                          memory_bandwidth_bytes_per_s=peaks["memory_bandwidth_bytes_per_s"])
         else:
             kinds = [k for k in kinds if k != "roofline"]
-        _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=0.9, layers=layers, n_jobs=args.jobs)
+        _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=0.9, layers=training_layers(rows, layers),
+                                       n_jobs=args.jobs)
         overall = table[(table["model_family"] == "all") & (table["device_class"] == "all")].set_index("kind")
         detail[target] = {k: {"mape": float(r["mape"]), "within10": float(r["within10"]),
                               "coverage_90": float(r.get("coverage", np.nan)),

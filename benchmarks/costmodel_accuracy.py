@@ -12,7 +12,9 @@ conv / linear / GRU / attention layers at sizes drawn from a generic prior,
 and never evaluated, so each held-out family is still unseen but its operators are not. The
 layerwise model is also reported without them (``own_cpu_zoo_only_*``). ``--remeasure`` profiles
 cached variants again and reports how often two measurements agree within ±10 %: no model can be
-judged more precisely than that.
+judged more precisely than that. ``own_cpu_layer_sum_within10`` predicts each network family-out
+from the sum of its own measured layer times (calibrated as the layerwise model is): the ceiling
+of a per-layer model on these measurements.
 
 Profiling writes to a store under ``data/cache/costmodel_accuracy/`` (gitignored), in batches of
 ``--batch`` models (one run file per batch), so an interruption loses at most one batch and a rerun
@@ -146,7 +148,7 @@ def _rows(store, target: str):
     """Training rows of the cache: every zoo variant, plus the operator blocks in ``KERNELS``."""
     import polars as pl
 
-    from workbench.costmodels.features import training_data
+    from workbench.costmodels.features import training_data, training_layers
     from workbench.costmodels.workflow import with_layer_shapes
     from workbench.measure.kernels import FAMILY
 
@@ -155,7 +157,8 @@ def _rows(store, target: str):
     # runs cached before the profiler recorded layer shapes get them from the zoo definitions (static)
     layers = with_layer_shapes(rows, store.read_layers())
     X, y, meta = training_data(rows, layers, target=target)
-    return X, y, meta, layers, (meta["model_family"] == FAMILY).to_numpy()
+    # each layer's latency: the minimum over the repeats of its variant, as for the network (training_layers)
+    return X, y, meta, training_layers(rows, layers), (meta["model_family"] == FAMILY).to_numpy()
 
 
 def own_cpu(store_dir: Path, kinds: list[str], n_jobs: int | None = None) -> dict:
@@ -196,9 +199,26 @@ def own_cpu(store_dir: Path, kinds: list[str], n_jobs: int | None = None) -> dic
                                                    for _, r in table[table["model_family"] != "all"].iterrows()}}
         _log(f"  {label:>18}: MAPE {overall['mape']:.3f}  within±10% {overall['within10']:.3f}  "
              f"coverage90 {overall.get('coverage', float('nan')):.3f}")
+    # the ceiling of per-layer models on these measurements: each network predicted family-out from the
+    # sum of its own *measured* layer times (intercept and scale fitted as the layerwise model does)
+    import polars as pl
+
+    from workbench.costmodels.validation import layer_sum_family_out
+
+    lay = layers if isinstance(layers, pl.DataFrame) else pl.from_pandas(layers)
+    sums = dict(lay.group_by("measurement_id").agg(pl.col("latency_ms").sum()).iter_rows())
+    ps = layer_sum_family_out(y, [sums[i] for i in X.index], meta["model_family"].to_numpy(), operator_rows=ops)
+    ms = summarize(ps).iloc[0]
+    out["layer_sum_family_out"] = {
+        "mape": float(ms["mape"]), "within10": float(ms["within10"]),
+        "within10_per_family": {r["group"]: round(float(r["within10"]), 3)
+                                for _, r in summarize(ps, "group").iterrows()}}
+    _log(f"  {'measured layer sums':>18}: MAPE {ms['mape']:.3f}  within±10% {ms['within10']:.3f}  "
+         "(the ceiling of layerwise)")
     # for reference: random 5-fold CV over the zoo rows, where every family is seen in training
     from sklearn.model_selection import KFold
 
+    from workbench.costmodels.estimators import operator_fit_params
     from workbench.costmodels.validation import metrics
     from workbench.costmodels.workflow import make_estimator, needs_layers
 
@@ -210,7 +230,8 @@ def own_cpu(store_dir: Path, kinds: list[str], n_jobs: int | None = None) -> dic
             train = np.concatenate([zoo_idx[tr], op_idx])
             est = make_estimator(kind, interval=None)
             kw = {"layers": layers} if needs_layers(est) else {}
-            pred[te] = est.fit(X.iloc[train], y[train], **kw).predict(X.iloc[zoo_idx[te]], **kw)
+            ops_kw = operator_fit_params(est, meta["model_family"].to_numpy()[train])
+            pred[te] = est.fit(X.iloc[train], y[train], **ops_kw, **kw).predict(X.iloc[zoo_idx[te]], **kw)
         m = metrics(y[zoo_idx], pred)
         out["random_5fold"][kind] = {"mape": m["mape"], "within10": m["within10"]}
         _log(f"  {kind:>18} (random 5-fold, families seen): MAPE {m['mape']:.3f}  within±10% {m['within10']:.3f}")
@@ -385,6 +406,7 @@ def main(argv=None) -> int:
                                          if k in ("flops", "flops-zoo-only")), 4),
         "interval_coverage_90": round(head["coverage_90"], 4),
         "own_cpu_kernel_rows": own["kernel_rows"],
+        "own_cpu_layer_sum_within10": round(own["layer_sum_family_out"]["within10"], 4),
     })
     if "layerwise-zoo-only" in own["kinds"]:
         result["own_cpu_zoo_only_within10"] = round(own["kinds"]["layerwise-zoo-only"]["within10"], 4)

@@ -82,3 +82,34 @@ def test_with_layer_shapes_fills_zoo_models_from_their_definition():
     assert z.filter(pl.col("layer_type") == "Conv2d")["kernel_area"].to_list() == [25, 25]  # LeNet's 5×5 kernels
     assert got.filter(pl.col("measurement_id").is_in(["x", "y"]))["input_bytes"].null_count() == 2 + n - 1
     assert with_layer_shapes(runs, got).equals(got)  # nothing left to fill: unchanged
+
+
+def test_training_layers_take_each_layers_minimum_over_the_repeats_of_its_configuration():
+    import polars as pl
+
+    from workbench.costmodels.features import training_layers
+
+    r = pl.concat([rows([3.0, 1.5, 2.0]),  # id0-id2: three repeats of m1
+                   rows([9.0], model="m2").with_columns(pl.lit("id9").alias("measurement_id"))])
+    layers = pl.DataFrame({
+        "measurement_id": ["id0", "id0", "id1", "id1", "id2", "id2", "id9", "id9", "gone"],
+        "layer_index": [0, 1, 0, 1, 0, 1, 0, 1, 0],
+        "layer_type": ["Conv2d", "ReLU"] * 4 + ["Conv2d"],
+        "latency_ms": [1.0, 0.5, 2.0, 0.2, 1.5, 0.4, 7.0, 2.0, 0.01],
+    })
+    got = training_layers(r, layers).sort("measurement_id", "layer_index")
+    assert got.columns == layers.columns
+    # m1's layer 0 is fastest in id0, its layer 1 in id1: every repeat gets both minima; m2 is alone;
+    # the layers of a measurement that is not a row ("gone") are dropped
+    assert got["measurement_id"].to_list() == ["id0", "id0", "id1", "id1", "id2", "id2", "id9", "id9"]
+    assert got["latency_ms"].to_list() == [1.0, 0.2] * 3 + [7.0, 2.0]
+    med = training_layers(r, layers, aggregate="median").sort("measurement_id", "layer_index")
+    assert med["latency_ms"].to_list()[:2] == [1.5, 0.4]
+    # another batch size is another configuration: not pooled with the others
+    r2 = r.with_columns(pl.when(pl.col("measurement_id") == "id0").then(8).otherwise(pl.col("batch_size"))
+                        .alias("batch_size"))
+    got2 = training_layers(r2, layers).sort("measurement_id", "layer_index")
+    assert got2["latency_ms"].to_list()[:4] == [1.0, 0.5, 1.5, 0.2]
+    assert training_layers(r, None) is None
+    with pytest.raises(ParameterError, match="aggregate must be 'min' or 'median', got 'mean'"):
+        training_layers(r, layers, aggregate="mean")

@@ -112,7 +112,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from workbench.costmodels.features import training_data
+    from workbench.costmodels.features import training_data, training_layers
     from workbench.costmodels.kinds import KINDS
     from workbench.costmodels.workflow import evaluate_family_out, read_training_tables
     from workbench.errors import UnknownNameError
@@ -125,6 +125,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     rows, layers = read_training_tables(Store(args.store))
     X, y, meta = training_data(rows, layers, target=args.target,
                                device_class=args.device_class, device_name=args.device_name)
+    layers = training_layers(rows, layers)
     _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=args.interval or None, layers=layers,
                                    n_jobs=args.jobs)
     if not args.per_family:

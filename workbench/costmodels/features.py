@@ -241,6 +241,45 @@ def training_data(rows, layers=None, *, target: str = "latency_ms", device_class
     return X, y, meta
 
 
+def training_layers(rows, layers, *, aggregate: str = "min"):
+    """The per-layer table to fit on: each layer's latency over the repeats of its configuration.
+
+    :func:`training_data` makes the repeated measurements of one configuration (same model,
+    device, batch size, dtype, strategy) one training row. Their per-layer breakdowns are repeats
+    too: here every measurement's ``latency_ms`` of a layer (same ``layer_index`` and
+    ``layer_type``) becomes the minimum (``aggregate="min"``: contention only ever adds time, the
+    rule :func:`training_data` applies to the whole network) or the median over the
+    configuration's measurements. Layers of measurements not in ``rows`` are dropped. Nothing in
+    the store changes: the new table is returned (polars).
+
+    Parameters
+    ----------
+    rows : polars or pandas DataFrame
+        Measurement rows (``measurement_id`` and the configuration columns).
+    layers : polars or pandas DataFrame or None
+        Their per-layer table (:data:`workbench.store.LAYER_SCHEMA`); None gives None.
+    aggregate : str
+        ``"min"`` or ``"median"``, as in :func:`training_data`.
+    """
+    if layers is None:
+        return None
+    if aggregate not in ("min", "median"):
+        raise ParameterError(f"aggregate must be 'min' or 'median', got {aggregate!r}.")
+    df = _to_polars(rows)
+    lay = _to_polars(layers)
+    if lay.height == 0 or "latency_ms" not in lay.columns:
+        return lay
+    keys = [k for k in _GROUP_KEYS if k in df.columns]
+    conf = df.select("measurement_id", *keys).with_columns(
+        pl.col(c).fill_null("") for c in keys if df.schema[c] == pl.String)
+    per = [*keys, "layer_index", "layer_type"]
+    lay = lay.join(conf, on="measurement_id", how="inner")
+    stat = pl.col("latency_ms").min() if aggregate == "min" else pl.col("latency_ms").median()
+    agg = lay.group_by(per).agg(stat.alias("_agg"))
+    return (lay.join(agg, on=per, how="left", nulls_equal=True)
+            .with_columns(pl.col("_agg").alias("latency_ms")).drop(*keys, "_agg"))
+
+
 def data_hash(X: pd.DataFrame, y) -> str:
     """SHA-256 of the training data (feature names, values and target), for a model file's metadata."""
     h = hashlib.sha256()

@@ -205,13 +205,14 @@ def evaluate_benchmark_out(rows, layers=None, *, target: str = "latency_ms", kin
     ParameterError
         No board has ``min_models`` models with the target.
     """
-    from workbench.costmodels.features import training_data
+    from workbench.costmodels.features import training_data, training_layers
     from workbench.costmodels.validation import leave_one_group_out, summarize
     from workbench.costmodels.workflow import make_estimator, needs_layers
 
     if min_models < 3:
         raise ParameterError(f"min_models must be >= 3 (two to fit, one held out), got {min_models!r}.")
     X, y, meta = training_data(rows, layers, target=target, device_class=device_class, aggregate=aggregate)
+    layers = training_layers(rows, layers, aggregate=aggregate)
     meta = meta.assign(device_name=meta["device_name"].astype(str))
     counts = meta.groupby("device_name")["model"].nunique()
     boards = sorted(counts[counts >= min_models].index)

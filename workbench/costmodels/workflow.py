@@ -16,8 +16,9 @@ from workbench.costmodels.estimators import (
     ResidualBoostedCostModel,
     RooflineCostModel,
     TreeCostModel,
+    operator_fit_params,
 )
-from workbench.costmodels.features import BASE_FEATURES, data_hash, training_data
+from workbench.costmodels.features import BASE_FEATURES, data_hash, training_data, training_layers
 from workbench.costmodels.intervals import ConformalCostModel
 from workbench.costmodels.persistence import SavedCostModel, save
 from workbench.costmodels.validation import leave_one_group_out, summarize
@@ -124,6 +125,7 @@ def fit_from_rows(rows, layers=None, *, target: str = "latency_ms", device_class
                 [lay, twin_layers.select(lay.columns).cast(lay.schema)], how="vertical")
     X, y, meta = training_data(rows, layers, target=target, device_class=device_class, device_name=device_name,
                                aggregate=aggregate)
+    layers = training_layers(rows, layers, aggregate=aggregate)
     kind = kind or default_kind(target)
     est = make_estimator(kind, interval=interval)
     if kind == "layerwise" and target != "latency_ms":
@@ -135,7 +137,7 @@ def fit_from_rows(rows, layers=None, *, target: str = "latency_ms", device_class
             and len(set(groups)) >= 2:
         est.fit(X, y, groups=groups, **kw)
     else:
-        est.fit(X, y, **kw)
+        est.fit(X, y, **operator_fit_params(est, groups), **kw)
     kept = meta["measurement_id"].tolist() if "measurement_id" in meta else []
     src = rows if isinstance(rows, pl.DataFrame) else pl.from_pandas(rows)
     used = src.filter(pl.col("measurement_id").is_in(kept)) if kept else src.head(0)

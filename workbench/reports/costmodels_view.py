@@ -247,10 +247,11 @@ def _metric_frame(m: pd.DataFrame, key: list[str]) -> pl.DataFrame:
 def _family_out(rows: pl.DataFrame, layers: pl.DataFrame, kinds: list[str], alpha: float):
     """``(X, y, meta, predictions, metrics)`` of leave-one-family-out latency models on store rows
     (the shared core of :func:`evaluate_own_cpu` and :func:`cloud_gpu_section`)."""
-    from workbench.costmodels.features import training_data
+    from workbench.costmodels.features import training_data, training_layers
     from workbench.costmodels.workflow import evaluate_family_out
 
     X, y, meta = training_data(rows, layers, target=TARGET)
+    layers = training_layers(rows, layers)
     fams = sorted(set(meta["model_family"]) - {OPERATOR_FAMILY})
     if len(fams) < 2:
         raise ParameterError(f"leave-one-family-out needs runs of at least 2 families, got {fams}. "
