@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from workbench.costmodels.estimators import operator_fit_params
+from workbench.costmodels.estimators import fit_intercept_scale, operator_fit_params
 from workbench.errors import ParameterError
 
 
@@ -147,8 +147,6 @@ def layer_sum_family_out(y, layer_sum_ms, groups, *, operator_rows=None) -> pd.D
     -------
     DataFrame with ``group``, ``y_true``, ``y_pred`` per network row (input order).
     """
-    from workbench.costmodels.estimators import fit_intercept_scale
-
     y, s, groups = np.asarray(y, float), np.asarray(layer_sum_ms, float), np.asarray(groups)
     ops = np.zeros(len(y), bool) if operator_rows is None else np.asarray(operator_rows, bool)
     if not (y.shape == s.shape == groups.shape == ops.shape):
