@@ -29,11 +29,6 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5, help="timed repeats of the sweep (best is reported)")
     args = ap.parse_args()
 
-    from workbench.catalog import network
-    from workbench.lca.footprint import compute, write_scenario
-    from workbench.lca.project import DEFAULT_METHOD, setup_project
-    from workbench.lca.scenario import parse_scenario, resolve
-    from workbench.lca.sweep import UnitImpacts, evaluate
 
     lca_dir = args.lca_dir or tempfile.mkdtemp(prefix="workbench-lca-")
     try:

@@ -58,7 +58,7 @@ def board_projection(rows: pl.DataFrame, layers: pl.DataFrame, board: str, data:
         return {"projection_board": None, "projection_skipped": f"no MLPerf Tiny data at {path}"}
     tiny, tiny_layers = with_zoo_features(datasets.load("mlperf-tiny", path), dataset_twins("mlperf-tiny"))
     out: dict = {"projection_board": board}
-    print(f"== leave-one-benchmark-out error of per-board cost models (MLPerf Tiny, mcu boards, 4 models each) ==")
+    print("== leave-one-benchmark-out error of per-board cost models (MLPerf Tiny, mcu boards, 4 models each) ==")
     for target in ("latency_ms", "energy_j"):
         pred, table = evaluate_benchmark_out(tiny, tiny_layers, target=target, kinds=("flops", "loglinear-flops"))
         overall = table[table["device_name"] == "all"].set_index("kind")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import pandas as pd
 import polars as pl
 
 from workbench.errors import SchemaError
@@ -272,11 +273,7 @@ def validate(frame, *, allow_extra: bool = False):
     if isinstance(frame, pl.LazyFrame):
         frame = frame.collect()
     if not isinstance(frame, pl.DataFrame):
-        try:
-            import pandas as pd
-        except ImportError:  # pragma: no cover - pandas is a dependency
-            pd = None
-        if pd is not None and isinstance(frame, pd.DataFrame):
+        if isinstance(frame, pd.DataFrame):
             as_pandas = True
             frame = pl.from_pandas(frame, nan_to_null=True)
         else:
@@ -382,3 +379,23 @@ def validate(frame, *, allow_extra: bool = False):
 def to_pandas(df: pl.DataFrame):
     """Convert a measurement frame to pandas (nullable columns keep their nulls)."""
     return df.to_pandas()
+
+
+def as_polars(frame) -> pl.DataFrame:
+    """``frame`` as a polars DataFrame: polars frames as they are, pandas frames converted.
+
+    The one conversion used where a function accepts either kind (its result is polars).
+
+    Raises
+    ------
+    SchemaError
+        Neither a polars nor a pandas DataFrame.
+    """
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    if isinstance(frame, pl.LazyFrame):
+        return frame.collect()
+    if isinstance(frame, pd.DataFrame):
+        return pl.from_pandas(frame)
+    raise SchemaError(f"expected a polars or pandas DataFrame, got {type(frame).__name__}. "
+                      "Fix: pass the table as a DataFrame (polars.DataFrame or pandas.DataFrame).")

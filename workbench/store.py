@@ -108,6 +108,11 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
 
+    @classmethod
+    def coerce(cls, store: Store | str | os.PathLike) -> Store:
+        """``store`` itself if it is a :class:`Store`, else a store at that path (for "a path or a Store" arguments)."""
+        return store if isinstance(store, cls) else cls(store)
+
     # ------------------------------------------------------------------ writing
     def check_writable(self) -> None:
         """Raise :class:`StoreError` unless files can be created in the store (checked before work starts)."""

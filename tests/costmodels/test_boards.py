@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from workbench.costmodels.boards import (BOARD_FEATURES, board_energy_data, clock_mhz, evaluate_board_out)
+from workbench.costmodels.boards import BOARD_FEATURES, board_energy_data, clock_mhz, evaluate_board_out
 from workbench.errors import ParameterError, UnknownNameError
 
 

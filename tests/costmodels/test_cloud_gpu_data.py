@@ -9,9 +9,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from tests.conftest import REPO
 from workbench.catalog.devices import get_device
 from workbench.store import Store
-from tests.conftest import REPO
 
 GPU_STORE = REPO / "data" / "measurements" / "cloud-gpu-h200"
 

@@ -143,9 +143,9 @@ def test_tree_kind_validated_at_fit():
 
 
 def test_layerwise_learns_layer_latencies():
-    from ._synthetic import synthetic_layer_table
-
     from workbench.costmodels import LayerwiseCostModel
+
+    from ._synthetic import synthetic_layer_table
 
     X, y, layers = synthetic_layer_table(150, 14)
     m = LayerwiseCostModel(n_estimators=200).fit(X.iloc[:100], y[:100], layers=layers)
@@ -165,10 +165,10 @@ def test_layerwise_learns_layer_latencies():
 
 def test_layerwise_uses_layer_shapes_when_every_layer_has_them():
     """Same FLOPs, parameters and bytes, 3× the time per FLOP for 1×1 kernels: only shapes tell them apart."""
-    from ._synthetic import synthetic_shaped_layer_table
-
     from workbench.costmodels import LayerwiseCostModel
     from workbench.costmodels.estimators import LAYER_SHAPE_COLUMNS
+
+    from ._synthetic import synthetic_shaped_layer_table
 
     X, y, layers = synthetic_shaped_layer_table(150, 3)
     shaped = LayerwiseCostModel(n_estimators=200).fit(X.iloc[:100], y[:100], layers=layers)

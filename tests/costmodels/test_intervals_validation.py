@@ -138,9 +138,9 @@ def test_train_only_rows_give_no_calibration_residuals():
 
 
 def test_evaluate_family_out_per_device_class_and_family():
-    from ._synthetic import synthetic_networks
-
     from workbench.costmodels.workflow import evaluate_family_out
+
+    from ._synthetic import synthetic_networks
 
     X, y, _ = synthetic_networks(60, 21)
     meta = pd.DataFrame({"model_family": np.repeat(["f1", "f2", "f3"], 20),
@@ -155,10 +155,10 @@ def test_evaluate_family_out_per_device_class_and_family():
 
 
 def test_evaluate_family_out_never_scores_operator_benchmark_rows():
-    from ._synthetic import synthetic_networks
-
     from workbench.costmodels.workflow import evaluate_family_out
     from workbench.schema import OPERATOR_FAMILY
+
+    from ._synthetic import synthetic_networks
 
     X, y, _ = synthetic_networks(80, 22)
     meta = pd.DataFrame({"model_family": np.repeat(["f1", "f2", "f3", OPERATOR_FAMILY], 20)})

@@ -13,10 +13,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from tests.conftest import REPO
 from workbench.errors import ParameterError, UnknownNameError
 from workbench.reports import charts
 from workbench.reports import costmodels_view as cv
-from tests.conftest import REPO
 
 FAMILIES = ["mlp", "lenet", "autoencoder"]
 

@@ -6,7 +6,14 @@ import torch
 
 from workbench.errors import ParameterError, UnknownNameError
 from workbench.strategies.data import (
-    Split, accuracy, build_model, check_dataset, load_digits_splits, mlp, small_cnn, train_classifier,
+    Split,
+    accuracy,
+    build_model,
+    check_dataset,
+    load_digits_splits,
+    mlp,
+    small_cnn,
+    train_classifier,
 )
 
 

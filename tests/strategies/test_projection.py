@@ -159,9 +159,10 @@ def test_bad_cost_models_and_variants_lacking_features(variants, device_models, 
     # ... while a model that does not read it still projects
     assert project(no_act, layers, device_models["lat_flops"]).height == no_act.height
     # a model on features no variant has (e.g. a board-feature model): named, with the fix
+    import pandas as pd
+
     from workbench.costmodels import save
     from workbench.costmodels.estimators import LogLinearCostModel
-    import pandas as pd
 
     Xb = pd.DataFrame({"cpu_mhz": [80.0, 120.0, 480.0], "flops": [1e6, 2e6, 4e6]})
     m = LogLinearCostModel(features=["cpu_mhz", "flops"]).fit(Xb, np.array([3.0, 4.0, 1.0]))

@@ -94,7 +94,6 @@ def cmd_grid(args: argparse.Namespace) -> int:
     import polars as pl
 
     from workbench.catalog import grid
-
     from workbench.errors import ParameterError
 
     if args.iso3:

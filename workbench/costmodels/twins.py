@@ -27,6 +27,7 @@ import polars as pl
 from workbench.errors import ParameterError, SchemaError, UnknownNameError
 from workbench.store import LAYER_SHAPE_COLUMNS
 
+
 def _int_or_none(v):
     return None if v is None or (isinstance(v, float) and np.isnan(v)) else int(v)
 

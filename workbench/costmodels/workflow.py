@@ -20,12 +20,11 @@ from workbench.costmodels.estimators import (
 )
 from workbench.costmodels.features import BASE_FEATURES, data_hash, training_data, training_layers
 from workbench.costmodels.intervals import ConformalCostModel
+from workbench.costmodels.kinds import DEFAULT_KIND, KINDS, default_kind  # noqa: F401  (re-exported)
 from workbench.costmodels.persistence import SavedCostModel, save
 from workbench.costmodels.validation import leave_one_group_out, summarize
 from workbench.errors import ParameterError, UnknownNameError
 from workbench.store import LAYER_SCHEMA, LAYER_SHAPE_COLUMNS, with_layer_columns
-
-from workbench.costmodels.kinds import DEFAULT_KIND, KINDS, default_kind  # noqa: F401  (re-exported)
 
 
 def make_estimator(kind: str = DEFAULT_KIND, *, interval: float | None = 0.9, random_state: int = 0):

@@ -24,7 +24,6 @@ import torch
 
 from workbench.measure.features import tensor_bytes
 
-
 _KINETO_LINE = ("USDT:", "STAGE:")
 
 

@@ -8,18 +8,50 @@ transforms), :mod:`.cascades` (exit decisions, expected FLOPs, sweeps, Pareto fr
 """
 
 from workbench.strategies.cascades import (
-    CRITERIA, Cascade, EarlyExitClassifier, EarlyExitNet, ExitPath, choose_threshold, cumulative_flops,
-    early_exit_cnn, expected_flops, exit_rates, first_exit, pareto_front, stage_logits, sweep, train_early_exit,
+    CRITERIA,
+    Cascade,
+    EarlyExitClassifier,
+    EarlyExitNet,
+    ExitPath,
+    choose_threshold,
+    cumulative_flops,
+    early_exit_cnn,
+    exit_rates,
+    expected_flops,
+    first_exit,
+    pareto_front,
+    stage_logits,
+    sweep,
+    train_early_exit,
 )
 from workbench.strategies.compression import (
-    distill, distillation_loss, int8_weight_dtypes, nonzero_params, prune_structured, prune_unstructured,
-    quantize_int8_dynamic, quantize_int8_static,
+    distill,
+    distillation_loss,
+    int8_weight_dtypes,
+    nonzero_params,
+    prune_structured,
+    prune_unstructured,
+    quantize_int8_dynamic,
+    quantize_int8_static,
 )
 from workbench.strategies.data import (
-    DigitsSplits, Split, accuracy, build_model, fit, load_digits_splits, mlp, small_cnn, train_classifier,
+    DigitsSplits,
+    Split,
+    accuracy,
+    build_model,
+    fit,
+    load_digits_splits,
+    mlp,
+    small_cnn,
+    train_classifier,
 )
 from workbench.strategies.experiments import (
-    COMPRESSION_METHODS, StrategyResult, measure_dynamic, run_cascade, run_compression, run_early_exit,
+    COMPRESSION_METHODS,
+    StrategyResult,
+    measure_dynamic,
+    run_cascade,
+    run_compression,
+    run_early_exit,
 )
 from workbench.strategies.projection import project, roofline_bounds
 

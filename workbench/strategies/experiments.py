@@ -33,8 +33,14 @@ from workbench.errors import ParameterError, UnknownNameError
 from workbench.store import LAYER_SHAPE_COLUMNS, layer_frame
 from workbench.strategies import cascades, compression
 from workbench.strategies.data import (
-    DATASET_SOURCE, INPUT_SHAPE, MODELS, DigitsSplits, accuracy, build_model,
-    load_digits_splits, train_classifier,
+    DATASET_SOURCE,
+    INPUT_SHAPE,
+    MODELS,
+    DigitsSplits,
+    accuracy,
+    build_model,
+    load_digits_splits,
+    train_classifier,
 )
 
 TASK = "image-classification"

@@ -142,8 +142,13 @@ def _inner(est):
 def _model_info(est) -> tuple[list[str], list[str], bool, bool]:
     """(column names the model was fitted on, base columns it reads, uses per-layer columns, prices unseen types)."""
     from workbench.costmodels.estimators import (
-        FlopsProportionalCostModel, LayerAdditiveCostModel, LayerwiseCostModel, LogLinearCostModel,
-        ResidualBoostedCostModel, RooflineCostModel, TreeCostModel,
+        FlopsProportionalCostModel,
+        LayerAdditiveCostModel,
+        LayerwiseCostModel,
+        LogLinearCostModel,
+        ResidualBoostedCostModel,
+        RooflineCostModel,
+        TreeCostModel,
     )
 
     inner = _inner(est)
