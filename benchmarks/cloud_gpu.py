@@ -128,7 +128,8 @@ def cmd_evaluate(args) -> int:
 
     from workbench.costmodels.features import training_data, training_layers
     from workbench.costmodels.kinds import default_kind
-    from workbench.costmodels.workflow import evaluate_family_out, read_training_tables
+    from workbench.costmodels.training import read_training_tables
+    from workbench.costmodels.validation import evaluate_family_out
     from workbench.errors import ParameterError
     from workbench.store import Store
 

@@ -149,7 +149,7 @@ def _rows(store, target: str):
     import polars as pl
 
     from workbench.costmodels.features import training_data, training_layers
-    from workbench.costmodels.workflow import with_layer_shapes
+    from workbench.costmodels.training import with_layer_shapes
     from workbench.measure.kernels import FAMILY
 
     rows = store.read()
@@ -169,8 +169,7 @@ def own_cpu(store_dir: Path, kinds: list[str], n_jobs: int | None = None) -> dic
     """
     import numpy as np
 
-    from workbench.costmodels.validation import summarize
-    from workbench.costmodels.workflow import evaluate_family_out
+    from workbench.costmodels.validation import evaluate_family_out, summarize
     from workbench.store import Store
 
     store = Store(store_dir)
@@ -219,8 +218,8 @@ def own_cpu(store_dir: Path, kinds: list[str], n_jobs: int | None = None) -> dic
     from sklearn.model_selection import KFold
 
     from workbench.costmodels.estimators import operator_fit_params
+    from workbench.costmodels.factory import make_estimator, needs_layers
     from workbench.costmodels.validation import metrics
-    from workbench.costmodels.workflow import make_estimator, needs_layers
 
     out["random_5fold"] = {}
     zoo_idx, op_idx = np.flatnonzero(~ops), np.flatnonzero(ops)

@@ -47,7 +47,8 @@ def board_projection(rows: pl.DataFrame, layers: pl.DataFrame, board: str, data:
     ``names``: strategy labels of the figures (chosen thresholds). Returns the JSON figures; prints tables.
     """
     from workbench import datasets
-    from workbench.costmodels.twins import dataset_twins, evaluate_benchmark_out, with_zoo_features
+    from workbench.costmodels.twins import dataset_twins, with_zoo_features
+    from workbench.costmodels.validation import evaluate_benchmark_out
     from workbench.costmodels.workflow import fit_from_rows
     from workbench.strategies.projection import project
 

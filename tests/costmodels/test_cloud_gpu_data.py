@@ -56,9 +56,9 @@ def test_energy_is_mean_power_times_loop_time_over_calls(rows):
 
 def test_layerwise_model_predicts_an_unseen_family_on_the_gpu(store, rows):
     from workbench.costmodels.estimators import LayerwiseCostModel
+    from workbench.costmodels.factory import make_estimator
     from workbench.costmodels.features import training_data
     from workbench.costmodels.validation import metrics
-    from workbench.costmodels.workflow import make_estimator
 
     layers = store.read_layers()
     X, y, meta = training_data(rows, layers, target="latency_ms")

@@ -58,7 +58,8 @@ def test_with_layer_shapes_fills_zoo_models_from_their_definition():
     """Old per-layer rows (no shapes) of zoo models get the definition's shapes; others stay null."""
     import polars as pl
 
-    from workbench.costmodels.workflow import with_layer_shapes, zoo_features
+    from workbench.costmodels.features import zoo_features
+    from workbench.costmodels.training import with_layer_shapes
     from workbench.store import LAYER_REQUIRED, LAYER_SCHEMA
 
     _, static = zoo_features(["lenet"])

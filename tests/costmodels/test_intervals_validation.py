@@ -138,7 +138,7 @@ def test_train_only_rows_give_no_calibration_residuals():
 
 
 def test_evaluate_family_out_per_device_class_and_family():
-    from workbench.costmodels.workflow import evaluate_family_out
+    from workbench.costmodels.validation import evaluate_family_out
 
     from ._synthetic import synthetic_networks
 
@@ -155,7 +155,7 @@ def test_evaluate_family_out_per_device_class_and_family():
 
 
 def test_evaluate_family_out_never_scores_operator_benchmark_rows():
-    from workbench.costmodels.workflow import evaluate_family_out
+    from workbench.costmodels.validation import evaluate_family_out
     from workbench.schema import OPERATOR_FAMILY
 
     from ._synthetic import synthetic_networks

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from workbench.costmodels import FeatureMismatchError, TargetMismatchError, VersionMismatchError, load, save
-from workbench.costmodels.workflow import KINDS, make_estimator
+from workbench.costmodels.factory import make_estimator
+from workbench.costmodels.kinds import KINDS
 from workbench.errors import CorruptFileError, UnknownNameError
 
 from ._synthetic import synthetic_networks

@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 
 from workbench import schema
-from workbench.costmodels.twins import dataset_twins, evaluate_benchmark_out, twin_features, with_zoo_features
+from workbench.costmodels.twins import dataset_twins, twin_features, with_zoo_features
+from workbench.costmodels.validation import evaluate_benchmark_out
 from workbench.datasets.mlperf_tiny import BENCHMARKS, STREAM_BENCHMARKS, ZOO_TWINS
 from workbench.errors import ParameterError, UnknownNameError
 

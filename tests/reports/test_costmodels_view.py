@@ -152,7 +152,7 @@ def test_evaluate_refuses_bad_kinds_and_alpha(own):
 
 
 def test_predict_models_from_counted_features(own):
-    from workbench.costmodels.workflow import zoo_features
+    from workbench.costmodels.features import zoo_features
 
     store, train, runs = own
     # alpha = 0.5: with 6 training rows the 90 % conformal quantile would be infinite (⌈7·0.9⌉ > 6)

@@ -10,9 +10,9 @@ import pytest
 
 from workbench import schema
 from workbench.costmodels import CostModelFileError, TargetMismatchError
-from workbench.costmodels.features import feature_frame
+from workbench.costmodels.features import align_features, feature_frame
 from workbench.costmodels.persistence import load
-from workbench.costmodels.workflow import align_features, fit_from_rows, save_fitted
+from workbench.costmodels.workflow import fit_from_rows, save_fitted
 from workbench.errors import ParameterError
 from workbench.strategies.experiments import run_cascade, run_compression
 from workbench.strategies.projection import ProjectionFeatureError, project, roofline_bounds

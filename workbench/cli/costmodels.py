@@ -89,8 +89,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from workbench.costmodels.factory import needs_layers
+    from workbench.costmodels.features import align_features, zoo_features
     from workbench.costmodels.persistence import load
-    from workbench.costmodels.workflow import align_features, needs_layers, zoo_features
     from workbench.measure import zoo
 
     for m in args.model:  # validate names before any work
@@ -114,7 +115,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from workbench.costmodels.features import training_data, training_layers
     from workbench.costmodels.kinds import KINDS
-    from workbench.costmodels.workflow import evaluate_family_out, read_training_tables
+    from workbench.costmodels.training import read_training_tables
+    from workbench.costmodels.validation import evaluate_family_out
     from workbench.errors import UnknownNameError
     from workbench.store import Store
 

@@ -3,10 +3,12 @@
 Modules: :mod:`~workbench.costmodels.features` (feature frames from store rows and the per-layer
 table), :mod:`~workbench.costmodels.estimators` (baselines, log-space regressions, per-layer
 additive model), :mod:`~workbench.costmodels.intervals` (conformal intervals),
-:mod:`~workbench.costmodels.validation` (metrics, leave-one-family-out),
+:mod:`~workbench.costmodels.factory` (a fresh estimator of each kind),
+:mod:`~workbench.costmodels.training` (a store's training tables, layer shapes filled),
+:mod:`~workbench.costmodels.validation` (metrics, leave-one-family-out, leave-one-benchmark-out),
 :mod:`~workbench.costmodels.fewshot` (calibrating a new device from k measurements),
 :mod:`~workbench.costmodels.persistence` (JSON model files) and
-:mod:`~workbench.costmodels.workflow` (fit from a store, predict zoo models). See
+:mod:`~workbench.costmodels.workflow` (fit from a store or rows, save). See
 ``docs/costmodels.md``.
 """
 

@@ -597,7 +597,7 @@ class LayerwiseCostModel(CostModel):
                     f"this layerwise model was fitted on per-layer shapes {shape}; the per-layer rows "
                     + (f"lack column(s) {lacking}" if lacking else f"of measurement(s) {ids} have none")
                     + " (profiled before shapes were recorded). Fix: re-profile, fill them for zoo models "
-                    "with workbench.costmodels.workflow.with_layer_shapes(rows, layers), or refit.")
+                    "with workbench.costmodels.training.with_layer_shapes(rows, layers), or refit.")
             val = {c: pd.to_numeric(lay[c], errors="coerce").fillna(0.0).to_numpy(float) for c in shape}
             for c in shape:
                 v = val[c] * batch if c == "input_bytes" else val[c]

@@ -25,7 +25,9 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from workbench.checks import check_int
 from workbench.errors import ParameterError, SchemaError, UnknownNameError
+from workbench.store import LAYER_SHAPE_COLUMNS
 
 TARGETS = {
     "latency_ms": "latency_ms_p50",
@@ -142,7 +144,7 @@ def feature_frame(rows, layers=None, *, device_features: bool = False) -> pd.Dat
         out = out.join(lt, how="left").fillna(0.0)
     if device_features:
         cols = {c: [] for c in DEVICE_FEATURES}
-        for name, dt in zip(df["device_name"].to_list(), df["dtype"].to_list()):
+        for name, dt in zip(df["device_name"].to_list(), df["dtype"].to_list(), strict=True):
             for c, v in catalog_device_features(name, dt).items():
                 cols[c].append(v)
         for c, v in cols.items():
@@ -295,3 +297,50 @@ _ARCH = re.compile(r"[_-]\d+$")
 def architecture_of(model_name: str) -> str:
     """Architecture part of a dataset model id: ``resnet18_12`` → ``resnet18`` (nn-Meter ids)."""
     return _ARCH.sub("", model_name)
+
+
+def zoo_features(names: list[str], *, batch_size: int = 1, dtype: str = "fp32") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Feature frame of zoo models computed without timing anything (FLOPs, sizes, per-layer types and shapes).
+
+    Returns the frame (index: model name) and the per-layer table of the models (``measurement_id``
+    = model name; FLOPs and bytes per inference, no latency) for layer-based models and spans.
+    """
+    from workbench.measure import features as mf  # imports torch
+    from workbench.measure import zoo
+
+    if dtype not in DTYPE_BYTES:
+        raise UnknownNameError("dtype", dtype, DTYPE_BYTES)
+    batch_size = check_int(batch_size, "batch_size")
+    rows, layer_rows = [], []
+    for name in names:
+        spec = zoo.resolve(name)
+        model = spec.build()
+        x = spec.example_input(1)
+        recs = mf.layer_breakdown(model, x, repeats=1)
+        rows.append({"model": name, "flops": float(mf.count_flops(model, x)), "params": mf.count_params(model),
+                     "weight_bytes": mf.weight_bytes(model), "activation_bytes": sum(r.output_bytes for r in recs),
+                     "batch_size": batch_size, "dtype_bytes": float(DTYPE_BYTES[dtype])})
+        layer_rows.append([{"measurement_id": name, "layer_index": r.index, "layer_type": r.type,
+                            "flops": r.flops, "params": r.params, "output_bytes": r.output_bytes,
+                            **{k: getattr(r, k) for k in LAYER_SHAPE_COLUMNS}}
+                           for r in recs])
+    X = pd.DataFrame(rows).set_index("model")
+    flat = pd.DataFrame([r for lr in layer_rows for r in lr])
+    lt = layer_type_features(flat, pd.Series(batch_size, index=X.index))
+    X = X.join(lt, how="left").fillna(0.0)
+    X.index.name = "model"
+    return X, flat
+
+
+def align_features(X: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    """Columns of ``X`` reordered to a model's ``features``; per-layer-type columns it lacks become 0.
+
+    Layer types the model never saw stay in the frame (the additive model prices them with its
+    type-independent terms; other models raise FeatureMismatchError naming them).
+    """
+    out = X.copy()
+    for c in features:
+        if c not in out.columns and "__" in c:
+            out[c] = 0.0
+    extra = [c for c in out.columns if c not in features]
+    return out[[c for c in features if c in out.columns] + extra]

@@ -18,14 +18,18 @@ how far a projection onto that board may be off for a fifth model.
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import numpy as np
 import pandas as pd
 import polars as pl
 
-from workbench.errors import ParameterError, SchemaError, UnknownNameError
-from workbench.store import LAYER_SHAPE_COLUMNS
+from workbench import datasets, schema
+from workbench.costmodels.features import zoo_features
+from workbench.errors import ParameterError, UnknownNameError
+from workbench.schema import as_polars
+from workbench.store import LAYER_SCHEMA, LAYER_SHAPE_COLUMNS
 
 
 def _int_or_none(v):
@@ -45,10 +49,6 @@ def dataset_twins(kind: str) -> dict[str, str]:
     UnknownNameError
         Unknown dataset kind, or a kind whose importer defines no twins.
     """
-    import importlib
-
-    from workbench import datasets
-
     if kind not in datasets.KINDS:
         raise UnknownNameError("dataset kind", kind, datasets.KINDS)
     twins = getattr(importlib.import_module(datasets.KINDS[kind]), "ZOO_TWINS", None)
@@ -63,7 +63,7 @@ def dataset_twins(kind: str) -> dict[str, str]:
 def twin_features(zoo_names) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Counted features of zoo models, computed once per name (batch size 1, fp32).
 
-    Returns the frame of :func:`~workbench.costmodels.workflow.zoo_features` (index: zoo name) and
+    Returns the frame of :func:`~workbench.costmodels.features.zoo_features` (index: zoo name) and
     its per-layer table (``measurement_id`` = zoo name).
 
     Raises
@@ -71,8 +71,7 @@ def twin_features(zoo_names) -> tuple[pd.DataFrame, pd.DataFrame]:
     UnknownNameError
         A name that is not a zoo model (the message suggests close matches).
     """
-    from workbench.costmodels.workflow import zoo_features
-    from workbench.measure import zoo
+    from workbench.measure import zoo  # imports torch
 
     names = sorted(set(zoo_names))
     for n in names:
@@ -112,15 +111,9 @@ def with_zoo_features(rows, twins: dict[str, str], *, missing: str = "keep",
     ParameterError
         Bad ``missing``; with ``missing="raise"``, rows without a twin.
     """
-    from workbench import schema
-    from workbench.store import LAYER_SCHEMA
-
     if missing not in MISSING:
         raise UnknownNameError("missing-twin policy", missing, MISSING)
-    df = rows if isinstance(rows, pl.DataFrame) else pl.from_pandas(rows) if isinstance(rows, pd.DataFrame) else None
-    if df is None:
-        raise SchemaError(f"expected a polars or pandas DataFrame of measurement rows, got {type(rows).__name__}.")
-    df = schema.validate(df)
+    df = schema.validate(as_polars(rows))
     if not isinstance(twins, dict) or not twins:
         raise ParameterError("twins must be a non-empty dict of dataset model name → zoo model name, e.g. "
                              "workbench.datasets.mlperf_tiny.ZOO_TWINS.")
@@ -165,80 +158,3 @@ def with_zoo_features(rows, twins: dict[str, str], *, missing: str = "keep",
     rows_out = schema.from_records(out)
     layers = pl.DataFrame(layer_rows, schema=LAYER_SCHEMA) if layer_rows else pl.DataFrame(schema=LAYER_SCHEMA)
     return rows_out, layers
-
-
-def evaluate_benchmark_out(rows, layers=None, *, target: str = "latency_ms", kinds=("flops", "loglinear-flops"),
-                           device_class: str | None = "mcu", min_models: int = 3,
-                           aggregate: str = "min") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Leave-one-benchmark-out error of per-board cost models fitted on rows with twin features.
-
-    For every board (``device_name``) of ``device_class`` with at least ``min_models`` distinct
-    models carrying ``target``, each model is predicted by a cost model fitted on the board's other
-    models (repeated results of one model on one board become one row, see ``aggregate``). This
-    is the error to expect when projecting a model the board was never measured on.
-
-    Parameters
-    ----------
-    rows : DataFrame
-        Rows with twin features (:func:`with_zoo_features`).
-    layers : DataFrame, optional
-        Per-layer table (needed for layer-based kinds only).
-    target : str
-        ``latency_ms`` or ``energy_j`` (:data:`~workbench.costmodels.features.TARGETS`).
-    kinds : list of str
-        Cost-model kinds (:data:`~workbench.costmodels.kinds.KINDS`).
-    device_class : str or None
-        Boards of this class only (None: every board).
-    min_models : int
-        Boards with fewer distinct models are skipped (at least 3: 2 to fit, 1 to predict).
-    aggregate : {"min", "median"}
-        How repeated results of one model on one board become one training row.
-
-    Returns
-    -------
-    (predictions, metrics)
-        ``predictions``: ``kind``, ``device_name``, ``model``, ``y_true``, ``y_pred`` per held-out
-        model; ``metrics``: per kind overall (``device_name == "all"``) and per board: ``n``,
-        ``mape``, ``rmse`` [target unit], ``within10``, plus ``median_ape`` (median |ŷ−y|/y).
-
-    Raises
-    ------
-    ParameterError
-        No board has ``min_models`` models with the target.
-    """
-    from workbench.costmodels.features import training_data, training_layers
-    from workbench.costmodels.validation import leave_one_group_out, summarize
-    from workbench.costmodels.workflow import make_estimator, needs_layers
-
-    if min_models < 3:
-        raise ParameterError(f"min_models must be >= 3 (two to fit, one held out), got {min_models!r}.")
-    X, y, meta = training_data(rows, layers, target=target, device_class=device_class, aggregate=aggregate)
-    layers = training_layers(rows, layers, aggregate=aggregate)
-    meta = meta.assign(device_name=meta["device_name"].astype(str))
-    counts = meta.groupby("device_name")["model"].nunique()
-    boards = sorted(counts[counts >= min_models].index)
-    if not boards:
-        raise ParameterError(
-            f"no board of class {device_class!r} has {min_models} distinct models with {target!r} and twin "
-            f"features (models per board: {counts.to_dict()}). Fix: attach features with with_zoo_features() "
-            "and check the rows carry the target.")
-    preds = []
-    for kind in kinds:
-        for b in boards:
-            sel = (meta["device_name"] == b).to_numpy()
-            est = make_estimator(kind, interval=None)
-            kw = {"layers": layers} if needs_layers(est) else None
-            p = leave_one_group_out(est, X[sel], y[sel], meta.loc[sel, "model"].to_numpy(),
-                                    meta=meta[sel], fit_params=kw)
-            preds.append(p.assign(kind=kind))
-    pred = pd.concat(preds, ignore_index=True)
-    pred["ape"] = np.abs(pred["y_pred"] - pred["y_true"]) / pred["y_true"]
-    tables = []
-    for kind, d in pred.groupby("kind", sort=False):
-        tables.append(summarize(d).assign(kind=kind, device_name="all", median_ape=float(d["ape"].median())))
-        per = summarize(d, by="device_name").assign(kind=kind)
-        per["median_ape"] = per["device_name"].map(d.groupby("device_name")["ape"].median())
-        tables.append(per)
-    m = pd.concat(tables, ignore_index=True)
-    key = ["kind", "device_name"]
-    return pred, m[key + [c for c in m.columns if c not in key]]

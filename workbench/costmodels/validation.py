@@ -16,7 +16,10 @@ import pandas as pd
 from sklearn.base import clone
 
 from workbench.costmodels.estimators import fit_intercept_scale, operator_fit_params
+from workbench.costmodels.factory import make_estimator, needs_layers
+from workbench.costmodels.features import training_data, training_layers
 from workbench.errors import ParameterError
+from workbench.schema import OPERATOR_FAMILY
 
 
 def mape(y_true, y_pred) -> float:
@@ -183,5 +186,115 @@ def summarize(pred: pd.DataFrame, by: str | list[str] | None = None) -> pd.DataF
     rows = []
     for key, d in pred.groupby(by, sort=True):
         key = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip([by] if isinstance(by, str) else by, key)), **one(d)})
+        rows.append({**dict(zip([by] if isinstance(by, str) else by, key, strict=True)), **one(d)})
     return pd.DataFrame(rows)
+
+
+def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", "loglinear", "additive"),
+                        interval: float | None = 0.9, layers=None,
+                        train_only=None, n_jobs: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leave-one-family-out predictions and metrics of several kinds of cost model.
+
+    ``layers`` (the per-layer table) is needed for the ``layerwise`` kind. ``train_only`` marks
+    rows that are in every training set and never evaluated; by default the operator-benchmark
+    rows (``model_family`` :data:`workbench.schema.OPERATOR_FAMILY`, :mod:`workbench.measure.kernels`).
+    ``n_jobs`` fits the held-out families in parallel (:func:`leave_one_group_out`; same result).
+
+    Returns
+    -------
+    (predictions, metrics)
+        ``predictions``: one row per (kind, measurement) with y_true, y_pred (and bounds);
+        ``metrics``: per kind overall (``device_class == model_family == "all"``), per device
+        class (when there are several) and per family.
+    """
+    groups = meta["model_family"].fillna("?").to_numpy()
+    if train_only is None and 0 < (groups == OPERATOR_FAMILY).sum() < len(groups):
+        train_only = groups == OPERATOR_FAMILY
+    preds, tables = [], []
+    for kind in kinds:
+        est = make_estimator(kind, interval=interval)
+        kw = {"layers": layers} if needs_layers(est) else None
+        p = leave_one_group_out(est, X, y, groups, meta=meta, fit_params=kw, train_only=train_only, n_jobs=n_jobs)
+        p = p.assign(kind=kind)
+        preds.append(p)
+        tables.append(summarize(p).assign(kind=kind, device_class="all", model_family="all"))
+        if "device_class" in p and p["device_class"].nunique() > 1:
+            tables.append(summarize(p, by="device_class").assign(kind=kind, model_family="all"))
+        tables.append(summarize(p, by="model_family").assign(kind=kind, device_class="all"))
+    m = pd.concat(tables, ignore_index=True)
+    key = ["kind", "device_class", "model_family"]
+    cols = key + [c for c in m.columns if c not in key]
+    return pd.concat(preds, ignore_index=True), m[cols]
+
+
+def evaluate_benchmark_out(rows, layers=None, *, target: str = "latency_ms", kinds=("flops", "loglinear-flops"),
+                           device_class: str | None = "mcu", min_models: int = 3,
+                           aggregate: str = "min") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leave-one-benchmark-out error of per-board cost models fitted on rows with twin features.
+
+    For every board (``device_name``) of ``device_class`` with at least ``min_models`` distinct
+    models carrying ``target``, each model is predicted by a cost model fitted on the board's other
+    models (repeated results of one model on one board become one row, see ``aggregate``). This
+    is the error to expect when projecting a model the board was never measured on.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        Rows with twin features (:func:`with_zoo_features`).
+    layers : DataFrame, optional
+        Per-layer table (needed for layer-based kinds only).
+    target : str
+        ``latency_ms`` or ``energy_j`` (:data:`~workbench.costmodels.features.TARGETS`).
+    kinds : list of str
+        Cost-model kinds (:data:`~workbench.costmodels.kinds.KINDS`).
+    device_class : str or None
+        Boards of this class only (None: every board).
+    min_models : int
+        Boards with fewer distinct models are skipped (at least 3: 2 to fit, 1 to predict).
+    aggregate : {"min", "median"}
+        How repeated results of one model on one board become one training row.
+
+    Returns
+    -------
+    (predictions, metrics)
+        ``predictions``: ``kind``, ``device_name``, ``model``, ``y_true``, ``y_pred`` per held-out
+        model; ``metrics``: per kind overall (``device_name == "all"``) and per board: ``n``,
+        ``mape``, ``rmse`` [target unit], ``within10``, plus ``median_ape`` (median |ŷ−y|/y).
+
+    Raises
+    ------
+    ParameterError
+        No board has ``min_models`` models with the target.
+    """
+    if min_models < 3:
+        raise ParameterError(f"min_models must be >= 3 (two to fit, one held out), got {min_models!r}.")
+    X, y, meta = training_data(rows, layers, target=target, device_class=device_class, aggregate=aggregate)
+    layers = training_layers(rows, layers, aggregate=aggregate)
+    meta = meta.assign(device_name=meta["device_name"].astype(str))
+    counts = meta.groupby("device_name")["model"].nunique()
+    boards = sorted(counts[counts >= min_models].index)
+    if not boards:
+        raise ParameterError(
+            f"no board of class {device_class!r} has {min_models} distinct models with {target!r} and twin "
+            f"features (models per board: {counts.to_dict()}). Fix: attach features with with_zoo_features() "
+            "and check the rows carry the target.")
+    preds = []
+    for kind in kinds:
+        for b in boards:
+            sel = (meta["device_name"] == b).to_numpy()
+            est = make_estimator(kind, interval=None)
+            kw = {"layers": layers} if needs_layers(est) else None
+            p = leave_one_group_out(est, X[sel], y[sel], meta.loc[sel, "model"].to_numpy(),
+                                    meta=meta[sel], fit_params=kw)
+            preds.append(p.assign(kind=kind))
+    pred = pd.concat(preds, ignore_index=True)
+    pred["ape"] = np.abs(pred["y_pred"] - pred["y_true"]) / pred["y_true"]
+    tables = []
+    for kind, d in pred.groupby("kind", sort=False):
+        tables.append(summarize(d).assign(kind=kind, device_name="all", median_ape=float(d["ape"].median())))
+        per = summarize(d, by="device_name").assign(kind=kind)
+        per["median_ape"] = per["device_name"].map(d.groupby("device_name")["ape"].median())
+        tables.append(per)
+    m = pd.concat(tables, ignore_index=True)
+    key = ["kind", "device_name"]
+    return pred, m[key + [c for c in m.columns if c not in key]]

@@ -87,7 +87,7 @@ class OwnRuns:
     """Every matching run (repeated measurements of a model included) [schema columns]."""
     layers: pl.DataFrame
     """Per-layer rows of those runs (``Store.read_layers()``; zoo runs stored before layer shapes were
-    recorded get them from the model definitions, :func:`workbench.costmodels.workflow.with_layer_shapes`)."""
+    recorded get them from the model definitions, :func:`workbench.costmodels.training.with_layer_shapes`)."""
     device_name: str
     threads: int
     """Intra-op threads of the runs."""
@@ -184,7 +184,7 @@ def own_runs(store, models, *, threads: int | None = None, repeats: int = 20, wa
     if layers.height:
         layers = layers.filter(pl.col("measurement_id").is_in(ids))
         if layers["input_bytes"].null_count():  # runs stored before layer shapes were recorded
-            from workbench.costmodels.workflow import with_layer_shapes
+            from workbench.costmodels.training import with_layer_shapes
 
             layers = with_layer_shapes(have, layers)
     return OwnRuns(have.sort("model", "measurement_id"), layers, device, n_threads, tuple(todo + todo_ops))
@@ -248,7 +248,7 @@ def _family_out(rows: pl.DataFrame, layers: pl.DataFrame, kinds: list[str], alph
     """``(X, y, meta, predictions, metrics)`` of leave-one-family-out latency models on store rows
     (the shared core of :func:`evaluate_own_cpu` and :func:`cloud_gpu_section`)."""
     from workbench.costmodels.features import training_data, training_layers
-    from workbench.costmodels.workflow import evaluate_family_out
+    from workbench.costmodels.validation import evaluate_family_out
 
     X, y, meta = training_data(rows, layers, target=TARGET)
     layers = training_layers(rows, layers)
@@ -279,7 +279,7 @@ def evaluate_own_cpu(runs: OwnRuns, *, kinds=("flops", "additive", "layerwise"),
 
     Repeated runs of a model become one training row, the fastest (least disturbed,
     :func:`workbench.costmodels.training_data`); each family is predicted by models fitted on the
-    others (:func:`workbench.costmodels.workflow.evaluate_family_out`), with ``1 − alpha`` conformal
+    others (:func:`workbench.costmodels.validation.evaluate_family_out`), with ``1 − alpha`` conformal
     intervals calibrated family-out within the training families.
 
     Parameters
@@ -375,7 +375,7 @@ _BASE_ONLY_KINDS = ("flops", "roofline", "loglinear")
 
 
 def _predict(est, X, layers):
-    from workbench.costmodels.workflow import needs_layers
+    from workbench.costmodels.factory import needs_layers
 
     kw = {"layers": layers} if needs_layers(est) else {}
     with np.errstate(over="ignore", invalid="ignore"):  # open-ended intervals (q = inf with few rows)
@@ -388,7 +388,7 @@ def predict_models(ev: OwnCpuEvaluation, models, store, *, kind: str = "layerwis
 
     The cost model of ``kind`` is fitted on every training row of ``ev`` (all families, intervals
     calibrated family-out); the models are *not* profiled: their FLOPs, sizes and per-layer
-    breakdown are counted (:func:`workbench.costmodels.workflow.zoo_features`).
+    breakdown are counted (:func:`workbench.costmodels.features.zoo_features`).
 
     Parameters
     ----------
@@ -413,7 +413,8 @@ def predict_models(ev: OwnCpuEvaluation, models, store, *, kind: str = "layerwis
         prediction null, the additive kinds price them with their type-independent terms).
     """
     from workbench.costmodels.estimators import FeatureMismatchError
-    from workbench.costmodels.workflow import align_features, make_estimator, needs_layers, zoo_features
+    from workbench.costmodels.factory import make_estimator, needs_layers
+    from workbench.costmodels.features import align_features, zoo_features
     from workbench.measure import zoo
     from workbench.store import Store
 
@@ -578,7 +579,7 @@ def benchmark_out_section(data_dir: Path | None, *, targets=("latency_ms", "ener
     The benchmarks' models get their zoo twins' counted features
     (:func:`workbench.costmodels.twins.with_zoo_features`); on every ``mcu`` board with at least
     three of them, each benchmark is predicted by a per-board cost model fitted on the board's
-    other benchmarks (:func:`workbench.costmodels.twins.evaluate_benchmark_out`). No intervals:
+    other benchmarks (:func:`workbench.costmodels.validation.evaluate_benchmark_out`). No intervals:
     with four models per board a 90 % conformal interval would need nine calibration rows.
 
     Returns
@@ -589,7 +590,8 @@ def benchmark_out_section(data_dir: Path | None, *, targets=("latency_ms", "ener
         target and kind overall (``device_name == "all"``) and per board: ``n``, ``mape``,
         ``median_ape``, ``within10`` [1].
     """
-    from workbench.costmodels.twins import dataset_twins, evaluate_benchmark_out, with_zoo_features
+    from workbench.costmodels.twins import dataset_twins, with_zoo_features
+    from workbench.costmodels.validation import evaluate_benchmark_out
 
     what = "MLPerf Tiny microcontrollers, a new model on a known board (leave-one-benchmark-out)"
     kinds = _check_kinds(kinds)

@@ -285,7 +285,7 @@ def _design(X: pd.DataFrame, layer_pdf: pd.DataFrame, est, label: str, who: dict
                 "Store.read_layers()) with the rows, or use a cost model on base features "
                 "(--kind flops, loglinear-flops).")
     if prices_unseen:
-        from workbench.costmodels.workflow import align_features
+        from workbench.costmodels.features import align_features
 
         D = align_features(X, names)
         return D.drop(columns=[c for c in D.columns if "__" not in c and c not in names])
@@ -301,7 +301,7 @@ def _design(X: pd.DataFrame, layer_pdf: pd.DataFrame, est, label: str, who: dict
 
 
 def _predict_units(saved, X, layer_pdf, label, who) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    from workbench.costmodels.workflow import needs_layers
+    from workbench.costmodels.factory import needs_layers
 
     D = _design(X, layer_pdf, saved.estimator, label, who)
     kw = {"layers": layer_pdf} if needs_layers(saved.estimator) else {}

@@ -1,0 +1,59 @@
+"""The cost-model factory: a fresh estimator of each kind (:data:`~workbench.costmodels.kinds.KINDS`).
+
+:mod:`~workbench.costmodels.kinds` holds only the names (so the command line lists them without
+importing scikit-learn); this module builds the estimators behind them.
+"""
+
+from __future__ import annotations
+
+from workbench.checks import check_interval
+from workbench.costmodels.estimators import (
+    FlopsProportionalCostModel,
+    LayerAdditiveCostModel,
+    LayerwiseCostModel,
+    LogLinearCostModel,
+    ResidualBoostedCostModel,
+    RooflineCostModel,
+    TreeCostModel,
+)
+from workbench.costmodels.features import BASE_FEATURES
+from workbench.costmodels.intervals import ConformalCostModel
+from workbench.costmodels.kinds import DEFAULT_KIND, KINDS
+from workbench.errors import UnknownNameError
+
+
+def make_estimator(kind: str = DEFAULT_KIND, *, interval: float | None = 0.9, random_state: int = 0):
+    """A fresh (unfitted) cost model of ``kind``, wrapped for ``interval`` prediction intervals.
+
+    Parameters
+    ----------
+    kind : str
+        A key of :data:`KINDS`.
+    interval : float or None
+        Nominal coverage of the conformal intervals (0.9 → 90 %); None for point predictions only.
+    """
+    if kind not in KINDS:
+        raise UnknownNameError("cost-model kind", kind, KINDS)
+    base_cols = [c for c in BASE_FEATURES if c not in ("batch_size", "dtype_bytes")]
+    est = {
+        "flops": lambda: FlopsProportionalCostModel(),
+        "roofline": lambda: RooflineCostModel(),
+        "loglinear": lambda: LogLinearCostModel(features=base_cols),
+        "loglinear-flops": lambda: LogLinearCostModel(features=["flops"]),
+        "loglinear-layers": lambda: LogLinearCostModel(alpha=1.0),
+        "gbm": lambda: TreeCostModel("gbm", random_state=random_state),
+        "rf": lambda: TreeCostModel("rf", n_estimators=200, max_depth=None, random_state=random_state),
+        "additive": lambda: LayerAdditiveCostModel(),
+        "additive+gbm": lambda: ResidualBoostedCostModel(LayerAdditiveCostModel(), random_state=random_state),
+        "layerwise": lambda: LayerwiseCostModel(random_state=random_state),
+    }[kind]()
+    if interval is None:
+        return est
+    interval = check_interval(interval)
+    return ConformalCostModel(est, alpha=round(1 - interval, 10))
+
+
+def needs_layers(est) -> bool:
+    """Whether ``fit``/``predict`` of ``est`` need the per-layer table (``layers=``)."""
+    inner = getattr(est, "estimator", None)
+    return isinstance(est, LayerwiseCostModel) or (inner is not None and needs_layers(inner))
