@@ -22,6 +22,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import fcntl
 import json
 import os
 import re
@@ -29,12 +30,12 @@ import shutil
 import sys
 import time
 import uuid
-from html import escape
 from pathlib import Path
 
-from workbench.errors import ParameterError, WorkbenchError
+from workbench.errors import ParameterError, UnknownNameError, WorkbenchError
 from workbench.reports import manifest as mf
-from workbench.reports.html import external_references, notebook_to_html
+from workbench.reports.data import ensure_runs
+from workbench.reports.html import external_references, index_html, notebook_to_html
 from workbench.reports.kernel import KERNEL_NAME, WorkbenchKernelManager
 from workbench.reports.output import ARTEFACT_DIR
 from workbench.reports.params import load_params, resolve_parameters
@@ -74,8 +75,6 @@ def discover_notebooks(notebooks_dir: str | Path, select: list[str] | None = Non
     UnknownNameError
         For a selection that matches no notebook.
     """
-    from workbench.errors import UnknownNameError
-
     d = Path(notebooks_dir)
     found = sorted(p for p in d.glob("*.ipynb") if _NOTEBOOK.match(p.name)) if d.is_dir() else []
     if not found:
@@ -131,8 +130,6 @@ def swap_in(new: Path, final: Path) -> None:
 
 @contextlib.contextmanager
 def _lock(reports_dir: Path, name: str):
-    import fcntl
-
     path = reports_dir / f".{name}.lock"
     with open(path, "w") as fh:
         try:
@@ -163,8 +160,6 @@ def _clean_stale(reports_dir: Path, name: str) -> None:
 # ---------------------------------------------------------------------- measuring phase
 def _measure_phase(params: dict, progress: bool) -> list[dict]:
     """Profile, once, what the notebooks' runs parameters ask for and the store lacks."""
-    from workbench.reports.data import ensure_runs
-
     done, out = set(), []
     for stem, p in params.items():
         if not (p.get("store") and p.get("models") and p.get("measure")):
@@ -181,15 +176,84 @@ def _measure_phase(params: dict, progress: bool) -> list[dict]:
     return out
 
 
-# ---------------------------------------------------------------------- rendering
+# ---------------------------------------------------------------------- the steps of render_report
+def _check_report_name(name: str) -> None:
+    if not _REPORT_NAME.match(name or ""):
+        raise ParameterError(f"report name {name!r} must be letters, digits, '_', '-' or '.' and not start with "
+                             "'.' (it is a folder name). Fix: e.g. --name default.")
+
+
+def _read_overrides(params: dict | str | Path | None) -> tuple[Path | None, dict | None]:
+    """The parameters file (if ``params`` names one) and the overrides it holds, else ``params`` itself."""
+    if isinstance(params, (str, Path)):
+        params_file = Path(params)
+        return params_file, load_params(params_file)
+    return None, params
+
+
+def _new_tmp(reports_dir: Path, name: str) -> Path:
+    """A fresh render folder beside the report (``.NAME.tmp-PID-RANDOM``) with its ``notebooks/``."""
+    tmp = reports_dir / f".{name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    (tmp / "notebooks").mkdir(parents=True)
+    return tmp
+
+
+def _new_manifest(name: str, started: str, resolved: dict, params_file: Path | None, overrides: dict | None) -> dict:
+    """The manifest of a render that is starting (status ``running``, nothing executed yet)."""
+    return {
+        "name": name, "status": "running", "started_utc": started,
+        "parameters": resolved, "params_file": mf.file_entry(params_file, "parameters") if params_file else None,
+        "overrides": overrides or {}, "packages": mf.package_versions(), "environment": mf.environment(),
+        "kernel": {"name": KERNEL_NAME, "python": sys.executable}, "notebooks": [], "artefacts": [],
+        "inputs": [], "measured_runs": [], "failure": None,
+    }
+
+
+def _execute_notebooks(notebooks: list[Path], resolved: dict, tmp: Path, manifest: dict, *, name: str,
+                       progress: bool, execution_timeout_s: float | None) -> dict | None:
+    """Execute the notebooks in order into ``tmp``, each then exported to HTML, until one fails.
+
+    Each notebook's entry (status, HTML page, duration [s]) is appended to ``manifest["notebooks"]``.
+    Returns the failure (see :func:`_failure_from`), or None when every notebook ran.
+    """
+    import papermill as pm  # seconds to import: only a render needs it
+
+    for i, nb in enumerate(notebooks, 1):
+        stem = nb.stem
+        out_nb = tmp / "notebooks" / nb.name
+        entry = {"notebook": stem, "source": str(nb.resolve()), "executed": f"notebooks/{nb.name}",
+                 "html": None, "status": "running", "started_utc": mf.utc_now()}
+        manifest["notebooks"].append(entry)
+        failure = None
+        t1 = time.monotonic()
+        try:
+            pm.execute_notebook(
+                str(nb), str(out_nb), parameters={**resolved[stem], "output_dir": str(tmp.resolve())},
+                kernel_name=KERNEL_NAME, language="python", kernel_manager_class=WorkbenchKernelManager,
+                cwd=str(nb.parent.resolve()), log_output=False, execution_timeout=execution_timeout_s,
+                progress_bar={"desc": f"[{i}/{len(notebooks)}] {stem}", "file": sys.stderr,
+                              "leave": True} if progress else False,
+            )
+            html = notebook_to_html(out_nb, tmp / f"{stem}.html", title=f"{name}: {stem}")
+            entry.update(status="ok", html=html.name)
+        except Exception as exc:  # papermill's execution error, kernel death, HTML check
+            failure = _failure_from(exc, stem, out_nb)
+            entry["status"] = "failed"
+        finally:
+            entry["duration_s"] = round(time.monotonic() - t1, 3)
+        if failure:
+            return failure
+    return None
+
+
 def _failure_from(exc, stem: str, executed: Path) -> dict:
     """What failed: notebook, cell (index in the *source* notebook), error and traceback."""
-    from papermill.exceptions import PapermillExecutionError
+    from papermill.exceptions import PapermillExecutionError  # papermill takes seconds to import
 
     if isinstance(exc, PapermillExecutionError):
         index = exc.cell_index
         try:  # papermill inserts an 'injected-parameters' cell; count cells as in the source notebook
-            import nbformat
+            import nbformat  # slow to import (its JSON-schema validators); only needed on a failure
 
             cells = [c for c in nbformat.read(str(executed), as_version=4).cells  # without papermill's banners
                      if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
@@ -215,29 +279,48 @@ def _collect_artefacts(tmp: Path) -> tuple[list[dict], list[dict]]:
     return arts, inputs
 
 
-def _index_html(manifest: dict) -> str:
-    title = escape(f"Report {manifest['name']}")
-    nbs = "".join(
-        f"<li><a href='{escape(n['html'])}'>{escape(n['notebook'])}</a> ({n['duration_s']:.1f} s)</li>"
-        for n in manifest["notebooks"] if n.get("html"))
-    figs = "".join(
-        f"<figure><img src='{escape(a['paths'][0])}' alt='{escape(a['name'])}' style='max-width:100%'/>"
-        f"<figcaption>{escape(a['notebook'])}: {escape(a['name'])}{' (measured)' if a['measured'] else ''} — "
-        + " ".join(f"<a href='{escape(p)}'>{escape(p.rsplit('.', 1)[-1])}</a>" for p in a["paths"])
-        + "</figcaption></figure>"
-        for a in manifest["artefacts"] if a["kind"] == "figure")
-    tabs = "".join(
-        f"<li><a href='{escape(a['paths'][0])}'>{escape(a['paths'][0])}</a> ({a['rows']} rows"
-        f"{', measured' if a['measured'] else ''})</li>"
-        for a in manifest["artefacts"] if a["kind"] == "table")
-    vers = escape(", ".join(f"{k} {v}" for k, v in sorted(manifest["packages"].items())))
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'/><title>{title}</title>"
-            "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
-            "figure{display:inline-block;margin:1em;vertical-align:top}</style></head><body>"
-            f"<h1>{title}</h1><p>Rendered {escape(manifest['finished_utc'])} in {manifest['duration_s']:.0f} s. "
-            "Parameters, input hashes and versions: <a href='manifest.json'>manifest.json</a>.</p>"
-            f"<h2>Notebooks</h2><ul>{nbs}</ul><h2>Figures</h2>{figs}<h2>Tables</h2><ul>{tabs}</ul>"
-            f"<h2>Software</h2><p>{vers}</p></body></html>")
+def _record_outputs(manifest: dict, tmp: Path, notebooks: list[Path], resolved: dict, t0: float) -> None:
+    """Artefacts, inputs (notebooks, run stores, files the notebooks recorded) and timing into the manifest;
+    the notebooks' artefact lists are removed from ``tmp``."""
+    arts, nb_inputs = _collect_artefacts(tmp)
+    manifest["artefacts"] = arts
+    store_dirs = sorted({p["store"] for p in resolved.values() if isinstance(p.get("store"), str)})
+    manifest["inputs"] = (
+        [mf.file_entry(nb, "notebook") for nb in notebooks]
+        + [e for d in store_dirs for e in mf.store_inputs(d)] + nb_inputs)
+    manifest["finished_utc"] = mf.utc_now()
+    manifest["duration_s"] = round(time.monotonic() - t0, 3)
+    shutil.rmtree(tmp / ARTEFACT_DIR, ignore_errors=True)
+
+
+def _missing_artefacts(manifest: dict, tmp: Path) -> dict | None:
+    """A failure naming the artefacts that notebooks recorded but did not write, or None."""
+    missing = [p for a in manifest["artefacts"] for p in a["paths"] if not (tmp / p).is_file()]
+    if not missing:
+        return None
+    return {"notebook": None, "cell_index": None, "ename": "MissingArtefact",
+            "evalue": f"artefacts recorded but not written: {missing[:5]}", "traceback": []}
+
+
+def _publish(manifest: dict, tmp: Path, final: Path, failed_dir: Path) -> None:
+    """Complete a successful render (manifest, index page) and swap it in for ``final``."""
+    manifest["status"] = "ok"
+    mf.write_manifest(tmp / "manifest.json", manifest)
+    index = index_html(manifest)
+    assert not external_references(index), external_references(index)
+    (tmp / "index.html").write_text(index, encoding="utf-8")
+    swap_in(tmp, final)
+    shutil.rmtree(failed_dir, ignore_errors=True)  # an older failure is no longer current
+
+
+def _keep_failed(manifest: dict, failure: dict, tmp: Path, failed_dir: Path) -> None:
+    """Record ``failure`` in the manifest and move the partial render to ``failed_dir`` (replacing an older one)."""
+    manifest["status"] = "failed"
+    manifest["failure"] = failure
+    mf.write_manifest(tmp / "manifest.json", manifest)
+    if failed_dir.exists():
+        shutil.rmtree(failed_dir)
+    os.rename(tmp, failed_dir)
 
 
 def render_report(name: str = "default", *, params: dict | str | Path | None = None,
@@ -276,19 +359,12 @@ def render_report(name: str = "default", *, params: dict | str | Path | None = N
     ParameterError, UnknownNameError
         For bad parameters or names, before anything runs.
     """
-    import papermill as pm
-
-    if not _REPORT_NAME.match(name or ""):
-        raise ParameterError(f"report name {name!r} must be letters, digits, '_', '-' or '.' and not start with "
-                             "'.' (it is a folder name). Fix: e.g. --name default.")
+    _check_report_name(name)
     t0 = time.monotonic()
     started = mf.utc_now()
     notebooks = discover_notebooks(notebooks_dir, select)
-    params_file = None
-    if isinstance(params, (str, Path)):
-        params_file = Path(params)
-        params = load_params(params_file)
-    resolved = resolve_parameters(notebooks, params)
+    params_file, overrides = _read_overrides(params)
+    resolved = resolve_parameters(notebooks, overrides)
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     final = reports_dir / name
@@ -296,71 +372,18 @@ def render_report(name: str = "default", *, params: dict | str | Path | None = N
 
     with _lock(reports_dir, name):
         _clean_stale(reports_dir, name)
-        tmp = reports_dir / f".{name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        (tmp / "notebooks").mkdir(parents=True)
-        manifest = {
-            "name": name, "status": "running", "started_utc": started,
-            "parameters": resolved, "params_file": mf.file_entry(params_file, "parameters") if params_file else None,
-            "overrides": params or {}, "packages": mf.package_versions(), "environment": mf.environment(),
-            "kernel": {"name": KERNEL_NAME, "python": sys.executable}, "notebooks": [], "artefacts": [],
-            "inputs": [], "measured_runs": [], "failure": None,
-        }
+        tmp = _new_tmp(reports_dir, name)
+        manifest = _new_manifest(name, started, resolved, params_file, overrides)
         try:
             manifest["measured_runs"] = _measure_phase(resolved, progress)
-            failure = None
-            for i, nb in enumerate(notebooks, 1):
-                stem = nb.stem
-                out_nb = tmp / "notebooks" / nb.name
-                entry = {"notebook": stem, "source": str(nb.resolve()), "executed": f"notebooks/{nb.name}",
-                         "html": None, "status": "running", "started_utc": mf.utc_now()}
-                manifest["notebooks"].append(entry)
-                t1 = time.monotonic()
-                try:
-                    pm.execute_notebook(
-                        str(nb), str(out_nb), parameters={**resolved[stem], "output_dir": str(tmp.resolve())},
-                        kernel_name=KERNEL_NAME, language="python", kernel_manager_class=WorkbenchKernelManager,
-                        cwd=str(nb.parent.resolve()), log_output=False, execution_timeout=execution_timeout_s,
-                        progress_bar={"desc": f"[{i}/{len(notebooks)}] {stem}", "file": sys.stderr,
-                                      "leave": True} if progress else False,
-                    )
-                    html = notebook_to_html(out_nb, tmp / f"{stem}.html", title=f"{name}: {stem}")
-                    entry.update(status="ok", html=html.name)
-                except Exception as exc:  # papermill's execution error, kernel death, HTML check
-                    failure = _failure_from(exc, stem, out_nb)
-                    entry["status"] = "failed"
-                finally:
-                    entry["duration_s"] = round(time.monotonic() - t1, 3)
-                if failure:
-                    break
-            arts, nb_inputs = _collect_artefacts(tmp)
-            manifest["artefacts"] = arts
-            store_dirs = sorted({p["store"] for p in resolved.values() if isinstance(p.get("store"), str)})
-            manifest["inputs"] = (
-                [mf.file_entry(nb, "notebook") for nb in notebooks]
-                + [e for d in store_dirs for e in mf.store_inputs(d)] + nb_inputs)
-            manifest["finished_utc"] = mf.utc_now()
-            manifest["duration_s"] = round(time.monotonic() - t0, 3)
-            shutil.rmtree(tmp / ARTEFACT_DIR, ignore_errors=True)
+            failure = _execute_notebooks(notebooks, resolved, tmp, manifest, name=name, progress=progress,
+                                         execution_timeout_s=execution_timeout_s)
+            _record_outputs(manifest, tmp, notebooks, resolved, t0)
+            failure = failure or _missing_artefacts(manifest, tmp)
             if failure is None:
-                missing = [p for a in arts for p in a["paths"] if not (tmp / p).is_file()]
-                if missing:
-                    failure = {"notebook": None, "cell_index": None, "ename": "MissingArtefact",
-                               "evalue": f"artefacts recorded but not written: {missing[:5]}", "traceback": []}
-            if failure is None:
-                manifest["status"] = "ok"
-                mf.write_manifest(tmp / "manifest.json", manifest)
-                index = _index_html(manifest)
-                assert not external_references(index), external_references(index)
-                (tmp / "index.html").write_text(index, encoding="utf-8")
-                swap_in(tmp, final)
-                shutil.rmtree(failed_dir, ignore_errors=True)  # an older failure is no longer current
+                _publish(manifest, tmp, final, failed_dir)
                 return final
-            manifest["status"] = "failed"
-            manifest["failure"] = failure
-            mf.write_manifest(tmp / "manifest.json", manifest)
-            if failed_dir.exists():
-                shutil.rmtree(failed_dir)
-            os.rename(tmp, failed_dir)
+            _keep_failed(manifest, failure, tmp, failed_dir)
             raise ReportFailedError(name, failure, failed_dir, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)  # leave no half-written folder (the failed one was moved)
