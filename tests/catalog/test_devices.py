@@ -9,6 +9,7 @@ import math
 import polars as pl
 import pytest
 
+from workbench.catalog import device_tables
 from workbench.catalog import devices as D
 from workbench.catalog import embodied as E
 from workbench.errors import ImportFormatError, ParameterError, UnknownNameError
@@ -40,17 +41,17 @@ def test_every_figure_has_unit_basis_and_source():
     assert figs.filter(pl.col("unit") == "").height == 0
     assert set(figs["basis"]) <= set(D.BASES)
     assert figs.filter(pl.col("source").str.len_chars() < 20).height == 0  # full citations, not keys
-    for fig, unit in zip(figs["figure"], figs["unit"]):
+    for fig, unit in zip(figs["figure"], figs["unit"], strict=True):
         assert D.FIGURES[fig] == unit
     # every source key in the package table resolves in the bibliography
-    text = D._data_text("devices.csv")
+    text = device_tables._data_text("devices.csv")
     keys = {r["source"].partition(":")[0].strip() for r in csv.DictReader(text.splitlines()) if r["source"]}
     assert keys <= set(D.references())
 
 
 def test_catalog_covers_the_continuum():
     by_class = D.list_devices().group_by("device_class").len()
-    counts = dict(zip(by_class["device_class"], by_class["len"]))
+    counts = dict(zip(by_class["device_class"], by_class["len"], strict=True))
     assert counts["mcu"] >= 5 and counts["phone"] >= 2 and counts["cloud-gpu"] >= 3
     for name in ("raspberry-pi-4b", "raspberry-pi-5", "jetson-nano", "jetson-agx-orin-64gb",
                  "coral-usb-accelerator", "xeon-platinum-8592plus", "v100-sxm2-32gb", "a100-sxm4-40gb",
