@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workbench.checks import check_number
 from workbench.errors import ParameterError
 
 ACT_SOURCE = (
@@ -76,8 +77,8 @@ enclosures, passives, power supplies, test and transport, and die areas are ofte
 
 def _node_key(process_node_nm: float) -> int:
     """ACT table row for a node: the smallest tabulated node >= the given one (28 nm for older nodes)."""
-    if not process_node_nm > 0:
-        raise ParameterError(f"process_node_nm must be > 0 [nm], got {process_node_nm!r}.")
+    process_node_nm = check_number(process_node_nm, "process_node_nm [nm]", minimum=0, exclusive=True,
+                                   fix="give the logic process node in nm, e.g. 7.")
     nodes = sorted(EPA_KWH_PER_CM2)
     for n in nodes:
         if n >= process_node_nm:
@@ -174,8 +175,7 @@ def component_model(
     """
     for name, v in (("die_area_mm2", die_area_mm2), ("dram_gb", dram_gb), ("flash_gb", flash_gb),
                     ("ic_count", ic_count), ("pcb_area_cm2", pcb_area_cm2), ("other_kgco2e", other_kgco2e)):
-        if v is None or not v >= 0:
-            raise ParameterError(f"{name} must be >= 0, got {v!r}. Fix: pass the bill-of-materials figure.")
+        check_number(v, name, minimum=0, fix="pass the bill-of-materials figure.")
     area_cm2 = die_area_mm2 / 100.0
     pcb = pcb_area_cm2 / 1e4 * pcb_kg_per_m2(pcb_layers)
     pkg = ic_count * PACKAGING_KG_PER_IC

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 from importlib import metadata, resources
 
 import polars as pl
 
+from workbench.checks import check_number
 from workbench.errors import ParameterError, UnknownNameError
 
 UNIT = "gCO2e/kWh"
@@ -113,15 +113,8 @@ def carbon_intensity_g_per_kwh(iso3: str, *, override: float | None = None) -> f
     30.0
     """
     if override is not None:
-        try:
-            value = float(override)
-        except (TypeError, ValueError):
-            value = math.nan
-        if not math.isfinite(value) or value < 0:
-            raise ParameterError(
-                f"override carbon intensity must be a finite number >= 0 [gCO2e/kWh], got {override!r}."
-            )
-        return value
+        return check_number(override, "override carbon intensity [gCO2e/kWh]", minimum=0,
+                            fix="give the intensity in gCO2e/kWh, e.g. override=30.0.")
     return float(_mix()[resolve_country(iso3)]["carbon_intensity"])
 
 

@@ -28,7 +28,8 @@ import math
 
 import polars as pl
 
-from workbench.errors import ParameterError, UnknownNameError
+from workbench.checks import check_number
+from workbench.errors import UnknownNameError
 
 DEFAULT_HALVING_YEARS = 2.0
 """Years for the energy per GB to halve (Aslan et al. 2018: fixed-line intensity halved every 2 years, 2000–2015)."""
@@ -99,20 +100,14 @@ def energy_kwh_per_gb(technology: str, year: int | None = None, *, halving_years
     value, base_year, _ = _TABLE[_resolve(technology)]
     if year is None:
         return value
-    if isinstance(year, bool) or not isinstance(year, (int, float)) or not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
-        raise ParameterError(
-            f"year must be between {YEAR_RANGE[0]} and {YEAR_RANGE[1]}, got {year!r}; the efficiency trend "
-            "is not meaningful outside that range."
-        )
+    year = check_number(year, "year", minimum=YEAR_RANGE[0], maximum=YEAR_RANGE[1],
+                        fix=f"give a year between {YEAR_RANGE[0]} and {YEAR_RANGE[1]}; the efficiency trend is "
+                            "not meaningful outside that range.")
     h = DEFAULT_HALVING_YEARS if halving_years is None else halving_years
-    try:
-        h = float(h)
-    except (TypeError, ValueError):
-        h = math.nan
-    if not h > 0:
-        raise ParameterError(f"halving_years must be > 0 (math.inf for no trend), got {halving_years!r}.")
-    if math.isinf(h):
+    if h == math.inf:
         return value
+    h = check_number(h, "halving_years", minimum=0, exclusive=True,
+                     fix="give the halving time in years, or math.inf for no trend.")
     return value * 0.5 ** ((year - base_year) / h)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from workbench.errors import ParameterError, UnknownNameError
+from workbench.checks import check_number
+from workbench.errors import UnknownNameError
 
 _TABLE = (
     # kind, pue, year, source
@@ -58,11 +59,21 @@ def pue_table() -> pl.DataFrame:
 
 
 def check_pue(value: float) -> float:
-    """Validate a user-supplied PUE (finite, >= 1) and return it."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not v >= 1.0 or v == float("inf"):
-        raise ParameterError(f"PUE must be a finite number >= 1 (facility/IT energy), got {value!r}.")
-    return v
+    """Validate a user-supplied PUE and return it.
+
+    Parameters
+    ----------
+    value : float
+        Facility energy / IT energy [1].
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ParameterError
+        Not a finite number >= 1.
+    """
+    return check_number(value, "PUE", minimum=1,
+                        fix="give facility energy / IT energy as a number >= 1, e.g. 1.1.")
