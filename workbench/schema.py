@@ -190,7 +190,7 @@ def from_records(records: list[dict]) -> pl.DataFrame:
             cols[c.name] = pl.Series(c.name, values, dtype=c.dtype, strict=False)
         except Exception as exc:  # polars raises various types on impossible conversions
             raise SchemaError(f"column {c.name!r}: values {values[:3]} cannot become {c.dtype}: {exc}") from None
-        bad = [v for v, s in zip(values, cols[c.name].to_list()) if v is not None and s is None]
+        bad = [v for v, s in zip(values, cols[c.name].to_list(), strict=True) if v is not None and s is None]
         if bad:
             raise SchemaError(
                 f"column {c.name!r} expects {c.dtype} [{c.unit}] but got {bad[0]!r} "

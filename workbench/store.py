@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from workbench import schema
-from workbench.errors import CorruptFileError, SchemaError, StoreError
+from workbench.errors import CorruptFileError, SchemaError, StoreError, UnknownNameError
 
 DEFAULT_STORE = Path("data/runs")
 
@@ -217,8 +218,6 @@ class Store:
             if problem is None:
                 ok.append(f)
             elif skip_corrupt:
-                import warnings
-
                 warnings.warn(f"skipping corrupt file {f}: {problem}", stacklevel=3)
             else:
                 raise CorruptFileError(f, problem)
@@ -302,8 +301,6 @@ def parse_filters(filters: list[str]) -> pl.Expr:
             )
         col, op, raw = m.groups()
         if col not in schema.POLARS_SCHEMA:
-            from workbench.errors import UnknownNameError
-
             raise UnknownNameError("column", col, schema.COLUMN_NAMES, "workbench schema")
         dtype = schema.POLARS_SCHEMA[col]
         try:

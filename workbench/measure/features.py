@@ -61,6 +61,9 @@ SHAPE_ATTRIBUTES = tuple(c for c in LAYER_SHAPE_COLUMNS if c != "input_bytes")
 
 @dataclass
 class LayerRecord:
+    """One executed leaf layer: its position, type, FLOPs [FLOP per sample], parameters, output bytes
+    [B per sample] and latency [ms per forward call]."""
+
     index: int
     name: str
     type: str
@@ -167,7 +170,7 @@ def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5) -> list
         handles.append(mod.register_forward_hook(post(name)))
     try:
         with torch.inference_mode():
-            for rep in range(max(1, repeats)):
+            for _ in range(max(1, repeats)):
                 calls[0] = 0
                 model(x)
                 recording["first"] = False

@@ -42,8 +42,12 @@ import torch
 from torch import nn
 
 from workbench import schema
+from workbench.checks import check_int
 from workbench.errors import ParameterError
-from workbench.measure import features, zoo
+from workbench.measure import features
+from workbench.measure.architectures import Add, Attention, LastStep, MeanPool
+from workbench.measure.profiler import ProfileSettings, device_info, measure_module, software_versions
+from workbench.store import Store, layer_frame, new_run_id
 
 KINDS = ("conv", "linear", "gru", "attention")
 FAMILY = schema.OPERATOR_FAMILY
@@ -73,7 +77,7 @@ class _AddSelf(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.add = zoo.Add()
+        self.add = Add()
 
     def forward(self, x):
         return self.add(x, x)
@@ -147,7 +151,7 @@ def _gru_config(rng) -> tuple[dict, tuple[int, ...]]:
 
 
 def _build_gru(c: dict) -> nn.Module:
-    return nn.Sequential(nn.GRU(c["din"], c["hidden"], num_layers=c["layers"], batch_first=True), zoo.LastStep(),
+    return nn.Sequential(nn.GRU(c["din"], c["hidden"], num_layers=c["layers"], batch_first=True), LastStep(),
                          nn.Linear(c["hidden"], 10))
 
 
@@ -160,8 +164,8 @@ def _attention_config(rng) -> tuple[dict, tuple[int, ...]]:
 
 def _build_attention(c: dict) -> nn.Module:
     d = c["dim"]
-    return nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 3 * d), zoo.Attention(c["heads"]), nn.Linear(d, d), _AddSelf(),
-                         nn.GELU(), zoo.MeanPool())
+    return nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 3 * d), Attention(c["heads"]), nn.Linear(d, d), _AddSelf(),
+                         nn.GELU(), MeanPool())
 
 
 _CONFIGS = {"conv": _conv_config, "linear": _linear_config, "gru": _gru_config, "attention": _attention_config}
@@ -176,8 +180,10 @@ def kernel_nets(n: int, *, seed: int = 0, kinds=KINDS, max_flops: float = 2e8) -
     ParameterError
         For ``n < 1``, an unknown kind or ``max_flops <= 0``.
     """
-    if not isinstance(n, int) or n < 1:
-        raise ParameterError(f"the operator benchmark needs n >= 1 blocks, got {n!r}.")
+    try:
+        check_int(n, "n")
+    except ParameterError:
+        raise ParameterError(f"the operator benchmark needs n >= 1 blocks, got {n!r}. Fix: e.g. n=600.") from None
     bad = [k for k in kinds if k not in _CONFIGS]
     if bad or not kinds:
         raise ParameterError(f"unknown kernel kind(s) {bad}; the kinds are {list(KINDS)}.")
@@ -212,15 +218,11 @@ def profile_kernels(nets: list[KernelNet], *, settings=None, store=None, **kwarg
     (rows, layers)
         Measurement rows (:mod:`workbench.schema`) and their per-layer table.
     """
-    from workbench.measure.profiler import ProfileSettings, device_info, measure_module, software_versions
-    from workbench.store import Store, layer_frame, new_run_id
-
     settings = settings or ProfileSettings(**{"energy_window_s": 0.0, **kwargs})
     if settings.dtype != "fp32":
         raise ParameterError(f"the operator benchmark measures fp32 blocks, got dtype {settings.dtype!r}.")
-    if store is not None and not isinstance(store, Store):
-        store = Store(store)
     if store is not None:
+        store = Store.coerce(store)
         store.check_writable()
     run_id = new_run_id()
     dev = device_info(settings.device, settings.device_class)

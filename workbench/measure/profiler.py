@@ -9,7 +9,9 @@ wall time ÷ inferences, so a meter's start/stop overhead does not inflate it.
 
 from __future__ import annotations
 
+import importlib.metadata as md
 import json
+import logging
 import os
 import platform
 import sys
@@ -23,6 +25,7 @@ import polars as pl
 import torch
 
 from workbench import schema
+from workbench.checks import check_int, check_number
 from workbench.errors import ParameterError, UnknownNameError
 from workbench.measure import features, timing, zoo
 from workbench.measure.energy import EnergyMeter, get_meter
@@ -57,8 +60,7 @@ def device_info(device: str = "cpu", device_class: str | None = None) -> dict:
 
 
 def software_versions() -> dict:
-    import importlib.metadata as md
-
+    """Versions of Python and of the packages behind a measurement (recorded in ``software_versions``)."""
     out = {"python": platform.python_version()}
     for pkg in ("torch", "torchao", "codecarbon", "continuum-workbench"):
         try:
@@ -71,8 +73,6 @@ def software_versions() -> dict:
 def quantize_int8_dynamic(model: torch.nn.Module) -> torch.nn.Module:
     """Dynamic int8 quantization of Linear layers through torchao (int8 weights, int8 activations
     quantized per call). Convolutions stay fp32: torchao's dynamic int8 targets linear layers."""
-    import logging
-
     for name in ("torchao", "torch.utils._pytree"):
         logging.getLogger(name).setLevel(logging.ERROR)
     from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
@@ -99,18 +99,15 @@ class ProfileSettings:
         if not self.batch_sizes:
             raise ParameterError("at least one batch size is needed.")
         for b in self.batch_sizes:
-            if not isinstance(b, int) or b <= 0:
-                raise ParameterError(f"batch size must be a positive integer, got {b!r}. Fix: --batch-size 1.")
-        if not isinstance(self.repeats, int) or self.repeats <= 0:
-            raise ParameterError(f"repeats must be a positive integer, got {self.repeats!r}. Fix: --repeats 50.")
-        if not isinstance(self.warmup, int) or self.warmup < 0:
-            raise ParameterError(f"warmup must be an integer >= 0, got {self.warmup!r}.")
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads <= 0):
-            raise ParameterError(f"threads must be a positive integer, got {self.threads!r}. Fix: --threads 1.")
+            check_int(b, "batch size", fix="--batch-size 1.")
+        check_int(self.repeats, "repeats", fix="--repeats 50.")
+        check_int(self.warmup, "warmup", minimum=0, fix="--warmup 10.")
+        if self.threads is not None:
+            check_int(self.threads, "threads", fix="--threads 1.")
+        check_int(self.layer_repeats, "layer_repeats")
         if self.dtype not in DTYPES:
             raise UnknownNameError("dtype", self.dtype, DTYPES)
-        if self.energy_window_s < 0:
-            raise ParameterError(f"energy window must be >= 0 s, got {self.energy_window_s}.")
+        check_number(self.energy_window_s, "energy window [s]", minimum=0, fix="--energy-window 1.")
         if self.device_class is not None and self.device_class not in schema.DEVICE_CLASSES:
             raise UnknownNameError("device class", self.device_class, schema.DEVICE_CLASSES)
         if self.device.startswith("cuda") and not torch.cuda.is_available():
@@ -150,7 +147,7 @@ def _energy_uncontended(model, x, meter, window_s: float, device: str, latency_m
     Returns ``(reading, loop_s, calls, busy_share, tries)`` or ``None`` without a meter.
     """
     best = None
-    for tries in range(1, ENERGY_WINDOW_TRIES + 1):
+    for tries in range(1, ENERGY_WINDOW_TRIES + 1):  # noqa: B007 (the count is returned after the loop)
         got = _energy(model, x, meter, window_s, device)
         if got is None:
             return None
@@ -227,7 +224,7 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
         {"layer_index": a.index, "layer_name": a.name, "layer_type": a.type, "flops": a.flops,
          "params": a.params, "output_bytes": a.output_bytes, "latency_ms": b.latency_ms,
          **{k: getattr(a, k) for k in LAYER_SHAPE_COLUMNS}}
-        for a, b in zip(layers, layer_lat)
+        for a, b in zip(layers, layer_lat, strict=True)
     ]
     return {**fields, "_energy_details": energy_details}, layer_rows
 

@@ -55,6 +55,8 @@ def quiet_kineto():
 
 @dataclass(frozen=True)
 class LatencyStats:
+    """Summary of the timed forward calls [ms per call of the batch]; ``cv`` is std/mean [1]."""
+
     latency_ms_p50: float
     latency_ms_p95: float
     latency_ms_mean: float

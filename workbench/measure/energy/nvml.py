@@ -61,5 +61,5 @@ class NvmlMeter(EnergyMeter):
     def stop(self) -> EnergyReading:
         e1 = self._read_mj()
         dt = self.clock() - self._t0
-        per = {name: mj_to_j(b - a) for name, a, b in zip(self.names, self._e0, e1)}
+        per = {name: mj_to_j(b - a) for name, a, b in zip(self.names, self._e0, e1, strict=True)}
         return EnergyReading(sum(per.values()), dt, "nvml", {"meter": "nvml", "gpus_j": per})
