@@ -6,7 +6,12 @@ Units are in axis titles. Sizes are fixed so that exported figures have stable d
 
 from __future__ import annotations
 
+import math
+
+import pandas as pd
 import polars as pl
+
+# altair takes about 2 s to import: each builder imports it, so that importing this module stays cheap
 
 WIDTH, HEIGHT = 360, 240
 
@@ -148,10 +153,7 @@ def predicted_vs_measured_chart(table: pl.DataFrame, *, measured: str, predicted
     intervals stay readable). ``quantity`` is the axis label with its unit, e.g. ``"latency [ms]"``.
     Panels follow ``column_order`` (values not listed come after, sorted), else sorted values.
     """
-    import math
-
     import altair as alt
-    import pandas as pd
 
     cols = list(dict.fromkeys([c for c in (column, color, measured, predicted, low, high) if c]
                               + [c for c in ("model", "device_name") if c in table.columns]))

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from workbench.catalog import devices as catalog
+from workbench.checks import check_number
 from workbench.errors import ParameterError
 
 DATACENTRE_CLASSES = ("server-cpu", "cloud-gpu")
@@ -53,14 +55,26 @@ def deployment_scenario(device: str, country: str, *, inferences: float, busy_ho
         Access technology of the requests (``fixed``, ``wifi``, ``4g``, ``5g``).
     datacentre_pue : str or float
         PUE of data-centre devices: a catalog kind (``hyperscale``...) or a number >= 1.
-    """
-    from workbench.catalog import devices as catalog
 
+    Returns
+    -------
+    dict
+        The scenario: ``name``, ``functional_unit``, ``location``, ``devices`` and, for data-centre
+        devices, ``network``.
+
+    Raises
+    ------
+    UnknownNameError
+        An unknown device.
+    ParameterError
+        A device without ``max_power_w``, or ``inferences`` or ``busy_hours`` not a number > 0.
+    """
     dev = catalog.get_device(device)
     if dev.max_power_w is None:
         raise ParameterError(f"device {dev.name!r} has no max_power_w in the catalog; add it in a user device file.")
-    if inferences <= 0 or busy_hours <= 0:
-        raise ParameterError(f"inferences and busy_hours must be > 0, got {inferences!r} and {busy_hours!r}.")
+    check_number(inferences, "inferences", minimum=0, exclusive=True, fix="give the requests answered in the year.")
+    check_number(busy_hours, "busy_hours", minimum=0, exclusive=True,
+                 fix="give the hours the device computes in the year [h].")
     in_dc = dev.device_class in DATACENTRE_CLASSES
     sc = {
         "name": f"{dev.name} in {country}",
@@ -88,8 +102,7 @@ def deployment_footprints(devices: list[str], countries: list[str], *, inference
         ``total_kgco2e_p5/p50/p95`` (Monte Carlo, if ``monte_carlo`` >= 2), ``g_per_inference``
         (total in grams per request), ``method``; sorted by device class, device, country.
     """
-    from workbench.catalog import devices as catalog
-    from workbench.lca import footprint_dict
+    from workbench.lca import footprint_dict  # the LCA layer (Brightway behind it) loads only to compute footprints
 
     if not devices or not countries:
         raise ParameterError("give at least one device and one country.")

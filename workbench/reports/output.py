@@ -22,14 +22,18 @@ fresh measurements.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
+from html import escape
 from pathlib import Path
 
 import polars as pl
 
 from workbench.errors import ParameterError
+from workbench.reports.figures import chart_svg, export_chart
+from workbench.schema import as_polars
 
 ARTEFACT_DIR = ".artefacts"
 """Sub-folder of ``output_dir`` where each notebook lists what it wrote (merged into the manifest)."""
@@ -106,7 +110,7 @@ class NotebookOutput:
 
     def note(self, markdown: str) -> None:
         """Show a paragraph of Markdown computed from the data (units, methods, caveats)."""
-        from IPython.display import Markdown, display
+        from IPython.display import Markdown, display  # IPython (the kernel's) only where something is shown
 
         display(Markdown(markdown))
 
@@ -130,7 +134,7 @@ class NotebookOutput:
         in :attr:`artefacts`.
         """
         stem = self._check_name(name, "table")
-        df = frame if isinstance(frame, pl.DataFrame) else pl.from_pandas(frame)
+        df = as_polars(frame)
         keys = sort_by or [c for c in df.columns if df.schema[c].is_numeric() or df.schema[c] in (pl.String, pl.Boolean)]
         if keys:
             df = df.sort(keys, nulls_last=True, maintain_order=True)
@@ -147,8 +151,6 @@ class NotebookOutput:
             self._show_table(df, caption, path)
 
     def _show_table(self, df: pl.DataFrame, caption: str | None, path: Path | None) -> None:
-        from html import escape
-
         from IPython.display import HTML, display
 
         head = df.head(DISPLAY_ROWS)
@@ -169,8 +171,6 @@ class NotebookOutput:
         """
         from IPython.display import HTML, display
 
-        from workbench.reports.figures import export_chart
-
         stem = self._check_name(name, "figure")
         paths: list[Path] = []
         if self.output_dir is not None:
@@ -185,10 +185,6 @@ class NotebookOutput:
             if self.interactive:
                 display(chart)
             else:
-                import base64
-
-                from workbench.reports.figures import chart_svg
-
                 svg = paths[0].read_bytes() if paths else chart_svg(chart, stem).encode()
                 # an <img> with a data URI: the SVG travels inside the page (offline) and its ids
                 # cannot clash with those of the other figures on the page

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import json
+import tomllib
 from pathlib import Path
 
 from workbench.errors import ParameterError, UnknownNameError
@@ -50,13 +51,11 @@ def load_params(path: str | Path) -> dict:
     text = path.read_text(encoding="utf-8")
     try:
         if suffix == ".toml":
-            import tomllib
-
             data = tomllib.loads(text)
         elif suffix == ".json":
             data = json.loads(text)
         elif suffix in (".yaml", ".yml"):
-            import yaml
+            import yaml  # optional: only YAML parameters files need it
 
             data = yaml.safe_load(text) or {}
         else:
@@ -81,7 +80,7 @@ def declared_parameters(notebook: str | Path) -> dict:
     ParameterError
         If the notebook has no cell tagged ``parameters``.
     """
-    import nbformat
+    import nbformat  # nbformat and papermill take seconds to import; only reading a notebook needs them
     import papermill as pm
 
     nb = nbformat.read(str(notebook), as_version=4)

@@ -11,7 +11,9 @@ import json
 
 import polars as pl
 
-from workbench.errors import ParameterError
+from workbench.errors import ParameterError, UnknownNameError
+from workbench.reports.data import latest_runs
+from workbench.schema import ENERGY_METHODS
 
 SUMMARY_COLUMNS = [
     "model", "model_family", "task", "dtype", "batch_size", "threads", "params", "flops", "weight_bytes",
@@ -31,8 +33,6 @@ MEASURED_COLUMNS = ["model", "dtype", "batch_size", "device_name", "device_class
 
 def summary_table(df: pl.DataFrame) -> pl.DataFrame:
     """One row per model × dtype × batch size × device (latest measurement), sorted by latency."""
-    from workbench.reports.data import latest_runs
-
     return latest_runs(df).select(SUMMARY_COLUMNS).sort("latency_ms_p50", "model", "dtype", "batch_size")
 
 
@@ -93,8 +93,6 @@ def compare_scenarios(table: pl.DataFrame, scenario: str, metrics: list[str], *,
         raise ParameterError(f"comparing scenarios needs at least two values of {scenario!r}, got {names}.")
     baseline = baseline or names[0]
     if baseline not in names:
-        from workbench.errors import UnknownNameError
-
         raise UnknownNameError("baseline scenario", baseline, names)
     long = table.unpivot(index=[*keys, scenario], on=metrics, variable_name="metric", value_name="value")
     wide = long.pivot(on=scenario, index=[*keys, "metric"], values="value", aggregate_function="first")
@@ -136,8 +134,6 @@ def layer_type_shares(layers: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
 
 def energy_note(runs: pl.DataFrame) -> str:
     """One Markdown paragraph saying how the energy figures of ``runs`` were obtained."""
-    from workbench.schema import ENERGY_METHODS
-
     counts = runs.group_by("energy_method").len().sort("energy_method")
     parts = [f"{n} row(s) `{m}`: {ENERGY_METHODS.get(m, 'unknown method')}" for m, n in counts.iter_rows()]
     note = "Energy figures: " + "; ".join(parts) + "."
