@@ -78,7 +78,7 @@ def probe(device: str) -> dict:
             if e != last:
                 changes.append(time.perf_counter() - t0)
                 last = e
-        gaps = [b - a for a, b in zip(changes, changes[1:])]
+        gaps = [b - a for a, b in zip(changes, changes[1:], strict=False)]
         out["nvml_energy_updates_per_s"] = len(changes)
         out["nvml_energy_update_period_ms"] = 1e3 * sorted(gaps)[len(gaps) // 2] if gaps else None
         out["driver"] = pynvml.nvmlSystemGetDriverVersion()

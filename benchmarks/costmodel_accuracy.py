@@ -72,7 +72,7 @@ def profile_missing(store_dir: Path, *, passes: int, batch: int, repeats: int, w
     for p in range(passes):
         df = store.read()
         done = df.group_by("model").len() if df.height else pl.DataFrame({"model": [], "len": []})
-        counts = dict(zip(done["model"].to_list(), done["len"].to_list()))
+        counts = dict(zip(done["model"].to_list(), done["len"].to_list(), strict=True))
         todo = [n for n in names if counts.get(n, 0) <= p]
         # interleave families (round robin) so a partial pass still covers every family
         by_family: dict[str, list[str]] = {}
@@ -277,7 +277,7 @@ def remeasure(store_dir: Path, *, n: int, seed: int, tol: float, rounds: int, re
                              store=Store(tmp))
         confirm(Path(tmp), tol=tol, rounds=rounds, batch=len(names), repeats=repeats, warmup=warmup)
         X2, y2, m2 = training_data(Store(tmp).read(), Store(tmp).read_layers(), target="latency_ms")
-    again = dict(zip(m2["model"], y2))
+    again = dict(zip(m2["model"], y2, strict=True))
     rel = np.array([again[m] for m in names]) / pick["cached"].to_numpy() - 1
     out = {"n": len(names), "within10": float(np.mean(np.abs(rel) < 0.1)),
            "within5": float(np.mean(np.abs(rel) < 0.05)), "mape": float(np.mean(np.abs(rel))),

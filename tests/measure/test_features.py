@@ -53,10 +53,10 @@ def test_layer_breakdown_sums_to_total_flops():
     spec = zoo.resolve("vit-w0.5-d2-r16")
     m, x = spec.build(), spec.example_input(1)
     layers = features.layer_breakdown(m, x, repeats=2)
-    assert sum(l.flops for l in layers) == features.count_flops(m, x)
-    assert [l.index for l in layers] == list(range(len(layers)))
-    assert {"Attention", "Linear", "LayerNorm", "Add"} <= {l.type for l in layers}
-    assert all(l.latency_ms >= 0 and l.output_bytes > 0 for l in layers)
+    assert sum(lay.flops for lay in layers) == features.count_flops(m, x)
+    assert [lay.index for lay in layers] == list(range(len(layers)))
+    assert {"Attention", "Linear", "LayerNorm", "Add"} <= {lay.type for lay in layers}
+    assert all(lay.latency_ms >= 0 and lay.output_bytes > 0 for lay in layers)
 
 
 def test_layer_breakdown_records_layer_shapes():

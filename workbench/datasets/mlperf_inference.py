@@ -72,6 +72,7 @@ class of their own for: they run on premises, outside data centres."""
 
 
 def task_of(model: str) -> str | None:
+    """The workbench task of an MLPerf Inference model name (by prefix), or None if unknown."""
     m = model.lower()
     return next((t for prefix, t in TASKS if m.startswith(prefix)), None)
 
