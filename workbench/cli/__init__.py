@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 
+from workbench import __version__
 from workbench.errors import WorkbenchError
 
 COMMAND_MODULES = [
@@ -25,8 +26,13 @@ COMMAND_MODULES = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from workbench import __version__
+    """The ``workbench`` argument parser, with the subcommands of every module of :data:`COMMAND_MODULES`.
 
+    Returns
+    -------
+    argparse.ArgumentParser
+        Each subcommand sets ``func``, the function that runs it with the parsed arguments.
+    """
     parser = argparse.ArgumentParser(
         prog="workbench",
         description="Measure, predict and assess AI workloads across the edge–network–cloud continuum.",
@@ -39,6 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``workbench`` command line.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 for an error the library raised on purpose (printed as one
+        ``error: ...`` line on stderr); argparse exits with 2 itself for bad arguments.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

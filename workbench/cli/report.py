@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+# workbench.reports.render (papermill, jupyter_client, polars) is imported by the command, not here,
+# so that `workbench --help` stays fast.
+
 
 def register(sub) -> None:
+    """Add the ``report`` subcommand to ``sub`` (the parser's subparsers)."""
     p = sub.add_parser(
         "report", help="render the report notebooks (papermill) into reports/NAME/",
         description="Execute notebooks/NN_*.ipynb with papermill on this environment's kernel and write "
@@ -24,6 +28,25 @@ def register(sub) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """``workbench report``: render the report notebooks (:func:`workbench.reports.render.render_report`).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``name``, ``params``, ``notebooks``, ``reports_dir``, ``notebook`` (list or None), ``no_progress``.
+
+    Returns
+    -------
+    int
+        0; the report folder is named on stderr.
+
+    Raises
+    ------
+    ReportFailedError
+        A notebook failed (the previous report is untouched; the partial one is in ``NAME.failed/``).
+    ParameterError, UnknownNameError
+        Bad parameters, report or notebook names.
+    """
     from workbench.reports.render import render_report
 
     out = render_report(args.name, params=args.params, notebooks_dir=args.notebooks, reports_dir=args.reports_dir,
