@@ -94,6 +94,24 @@ def deployment_footprints(devices: list[str], countries: list[str], *, inference
                           lca_dir=None, progress: bool = False) -> pl.DataFrame:
     """Footprint of every device × country deployment (see the module docstring for the assumptions).
 
+    Parameters
+    ----------
+    devices : list of str
+        Catalog device names or aliases.
+    countries : list of str
+        ISO3 countries of the electricity grid.
+    inferences, busy_hours, utilization, request_bytes, client_network, datacentre_pue
+        The service and its deployment, as in :func:`deployment_scenario` (requests [1], hours [h],
+        share [1], bytes per request [B], access technology, PUE kind or number [1]).
+    monte_carlo : int
+        Monte Carlo draws for the percentiles; below 2, none.
+    seed : int
+        Seed of the draws (the same seed gives the same percentiles).
+    lca_dir : path, optional
+        Folder of the Brightway project (see :func:`workbench.lca.footprint_dict`).
+    progress : bool
+        Print each deployment as it is computed.
+
     Returns
     -------
     polars.DataFrame
@@ -101,6 +119,13 @@ def deployment_footprints(devices: list[str], countries: list[str], *, inference
         energy_kwh, operational_kgco2e, embodied_kgco2e, network_kgco2e, total_kgco2e``,
         ``total_kgco2e_p5/p50/p95`` (Monte Carlo, if ``monte_carlo`` >= 2), ``g_per_inference``
         (total in grams per request), ``method``; sorted by device class, device, country.
+
+    Raises
+    ------
+    ParameterError
+        No device or no country, or a bad figure (see :func:`deployment_scenario`).
+    UnknownNameError
+        An unknown device, country, network technology or PUE kind.
     """
     from workbench.lca import footprint_dict  # the LCA layer (Brightway behind it) loads only to compute footprints
 
