@@ -44,7 +44,8 @@ def _run(args, lca_dir) -> None:
     from workbench.catalog import network
     from workbench.lca.footprint import compute, write_scenario
     from workbench.lca.project import DEFAULT_METHOD, setup_project
-    from workbench.lca.scenario import parse_scenario, resolve
+    from workbench.lca.resolution import resolve
+    from workbench.lca.scenario import parse_scenario
     from workbench.lca.sweep import UnitImpacts, evaluate
 
     t0 = time.perf_counter()

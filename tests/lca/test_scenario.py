@@ -5,14 +5,8 @@ from __future__ import annotations
 import pytest
 
 from workbench.errors import UnknownNameError, WorkbenchError
-from workbench.lca.scenario import (
-    ScenarioError,
-    ScenarioFormatError,
-    embodied_share,
-    load_scenario,
-    parse_scenario,
-    resolve,
-)
+from workbench.lca.resolution import embodied_share, resolve
+from workbench.lca.scenario import ScenarioError, ScenarioFormatError, load_scenario, parse_scenario
 
 BASE = """
 name = "t"
@@ -137,6 +131,13 @@ def test_unknown_technology_and_device():
     # outside the catalog with its own figures: fine
     rs = resolve(parse_scenario(BASE.replace('name = "A100"', 'name = "my-board"')))
     assert not rs.devices[0].in_catalog
+
+
+def test_network_year_must_be_an_integer():
+    text = BASE.replace('technology = "fixed"', 'technology = "fixed"\nyear = "2024"')
+    with pytest.raises(ScenarioError, match=r"network\[0\]\.year must be an integer, got '2024'\. Fix: .*year = 2024"):
+        parse_scenario(text)
+    assert parse_scenario(BASE.replace('technology = "fixed"', 'technology = "fixed"\nyear = 2024')).network[0].year == 2024
 
 
 def test_every_error_is_a_workbench_error():

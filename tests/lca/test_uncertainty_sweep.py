@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from workbench.lca.footprint import compute, footprint_dict, write_scenario
-from workbench.lca.scenario import parse_scenario, resolve
+from workbench.lca.resolution import resolve
+from workbench.lca.scenario import parse_scenario
 
 SCEN = """
 name = "mc"

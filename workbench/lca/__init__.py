@@ -13,13 +13,15 @@ Main entry points::
 
 from __future__ import annotations
 
+import importlib
+
 _EXPORTS = {
     "footprint": "workbench.lca.footprint",
     "footprint_dict": "workbench.lca.footprint",
     "load_scenario": "workbench.lca.scenario",
     "parse_scenario": "workbench.lca.scenario",
-    "resolve": "workbench.lca.scenario",
-    "embodied_share": "workbench.lca.scenario",
+    "resolve": "workbench.lca.resolution",
+    "embodied_share": "workbench.lca.resolution",
     "ScenarioError": "workbench.lca.scenario",
     "ScenarioFormatError": "workbench.lca.scenario",
     "setup_project": "workbench.lca.project",
@@ -36,8 +38,7 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name):
+    """Import the module of an exported name on first access (so that ``import workbench.lca`` stays cheap)."""
     if name in _EXPORTS:
-        import importlib
-
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'workbench.lca' has no attribute {name!r}")

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 
 from workbench.lca import inventory
 from workbench.lca.inventory import FOREGROUND
-from workbench.lca.scenario import ResolvedScenario, Scenario, load_scenario, parse_scenario, resolve
+from workbench.lca.resolution import ResolvedScenario, resolve
+from workbench.lca.scenario import Scenario, load_scenario, parse_scenario
 
 SCENARIO_DB_PREFIX = "workbench-scenario-"
 

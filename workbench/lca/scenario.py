@@ -1,9 +1,11 @@
-"""Scenario files: a declarative TOML description of a training run or a deployment.
+"""Scenario files: a declarative TOML description of a training run or a deployment, read and validated.
 
-Parsing and validation are pure (no Brightway): every bad input is reported here, before anything is
-written to the Brightway project. :func:`resolve` then fills the defaults from the catalog
-(device embodied emissions and lifetime, grid intensity, network energy per GB, PUE kinds), giving
-a :class:`ResolvedScenario` in which every number is explicit and says where it came from.
+Parsing and validation are pure (no Brightway, no catalog): every bad input is reported here, before
+anything is written to the Brightway project, as a :class:`ScenarioError` naming the file, the table
+and the key. The result, a :class:`Scenario`, is what the file says; :func:`workbench.lca.resolution.resolve`
+then fills the defaults from the catalog (device embodied emissions and lifetime, grid intensity,
+network energy per GB, PUE kinds), giving a :class:`~workbench.lca.resolution.ResolvedScenario` in
+which every number is explicit and says where it came from.
 
 Format (all device quantities are *per device*; the group multiplies by ``count``)::
 
@@ -39,11 +41,11 @@ import difflib
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from workbench.errors import ImportFormatError, ParameterError, UnknownNameError
-from workbench.units import HOURS_PER_YEAR, J_PER_KWH
+from workbench.checks import check_int
+from workbench.errors import ImportFormatError, ParameterError
 
 
 class ScenarioError(ParameterError):
@@ -77,11 +79,6 @@ DEFAULT_UNCERTAINTY = {
 }
 UNCERTAINTY_KEYS = set(DEFAULT_UNCERTAINTY)
 
-DEFAULT_PUE = 1.0
-"""PUE when a device gives none: no facility overhead (edge devices; say ``pue`` for data centres)."""
-DEFAULT_UTILIZATION = 1.0
-"""Utilization when none is given: the device is busy all its service life (lowest embodied share)."""
-
 
 @dataclass(frozen=True)
 class DeviceSpec:
@@ -102,6 +99,8 @@ class DeviceSpec:
 
 @dataclass(frozen=True)
 class NetworkSpec:
+    """One ``[[network]]`` entry as written: ``gigabytes`` [GB] over ``technology`` (validated)."""
+
     gigabytes: float
     technology: str
     kwh_per_gb: float | None = None
@@ -121,96 +120,6 @@ class Scenario:
     uncertainty: dict = field(default_factory=lambda: dict(DEFAULT_UNCERTAINTY))
     method: str | None = None
     description: str = ""
-
-
-@dataclass(frozen=True)
-class ResolvedDevice:
-    """A device group with every number explicit (per device unless named ``*_group``)."""
-
-    name: str
-    count: float
-    energy_kwh: float               # IT energy per device [kWh]
-    energy_method: str              # "power_w*hours" | "energy_kwh" | "per-inference"
-    hours: float | None
-    power_w: float | None
-    pue: float
-    pue_source: str
-    embodied_kgco2e: float
-    embodied_source: str            # "scenario" | "catalog"
-    embodied_kgco2e_low: float | None
-    embodied_kgco2e_high: float | None
-    lifetime_years: float | None
-    utilization: float
-    in_catalog: bool
-
-    @property
-    def embodied_included(self) -> bool:
-        return self.hours is not None and self.lifetime_years is not None
-
-    @property
-    def embodied_share(self) -> float:
-        """Share of one device's embodied emissions charged to this scenario: hours / (lifetime h × utilization)."""
-        if not self.embodied_included:
-            return 0.0
-        return embodied_share(self.hours, self.lifetime_years, self.utilization)
-
-    @property
-    def energy_kwh_group(self) -> float:
-        return self.count * self.energy_kwh
-
-    @property
-    def facility_energy_kwh_group(self) -> float:
-        return self.count * self.energy_kwh * self.pue
-
-
-@dataclass(frozen=True)
-class ResolvedNetwork:
-    technology: str
-    gigabytes: float
-    kwh_per_gb: float
-    source: str
-
-    @property
-    def energy_kwh(self) -> float:
-        return self.gigabytes * self.kwh_per_gb
-
-
-@dataclass(frozen=True)
-class ResolvedScenario:
-    name: str
-    functional_unit: str
-    country: str | None
-    carbon_intensity_g_per_kwh: float      # what the computation's grid emits per kWh
-    intensity_source: str                   # "scenario" | catalog citation
-    devices: tuple[ResolvedDevice, ...]
-    network: tuple[ResolvedNetwork, ...]
-    uncertainty: dict
-    method: str | None
-    explicit_intensity: bool
-
-    @property
-    def energy_kwh(self) -> float:
-        """Electricity drawn from the grid [kWh]: devices × PUE plus network."""
-        return sum(d.facility_energy_kwh_group for d in self.devices) + sum(n.energy_kwh for n in self.network)
-
-
-def embodied_share(hours, lifetime_years, utilization):
-    """Share of a device's embodied emissions charged to ``hours`` of use (works on numpy arrays).
-
-    ``hours / (lifetime_years × 8760 × utilization)``: the device is expected to be busy
-    ``utilization`` of its ``lifetime_years`` (Luccioni et al. 2023, JMLR 24(253), §4.1, amortise
-    embodied emissions this way with 6 years and 85 %).
-
-    Parameters
-    ----------
-    hours : float or array [h]
-    lifetime_years : float or array [year]
-    utilization : float or array [-], in (0, 1]
-    """
-    return hours / (lifetime_years * HOURS_PER_YEAR * utilization)
-
-
-# ---------------------------------------------------------------------------- parsing
 
 
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -282,6 +191,17 @@ def _number(table: dict, key: str, where: str, source: str, *, required: bool = 
     return value
 
 
+def _year(table: dict, where: str, source: str) -> int | None:
+    """The optional integer ``year`` of a table (the shared rule of :func:`workbench.checks.check_int`)."""
+    if "year" not in table:
+        return None
+    try:
+        return check_int(table["year"], f"{source}: {where}.year", minimum=None,
+                         fix="write the year as a whole number without quotes, e.g. year = 2024.")
+    except ParameterError as exc:  # the same message, as the scenario's own error class
+        raise ScenarioError(str(exc)) from None
+
+
 def _string(table: dict, key: str, where: str, source: str, *, required: bool = False, default=None):
     if key not in table:
         if required:
@@ -323,13 +243,10 @@ def _validate(raw: dict, source: str) -> Scenario:
     for i, n in enumerate(network_raw):
         where = f"network[{i}]"
         _check_keys(n, NETWORK_KEYS, where, source)
-        year = n.get("year")
-        if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
-            raise ScenarioError(f"{source}: {where}.year must be an integer year, got {year!r}.")
         network.append(NetworkSpec(
             gigabytes=_number(n, "gigabytes", where, source, required=True),
             technology=_string(n, "technology", where, source, required=True),
-            kwh_per_gb=_number(n, "kwh_per_gb", where, source), year=year))
+            kwh_per_gb=_number(n, "kwh_per_gb", where, source), year=_year(n, where, source)))
 
     unc_raw = raw.get("uncertainty", {})
     if not isinstance(unc_raw, dict):
@@ -386,105 +303,3 @@ def _device(d: dict, where: str, source: str) -> DeviceSpec:
                       embodied_kgco2e=_number(d, "embodied_kgco2e", where, source),
                       lifetime_years=_number(d, "lifetime_years", where, source, positive=True),
                       utilization=util)
-
-
-# ---------------------------------------------------------------------------- resolution
-
-
-def resolve(scenario: Scenario) -> ResolvedScenario:
-    """Fill the scenario's defaults from the catalog; every number of the result is explicit.
-
-    Raises
-    ------
-    UnknownNameError
-        Unknown country, technology, PUE kind, or a device neither in the catalog nor given
-        ``embodied_kgco2e`` (messages suggest close matches).
-    """
-    from workbench.catalog import grid, network
-
-    if scenario.carbon_intensity_g_per_kwh is not None:
-        intensity = scenario.carbon_intensity_g_per_kwh
-        isrc = "scenario"
-        if scenario.country is not None:
-            grid.carbon_intensity_g_per_kwh(scenario.country)  # still check the label
-    else:
-        intensity = float(grid.carbon_intensity_g_per_kwh(scenario.country))
-        isrc = _grid_source(grid, scenario.country)
-    devices = tuple(_resolve_device(d) for d in scenario.devices)
-    nets = []
-    for n in scenario.network:
-        tech = n.technology
-        if tech not in network.TECHNOLOGIES:
-            raise UnknownNameError("network technology", tech, network.TECHNOLOGIES)
-        if n.kwh_per_gb is not None:
-            kwh, src = n.kwh_per_gb, "scenario"
-        else:
-            kwh = float(network.energy_kwh_per_gb(tech, n.year) if n.year is not None
-                        else network.energy_kwh_per_gb(tech))
-            src = f"workbench.catalog.network ({tech}{', ' + str(n.year) if n.year else ''})"
-        nets.append(ResolvedNetwork(technology=tech, gigabytes=n.gigabytes, kwh_per_gb=kwh, source=src))
-    return ResolvedScenario(name=scenario.name, functional_unit=scenario.functional_unit, country=scenario.country,
-                            carbon_intensity_g_per_kwh=float(intensity), intensity_source=isrc, devices=devices,
-                            network=tuple(nets), uncertainty=dict(scenario.uncertainty), method=scenario.method,
-                            explicit_intensity=scenario.carbon_intensity_g_per_kwh is not None)
-
-
-def _grid_source(grid, iso3: str) -> str:
-    try:
-        table = grid.grid_table()
-        row = table.filter(table["iso3"] == iso3.upper())
-        if row.height:
-            return f"{row['source'][0]} ({row['year'][0]})"
-    except Exception:  # noqa: BLE001 - the citation is informative only
-        pass
-    return "workbench.catalog.grid"
-
-
-def _resolve_device(d: DeviceSpec) -> ResolvedDevice:
-    from workbench.catalog import devices as catalog
-
-    try:
-        dev = catalog.get_device(d.name)
-    except UnknownNameError as exc:
-        if d.embodied_kgco2e is None or (d.lifetime_years is None and d.hours is not None):
-            missing = "embodied_kgco2e and lifetime_years" if d.embodied_kgco2e is None else "lifetime_years"
-            raise UnknownNameError("device", d.name, exc.valid,
-                                   hint=f"or give {missing} for a device outside the catalog") from None
-        dev = None
-    if d.power_w is not None:
-        energy, method = d.power_w * d.hours / 1000.0, "power_w*hours"
-    elif d.energy_kwh is not None:
-        energy, method = d.energy_kwh, "energy_kwh"
-    else:
-        energy, method = d.energy_per_inference_j * d.inferences / J_PER_KWH, "per-inference"
-    pue, pue_src = _resolve_pue(d.pue)
-    if d.embodied_kgco2e is not None:
-        emb, esrc, low, high = d.embodied_kgco2e, "scenario", None, None
-    else:
-        emb, esrc = float(dev.embodied_kgco2e), "catalog"
-        low, high = _opt(dev.embodied_kgco2e_low), _opt(dev.embodied_kgco2e_high)
-    lifetime = d.lifetime_years if d.lifetime_years is not None else (float(dev.lifetime_years) if dev else None)
-    return ResolvedDevice(
-        name=d.name if dev is None else dev.name, count=d.count, energy_kwh=energy, energy_method=method,
-        hours=d.hours, power_w=d.power_w, pue=pue, pue_source=pue_src, embodied_kgco2e=emb,
-        embodied_source=esrc, embodied_kgco2e_low=low, embodied_kgco2e_high=high, lifetime_years=lifetime,
-        utilization=d.utilization if d.utilization is not None else DEFAULT_UTILIZATION, in_catalog=dev is not None)
-
-
-def _resolve_pue(pue) -> tuple[float, str]:
-    if pue is None:
-        return DEFAULT_PUE, "default (no facility overhead)"
-    if isinstance(pue, str):
-        from workbench.catalog import pue as cat_pue
-
-        return float(cat_pue.pue(pue)), f"workbench.catalog.pue ({pue})"
-    return float(pue), "scenario"
-
-
-def _opt(x):
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
-
-
-def with_overrides(scenario: ResolvedScenario, **changes) -> ResolvedScenario:
-    """A copy of a resolved scenario with fields replaced (``dataclasses.replace``)."""
-    return replace(scenario, **changes)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.errors import ParameterError, UnknownNameError
-from workbench.lca.scenario import embodied_share
+from workbench.lca.resolution import embodied_share
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def deployment_footprints(devices: list[str], countries: list[str], *, inference
     seed : int
         Seed of the draws (the same seed gives the same percentiles).
     lca_dir : path, optional
-        Folder of the Brightway project (see :func:`workbench.lca.footprint_dict`).
+        Brightway data directory (see :func:`workbench.lca.project.data_dir`).
     progress : bool
         Print each deployment as it is computed.
 
