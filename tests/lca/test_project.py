@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -50,6 +52,30 @@ def test_import_has_no_side_effects():
             "print(any(m.startswith(('bw2data', 'bw2calc', 'bw2io')) for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_lca_modules_import_without_cycles():
+    """Every import among the modules of workbench.lca, inside functions too, points one way."""
+    import ast
+    import graphlib
+
+    import workbench.lca
+
+    root = Path(workbench.lca.__file__).parent
+    graph = {}
+    for path in root.glob("*.py"):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        graph[path.stem] = {n.split(".")[2] for n in imported
+                            if n.startswith("workbench.lca.") and n.count(".") == 2} - {path.stem}
+    graph = {module: deps & graph.keys() for module, deps in graph.items()}
+    assert graph["footprint"] >= {"engine", "uncertainty"} and "database" in graph["inventory"]  # the scan works
+    order = list(graphlib.TopologicalSorter(graph).static_order())  # raises CycleError on a circle
+    assert set(order) == set(graph)
 
 
 def test_unknown_method_set():

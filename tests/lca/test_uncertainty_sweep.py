@@ -43,6 +43,15 @@ def test_monte_carlo_brackets_deterministic_and_is_seeded(lca_dir, global_random
     assert b["monte_carlo"]["total_kgco2e"] == mc["total_kgco2e"]  # same seed, same draws
 
 
+def test_monte_carlo_needs_two_draws(lca_dir, bw):
+    from workbench.errors import ParameterError
+
+    before = set(bw.databases)
+    with pytest.raises(ParameterError, match=r"iterations must be an integer ≥ 2, got 1\. Fix: "):
+        footprint_dict(SCEN, lca_dir=lca_dir, monte_carlo=1)
+    assert set(bw.databases) == before  # the scenario database is removed on the error too
+
+
 def test_sweep_matches_per_scenario_lca(lca_dir, bw, global_random_seed):
     from workbench.catalog import network
     from workbench.lca.project import DEFAULT_METHOD

@@ -20,6 +20,10 @@ linked to the foreground (:mod:`workbench.lca.inventory`):
 
 The database is written only after the scenario validated, and deleted after the calculation
 unless ``keep=True``. Every figure is computed by ``bw2calc.LCA`` and characterised by Brightway.
+
+Brightway (``bw2data``, ``bw2calc``, ``bw_processing``, ``stats_arrays``) is imported inside the functions
+that use it: importing ``bw2data`` fixes its data directory, which :func:`workbench.lca.project.activate`
+chooses first.
 """
 
 from __future__ import annotations
@@ -29,11 +33,19 @@ import math
 import uuid
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
-from workbench.lca import inventory
+import polars as pl
+
+from workbench.checks import check_int
+from workbench.errors import ParameterError, WorkbenchError
+from workbench.lca import inventory, matrices, project
+from workbench.lca.database import write_database
+from workbench.lca.engine import characterised_flows, make_lca, score
 from workbench.lca.inventory import FOREGROUND
 from workbench.lca.resolution import ResolvedScenario, resolve
 from workbench.lca.scenario import Scenario, load_scenario, parse_scenario
+from workbench.lca.uncertainty import monte_carlo as run_monte_carlo
 
 SCENARIO_DB_PREFIX = "workbench-scenario-"
 
@@ -50,7 +62,7 @@ def _unc_lognormal(amount: float, rel_sd: float) -> dict:
 
 
 def _unc_pue(pue: float, halfwidth: float) -> dict:
-    from stats_arrays import TriangularUncertainty
+    from stats_arrays import TriangularUncertainty  # Brightway's distributions: loaded on first use
 
     if halfwidth <= 0:
         return {}
@@ -79,8 +91,6 @@ def scenario_data(rs: ResolvedScenario, db_name: str, co2_key, foreground_codes:
     else:
         market = f"electricity|grid|{rs.country}"
         if market not in foreground_codes:
-            from workbench.errors import WorkbenchError
-
             raise WorkbenchError(f"the foreground has no grid market for {rs.country}; refresh it with "
                                  "`workbench lca-setup` (the catalog changed?)")
         grid["exchanges"].append({"input": (FOREGROUND, market), "amount": 1.0, "type": "technosphere",
@@ -166,9 +176,6 @@ def write_scenario(rs: ResolvedScenario, *, keep: bool = False, db_name: str | N
     """Write a resolved scenario into the current Brightway project and prepare its datapackages."""
     import bw2data as bd
 
-    from workbench.lca import matrices
-    from workbench.lca.project import write_database
-
     fg_package, fg_ids = inventory.foreground_package(foreground_inputs)
     db_name = db_name or f"{SCENARIO_DB_PREFIX}{uuid.uuid4().hex[:10]}"
     codes = {code for (_, code) in fg_ids}
@@ -188,32 +195,6 @@ def write_scenario(rs: ResolvedScenario, *, keep: bool = False, db_name: str | N
     return ScenarioModel(rs, db_name, ids, [biosphere, fg_package, package], keep=keep)
 
 
-def make_lca(demand: dict, method: tuple, packages: list, **kwargs):
-    """A ``bw2calc.LCA`` over the given datapackages plus the method's, for ``{node_id: amount}``."""
-    import bw2calc as bc
-    import bw2data as bd
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        lca = bc.LCA(demand, data_objs=list(packages) + [bd.Method(tuple(method)).datapackage()], **kwargs)
-    return lca
-
-
-def _score(lca, demand: dict) -> float:
-    lca.lci(demand=demand)
-    lca.lcia()
-    return float(lca.score)
-
-
-def characterised_flows(lca) -> bool:
-    """Whether the loaded method characterises any flow the inventory emits."""
-    import numpy as np
-
-    cf = np.asarray(lca.characterization_matrix.diagonal())
-    inv = np.asarray(lca.inventory.sum(axis=1)).ravel()
-    return bool(np.any((cf != 0) & (inv != 0)))
-
-
 def compute(model: ScenarioModel, method: tuple) -> dict:
     """Deterministic footprint of a written scenario: totals, per device, per network, other categories.
 
@@ -226,8 +207,6 @@ def compute(model: ScenarioModel, method: tuple) -> dict:
     """
     import bw2data as bd
 
-    from workbench.lca.project import REPORTED_METHODS
-
     rs = model.resolved
     top = model.node_id("scenario")
     lca = make_lca({top: 1.0}, method, model.packages)
@@ -236,8 +215,8 @@ def compute(model: ScenarioModel, method: tuple) -> dict:
     total = float(lca.score)
     devices, nets = [], []
     for i, d in enumerate(rs.devices):
-        op = _score(lca, {model.node_id(f"dc|{i}"): d.count * d.energy_kwh}) if d.energy_kwh > 0 else 0.0
-        use = _score(lca, {model.node_id(f"use|{i}"): 1.0})
+        op = score(lca, {model.node_id(f"dc|{i}"): d.count * d.energy_kwh}) if d.energy_kwh > 0 else 0.0
+        use = score(lca, {model.node_id(f"use|{i}"): 1.0})
         devices.append({
             "name": d.name, "count": d.count, "energy_method": d.energy_method,
             "energy_kwh": d.facility_energy_kwh_group, "it_energy_kwh": d.energy_kwh_group, "pue": d.pue,
@@ -247,11 +226,11 @@ def compute(model: ScenarioModel, method: tuple) -> dict:
             "lifetime_years": d.lifetime_years, "utilization": d.utilization, "total_kgco2e": use,
         })
     for j, n in enumerate(rs.network):
-        s = _score(lca, {model.node_id(f"network|{j}"): n.gigabytes}) if n.gigabytes > 0 else 0.0
+        s = score(lca, {model.node_id(f"network|{j}"): n.gigabytes}) if n.gigabytes > 0 else 0.0
         nets.append({"technology": n.technology, "gigabytes": n.gigabytes, "kwh_per_gb": n.kwh_per_gb,
                      "energy_kwh": n.energy_kwh, "kgco2e": s, "source": n.source})
     categories = {}
-    for m in REPORTED_METHODS:
+    for m in project.REPORTED_METHODS:
         if m == tuple(method) or m not in bd.methods:
             continue
         with warnings.catch_warnings():
@@ -294,23 +273,31 @@ def footprint_dict(scenario, *, method=None, lca_dir=None, keep: bool = False, m
         Seed of the Monte Carlo draws.
     foreground_inputs : workbench.lca.inventory.ForegroundInputs, optional
         Build the foreground from these numbers instead of the catalog.
-    """
-    from workbench.lca import project
 
+    Returns
+    -------
+    dict
+        See :func:`compute` (scores in the unit of ``method``; kg CO2-eq for climate-change
+        methods), plus ``monte_carlo`` (see :func:`workbench.lca.uncertainty.monte_carlo`) and
+        ``database`` (with ``keep``).
+
+    Raises
+    ------
+    ScenarioError, ScenarioFormatError, UnknownNameError
+        A bad scenario (raised before anything is written to the Brightway project).
+    ParameterError
+        ``monte_carlo`` is not an integer >= 0 (or is 1: Monte Carlo needs 2 draws).
+    """
     rs = as_resolved(scenario)  # every input error is raised here, before Brightway is touched
     method = project.parse_method(method if method is not None else rs.method)
-    if monte_carlo < 0:
-        from workbench.errors import ParameterError
-
-        raise ParameterError(f"monte_carlo = {monte_carlo} is negative; give a number of iterations >= 0")
+    monte_carlo = check_int(monte_carlo, "monte_carlo", minimum=0,
+                            fix="give a number of Monte Carlo iterations >= 2, or 0 for none.")
     project.open_project(lca_dir, foreground_inputs=foreground_inputs)
     method = project.check_method(method)
     with write_scenario(rs, keep=keep, foreground_inputs=foreground_inputs) as model:
         out = compute(model, method)
         if monte_carlo:
-            from workbench.lca.uncertainty import monte_carlo as mc
-
-            out["monte_carlo"] = mc(model, method, iterations=monte_carlo, seed=seed)
+            out["monte_carlo"] = run_monte_carlo(model, method, iterations=monte_carlo, seed=seed)
         if keep:
             out["database"] = model.db_name
     return out
@@ -318,8 +305,6 @@ def footprint_dict(scenario, *, method=None, lca_dir=None, keep: bool = False, m
 
 def as_resolved(scenario) -> ResolvedScenario:
     """Accept a path, TOML text, dict, :class:`Scenario` or :class:`ResolvedScenario`."""
-    from pathlib import Path
-
     if isinstance(scenario, ResolvedScenario):
         return scenario
     if isinstance(scenario, Scenario):
@@ -331,8 +316,6 @@ def as_resolved(scenario) -> ResolvedScenario:
         return resolve(load_scenario(scenario))
     if isinstance(scenario, str):
         return resolve(parse_scenario(scenario))
-    from workbench.errors import ParameterError
-
     raise ParameterError(f"cannot read a scenario from {type(scenario).__name__}; give a .toml path, TOML text "
                          "or a dict")
 
@@ -349,8 +332,6 @@ def footprint(scenario, *, method=None, lca_dir=None, keep: bool = False):
     >>> from workbench.lca import footprint                               # doctest: +SKIP
     >>> footprint("data/scenarios/bloom_176b.toml")["total_kgco2e"].sum()  # doctest: +SKIP
     """
-    import polars as pl
-
     out = footprint_dict(scenario, method=method, lca_dir=lca_dir, keep=keep)
     rows = [{"scenario": out["scenario"], "component": "device", "name": d["name"], "energy_kwh": d["energy_kwh"],
              "operational_kgco2e": d["operational_kgco2e"], "embodied_kgco2e": d["embodied_kgco2e"],

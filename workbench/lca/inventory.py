@@ -24,6 +24,10 @@ Activities (database :data:`FOREGROUND`, all emissions are the real biosphere3 f
 Greenhouse gases are entered as CO2-equivalents on the fossil CO2 flow: the source figures are
 CO2-eq totals, not per-gas inventories. Categories other than climate change therefore see only
 CO2 (documented in docs/lca.md).
+
+Brightway (``bw2data``, ``bw2calc``, ``bw_processing``, ``stats_arrays``) is imported inside the functions
+that use it: importing ``bw2data`` fixes its data directory, which :func:`workbench.lca.project.activate`
+chooses first.
 """
 
 from __future__ import annotations
@@ -33,7 +37,11 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 
+from workbench.catalog import devices as cat_devices
+from workbench.catalog import grid as cat_grid
 from workbench.errors import ParameterError, WorkbenchError
+from workbench.lca import matrices
+from workbench.lca.database import write_database
 
 FOREGROUND = "workbench-foreground"
 """Name of the foreground Brightway database."""
@@ -89,9 +97,6 @@ def lognormal_sigma_from_range(low: float, high: float) -> float:
 
 def catalog_inputs() -> ForegroundInputs:
     """Read grids, per-source intensities and devices from :mod:`workbench.catalog`."""
-    from workbench.catalog import devices as cat_devices
-    from workbench.catalog import grid as cat_grid
-
     table = cat_grid.grid_table()
     grids = {}
     for row in table.iter_rows(named=True):
@@ -225,7 +230,7 @@ def manufacturing_dataset(key, device: str, embodied_kgco2e: float, co2_key, *, 
 
 def lognormal(median: float, sigma: float) -> dict:
     """stats_arrays lognormal fields with the given median (> 0) and σ of the log."""
-    from stats_arrays import LognormalUncertainty
+    from stats_arrays import LognormalUncertainty  # Brightway's distributions: loaded on first use
 
     return {"uncertainty type": LognormalUncertainty.id, "loc": math.log(median), "scale": float(sigma)}
 
@@ -265,8 +270,6 @@ def foreground_package(inputs: ForegroundInputs | None = None):
     """
     import bw2data as bd
 
-    from workbench.lca import matrices
-
     if inputs is None:
         inputs = catalog_inputs()
     fp = inputs.fingerprint()
@@ -276,8 +279,6 @@ def foreground_package(inputs: ForegroundInputs | None = None):
     co2 = co2_flow_key(bd)
     data = foreground_data(inputs, co2)  # validates before anything is written
     if _stored_fingerprint(bd) != fp:
-        from workbench.lca.project import write_database
-
         write_database(FOREGROUND, data)
         bd.databases[FOREGROUND]["workbench_fingerprint"] = fp
         bd.databases.flush()

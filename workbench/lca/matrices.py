@@ -9,6 +9,10 @@ implicit production, biosphere, stats_arrays distributions — as in-memory floa
 the very dicts it writes with bw2data, and hands them to ``bw2calc.LCA`` together with the
 project's biosphere and LCIA-method datapackages. Characterisation factors stay Brightway's
 (the fossil-CO2 factors used here are 1.0, exact in float32).
+
+Brightway (``bw2data``, ``bw2calc``, ``bw_processing``, ``stats_arrays``) is imported inside the functions
+that use it: importing ``bw2data`` fixes its data directory, which :func:`workbench.lca.project.activate`
+chooses first.
 """
 
 from __future__ import annotations
@@ -52,19 +56,22 @@ def datapackage(data: dict, ids: dict, name: str):
         for exc in ds.get("exchanges", []):
             row = ids[tuple(exc["input"])]
             kind = exc["type"]
-            if kind == "production":
-                has_production = True
-                tech_idx.append((row, col)); tech_amt.append(float(exc["amount"])); tech_flip.append(False)
-                tech_dist.append(_dist_row(exc))
-            elif kind == "technosphere":
-                tech_idx.append((row, col)); tech_amt.append(float(exc["amount"])); tech_flip.append(True)
+            if kind in ("production", "technosphere"):
+                has_production = has_production or kind == "production"
+                tech_idx.append((row, col))
+                tech_amt.append(float(exc["amount"]))
+                tech_flip.append(kind == "technosphere")  # inputs enter the technosphere matrix negated
                 tech_dist.append(_dist_row(exc))
             elif kind == "biosphere":
-                bio_idx.append((row, col)); bio_amt.append(float(exc["amount"])); bio_dist.append(_dist_row(exc))
+                bio_idx.append((row, col))
+                bio_amt.append(float(exc["amount"]))
+                bio_dist.append(_dist_row(exc))
             else:
                 raise ValueError(f"exchange type {kind!r} is not handled here")
-        if not has_production:
-            tech_idx.append((col, col)); tech_amt.append(1.0); tech_flip.append(False)
+        if not has_production:  # implicit production of 1, as bw2data assumes
+            tech_idx.append((col, col))
+            tech_amt.append(1.0)
+            tech_flip.append(False)
             tech_dist.append(_dist_row({"amount": 1.0}))
     dp = bwp.create_datapackage(name=name, sum_intra_duplicates=True, sum_inter_duplicates=False)
     for matrix, idx, amt, flip, dist in (("technosphere_matrix", tech_idx, tech_amt, tech_flip, tech_dist),

@@ -32,9 +32,16 @@ import uuid
 import warnings
 import zipfile
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
-from workbench.errors import ParameterError, StoreError
+from workbench.errors import ParameterError, StoreError, UnknownNameError
+from workbench.lca import inventory
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock, documented
+    fcntl = None
 
 DATA_DIR_ENV = "WORKBENCH_LCA_DIR"
 """Environment variable naming the directory that holds the workbench's Brightway projects."""
@@ -88,6 +95,8 @@ def data_dir(path: str | os.PathLike | None = None) -> Path:
     if path is None:
         path = os.environ.get(DATA_DIR_ENV)
     if path is None:
+        # platformdirs comes with Brightway (bw2data), not as a workbench dependency: imported
+        # only where the default directory is needed.
         from platformdirs import user_data_dir
 
         path = Path(user_data_dir("continuum-workbench", appauthor=False)) / "brightway"
@@ -157,9 +166,7 @@ def _covering(method_set: str) -> tuple[str, ...]:
 @contextlib.contextmanager
 def _setup_lock(base: Path):
     """Inter-process lock so that two processes do not build the project at the same time."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock, documented
+    if fcntl is None:  # pragma: no cover - Windows: no lock, documented
         yield
         return
     with open(base / ".workbench-setup.lock", "w") as fh:
@@ -187,11 +194,7 @@ def lcia_method_data(method_set: str = "default") -> list[dict]:
         bw2io 0.9 (``bw2io/data/lcia/lcia_39_ecoinvent.zip``).
     """
     if method_set not in METHOD_SETS:
-        from workbench.errors import UnknownNameError
-
         raise UnknownNameError("method set", method_set, METHOD_SETS)
-    from importlib.resources import files
-
     with zipfile.ZipFile(files("bw2io") / "data" / "lcia" / "lcia_39_ecoinvent.zip") as archive:
         data = json.load(archive.open("data.json"))
     families = METHOD_SETS[method_set]
@@ -278,8 +281,6 @@ def setup_project(path: str | os.PathLike | None = None, *, method_set: str = "d
         The data directory cannot be created.
     """
     if method_set not in METHOD_SETS:
-        from workbench.errors import UnknownNameError
-
         raise UnknownNameError("method set", method_set, METHOD_SETS, hint="use ipcc, default or all")
     bd = activate(path)
     base = data_dir(path)
@@ -293,8 +294,6 @@ def setup_project(path: str | os.PathLike | None = None, *, method_set: str = "d
         bd.projects.set_current(PROJECT_NAME, update=False)
         fg = ""
         if foreground:
-            from workbench.lca import inventory
-
             fg = inventory.ensure_foreground()
     mark = bd.projects.dataset.data["workbench_setup"]
     return ProjectInfo(base, PROJECT_NAME, mark["method_set"], mark["n_methods"], fg)
@@ -306,8 +305,6 @@ def open_project(path: str | os.PathLike | None = None, *, method_set: str = "de
     ``foreground_inputs`` (:class:`workbench.lca.inventory.ForegroundInputs`) replaces the catalog as
     the source of the foreground database (tests, or users with their own tables).
     """
-    from workbench.lca import inventory
-
     bd = activate(path)
     if PROJECT_NAME in bd.projects:
         bd.projects.set_current(PROJECT_NAME, update=False)
@@ -325,8 +322,6 @@ def check_method(method: tuple) -> tuple:
 
     method = tuple(method)
     if method not in bd.methods:
-        from workbench.errors import UnknownNameError
-
         raise UnknownNameError("LCIA method", " | ".join(method), [" | ".join(m) for m in bd.methods],
                                hint="run `workbench lca-setup --methods all` to install every method")
     return method
@@ -344,23 +339,3 @@ def parse_method(text: str | tuple | None) -> tuple:
                              f"{' | '.join(DEFAULT_METHOD)!r}")
     return parts
 
-
-def write_database(name: str, data: dict) -> None:
-    """``bw2data.Database(name).write(data)`` without bw2data's progress bar and feedback on stdout.
-
-    bw2data prints a tqdm bar on stderr and its feedback logger writes to the stdout it binds at
-    first use; both are captured here (and shown again only if the write fails), so that the
-    CLI's JSON on stdout stays clean.
-    """
-    import io
-
-    import bw2data as bd
-
-    captured = io.StringIO()
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
-            warnings.simplefilter("ignore")
-            bd.Database(name).write(data)
-    except BaseException:
-        sys.stderr.write(captured.getvalue())
-        raise

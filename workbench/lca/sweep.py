@@ -13,6 +13,10 @@ embodied ``M_d`` [kg CO2-eq/device], ``h`` busy hours, lifetime ``L`` [years], u
 ``G`` gigabytes at ``e_t`` kWh/GB. :class:`UnitImpacts` computes ``g_c`` and ``M_d`` with
 ``bw2calc.LCA`` (one factorised technosphere, one solve per node); :func:`evaluate` then applies the
 formula to arrays. ``benchmarks/lca_sweep.py`` checks it against one full LCA per scenario.
+
+Brightway (``bw2data``, ``bw2calc``, ``bw_processing``, ``stats_arrays``) is imported inside the functions
+that use it: importing ``bw2data`` fixes its data directory, which :func:`workbench.lca.project.activate`
+chooses first.
 """
 
 from __future__ import annotations
@@ -20,9 +24,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
+from workbench.catalog import devices as catalog
+from workbench.catalog import network
 from workbench.errors import ParameterError, UnknownNameError
+from workbench.lca import inventory, project
+from workbench.lca.engine import make_lca, score
 from workbench.lca.resolution import embodied_share
+from workbench.schema import as_polars
 
 
 @dataclass(frozen=True)
@@ -60,9 +70,6 @@ class UnitImpacts:
         """
         import bw2data as bd
 
-        from workbench.lca import inventory, project
-        from workbench.lca.footprint import make_lca
-
         project.open_project(lca_dir, foreground_inputs=foreground_inputs)
         method = project.check_method(project.parse_method(method))
         package, ids = inventory.foreground_package(foreground_inputs)
@@ -81,14 +88,9 @@ class UnitImpacts:
         lca = make_lca({first: 1.0}, method, [bd.Database("biosphere3").datapackage(), package])
         lca.lci(factorize=True)
         lca.lcia()
-
-        def unit(node_id):
-            lca.lci(demand={node_id: 1.0})
-            lca.lcia()
-            return float(lca.score)
-
-        grid = np.array([unit(ids[(fg, f"electricity|grid|{c}")]) for c in countries], dtype=np.float64)
-        manuf = np.array([unit(ids[(fg, f"manufacturing|{d}")]) for d in devices], dtype=np.float64)
+        grid = np.array([score(lca, {ids[(fg, f"electricity|grid|{c}")]: 1.0}) for c in countries],
+                        dtype=np.float64)
+        manuf = np.array([score(lca, {ids[(fg, f"manufacturing|{d}")]: 1.0}) for d in devices], dtype=np.float64)
         return cls(countries, grid, devices, manuf, tuple(method))
 
     def country_index(self, iso3) -> np.ndarray:
@@ -169,10 +171,17 @@ def sweep(frame, unit: UnitImpacts | None = None, *, lca_dir=None, method=None):
     polars.DataFrame
         The input columns plus ``energy_kwh``, ``operational_kgco2e``, ``embodied_kgco2e``,
         ``network_kgco2e``, ``total_kgco2e``.
-    """
-    import polars as pl
 
-    df = frame if isinstance(frame, pl.DataFrame) else pl.from_pandas(frame)
+    Raises
+    ------
+    SchemaError
+        ``frame`` is neither a polars nor a pandas DataFrame.
+    ParameterError
+        A required column is missing, or a column has values out of range.
+    UnknownNameError
+        Unknown country, device or network technology.
+    """
+    df = as_polars(frame)
     missing = [c for c in ("country", "device", "count", "power_w", "hours") if c not in df.columns]
     if missing:
         raise ParameterError(f"sweep frame lacks columns {missing}; required: country, device, count, power_w, "
@@ -185,9 +194,6 @@ def sweep(frame, unit: UnitImpacts | None = None, *, lca_dir=None, method=None):
         raise ParameterError("sweep column 'utilization' has values outside (0, 1]")
     if unit is None:
         unit = UnitImpacts.from_project(lca_dir=lca_dir, method=method)
-    from workbench.catalog import devices as catalog
-    from workbench.catalog import network
-
     n = df.height
     dev_names = df["device"].to_numpy()
     g = unit.grid_kgco2e_per_kwh[unit.country_index(df["country"].to_numpy())]

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.errors import ParameterError
+from workbench.checks import check_int
+from workbench.lca.engine import make_lca, score
 
 PERCENTILES = (2.5, 5.0, 25.0, 50.0, 75.0, 95.0, 97.5)
 
 
 def _summary(values: np.ndarray, percentiles) -> dict:
     out = {"mean": float(values.mean()), "sd": float(values.std(ddof=1)) if values.size > 1 else 0.0}
-    for p, v in zip(percentiles, np.percentile(values, percentiles)):
+    for p, v in zip(percentiles, np.percentile(values, percentiles), strict=True):
         out[f"p{p:g}"] = float(v)
     return out
 
@@ -33,6 +34,7 @@ def monte_carlo(model, method: tuple, *, iterations: int = 1000, seed: int | Non
     Parameters
     ----------
     model : ScenarioModel
+        The scenario, written (:func:`workbench.lca.footprint.write_scenario`).
     method : tuple
         LCIA method.
     iterations : int
@@ -48,12 +50,16 @@ def monte_carlo(model, method: tuple, *, iterations: int = 1000, seed: int | Non
     -------
     dict
         ``iterations``, ``seed``, and for each of ``total_kgco2e``, ``operational_kgco2e``,
-        ``embodied_kgco2e``, ``network_kgco2e`` a dict with ``mean``, ``sd`` and ``p<percentile>``.
-    """
-    from workbench.lca.footprint import _score, make_lca
+        ``embodied_kgco2e``, ``network_kgco2e`` a dict with ``mean``, ``sd`` and ``p<percentile>``
+        [unit of ``method``; kg CO2-eq for climate-change methods].
 
-    if iterations < 2:
-        raise ParameterError(f"iterations = {iterations}: Monte Carlo needs at least 2 iterations")
+    Raises
+    ------
+    ParameterError
+        ``iterations`` is not an integer >= 2.
+    """
+    iterations = check_int(iterations, "iterations", minimum=2,
+                           fix="Monte Carlo needs at least 2 iterations to give a spread, e.g. iterations=1000.")
     rs = model.resolved
     top = model.node_id("scenario")
     lca = make_lca({top: 1.0}, method, model.packages, use_distributions=True, seed_override=seed)
@@ -66,11 +72,11 @@ def monte_carlo(model, method: tuple, *, iterations: int = 1000, seed: int | Non
     for k in range(iterations):
         if k:
             next(lca)
-        total = _score(lca, {top: 1.0})
+        total = score(lca, {top: 1.0})
         supply = {m: float(lca.supply_array[lca.dicts.activity[m]]) for m in manuf if m in lca.dicts.activity}
         supply = {m: s for m, s in supply.items() if s != 0}
-        embodied = _score(lca, supply) if supply else 0.0
-        net = _score(lca, network) if network else 0.0
+        embodied = score(lca, supply) if supply else 0.0
+        net = score(lca, network) if network else 0.0
         draws["total_kgco2e"][k] = total
         draws["embodied_kgco2e"][k] = embodied
         draws["network_kgco2e"][k] = net
