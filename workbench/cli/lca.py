@@ -1,13 +1,30 @@
-"""``workbench footprint`` and ``workbench lca-setup``: life-cycle assessment of scenario files."""
+"""``workbench footprint`` and ``workbench lca-setup``: life-cycle assessment of scenario files.
+
+Every ``workbench`` command imports this module to build its parser, so it imports the
+:mod:`workbench.lca` package only: the package resolves ``footprint_dict`` and ``setup_project``
+on first use (its lazy attribute loader), and Brightway is imported when a command runs.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
+import time
+
+from workbench import lca
 
 
 def register(sub) -> None:
+    """Add the ``footprint`` and ``lca-setup`` subcommands to the ``workbench`` parser.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``workbench`` command.
+    """
     p = sub.add_parser("footprint", help="life-cycle footprint of a scenario TOML file (Brightway)")
     p.add_argument("scenario", help="scenario file (.toml); examples under data/scenarios/")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
@@ -31,13 +48,10 @@ def register(sub) -> None:
 
 def _quiet():
     """Silence Brightway's progress bars and info logs on stderr (the CLI prints its own lines)."""
-    import logging
-    import os
-
     os.environ.setdefault("TQDM_DISABLE", "1")
     logging.getLogger("bw2data").setLevel(logging.WARNING)
     try:
-        import structlog
+        import structlog  # optional (comes with some Brightway versions): configured only when installed
 
         structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     except ImportError:  # pragma: no cover
@@ -45,11 +59,16 @@ def _quiet():
 
 
 def cmd_footprint(args: argparse.Namespace) -> int:
-    from workbench.lca.footprint import footprint_dict
+    """Run ``workbench footprint``: print the footprint of a scenario file as a table or JSON.
 
+    Returns
+    -------
+    int
+        0 (errors are raised as :class:`workbench.errors.WorkbenchError`, exit code 2).
+    """
     _quiet()
-    out = footprint_dict(args.scenario, method=args.method, lca_dir=args.lca_dir, keep=args.keep,
-                         monte_carlo=args.monte_carlo, seed=args.seed)
+    out = lca.footprint_dict(args.scenario, method=args.method, lca_dir=args.lca_dir, keep=args.keep,
+                             monte_carlo=args.monte_carlo, seed=args.seed)
     if args.format == "json":
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -59,13 +78,16 @@ def cmd_footprint(args: argparse.Namespace) -> int:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    import time
+    """Run ``workbench lca-setup``: create (once) the offline Brightway project, report where on stderr.
 
-    from workbench.lca.project import setup_project
-
+    Returns
+    -------
+    int
+        0 (errors are raised as :class:`workbench.errors.WorkbenchError`, exit code 2).
+    """
     _quiet()
     t0 = time.perf_counter()
-    info = setup_project(args.lca_dir, method_set=args.methods, rebuild=args.rebuild)
+    info = lca.setup_project(args.lca_dir, method_set=args.methods, rebuild=args.rebuild)
     print(f"Brightway project {info.project!r} ready in {info.data_dir} ({info.n_methods} LCIA methods, "
           f"set {info.method_set!r}, foreground {info.foreground!r}) in {time.perf_counter() - t0:.1f} s",
           file=sys.stderr)
