@@ -153,24 +153,35 @@ def test_bloom_components(lca_dir):
     assert idle["operational_kgco2e"] == pytest.approx(14.6e3, rel=3e-3)
 
 
-BAD = [
-    (SMALL.replace("carbon_intensity_g_per_kwh = 300", 'country = "FRQ"'), UnknownNameError),
-    (SMALL.replace("hours = 40", "hours = -40"), ScenarioError),
-    (SMALL.replace("utilization = 0.7", "utilization = 1.7"), ScenarioError),
-    (SMALL.replace('technology = "4g"', 'technology = "6g"'), UnknownNameError),
-    (SMALL.replace('name = "small"\n', ""), ScenarioError),
-    (SMALL.replace("count = 3", "count = = 3"), ScenarioFormatError),
+BAD = [  # (scenario text, error class, what the message must name)
+    (SMALL.replace("carbon_intensity_g_per_kwh = 300", 'country = "FRQ"'), UnknownNameError, "'FRQ'.*'FRA'"),
+    (SMALL.replace("hours = 40", "hours = -40"), ScenarioError, r"\(my-gpu\)\.hours = -40 is negative"),
+    (SMALL.replace("utilization = 0.7", "utilization = 1.7"), ScenarioError, r"utilization = 1\.7 is outside \(0, 1\]"),
+    (SMALL.replace('technology = "4g"', 'technology = "6g"'), UnknownNameError, "'6g'.*'5g'"),
+    (SMALL.replace('name = "small"\n', ""), ScenarioError, "lacks the required key 'name'"),
+    (SMALL.replace("count = 3", "count = = 3"), ScenarioFormatError, "line 7, column 9"),
 ]
 
 
-@pytest.mark.parametrize("text, error", BAD)
-def test_bad_input_writes_nothing(lca_dir, bw, text, error):
+@pytest.mark.parametrize("text, error, match", BAD)
+def test_bad_input_writes_nothing(lca_dir, bw, text, error, match):
     before = set(bw.databases)
     n_nodes = len(bw.Database("workbench-foreground"))
-    with pytest.raises(error):
+    # The engine raises a WorkbenchError (what the CLI turns into one `error:` line and exit code 2)
+    # of the specific class, naming the bad value or its place in the file, before writing anything.
+    with pytest.raises(WorkbenchError, match=match) as info:
         footprint_dict(text, lca_dir=lca_dir)
+    assert isinstance(info.value, error), type(info.value)
     assert set(bw.databases) == before and len(bw.Database("workbench-foreground")) == n_nodes
-    assert issubclass(error, WorkbenchError)
+
+
+def test_negative_monte_carlo_is_refused_before_brightway(tmp_path):
+    from workbench.errors import ParameterError
+
+    # checked before the project is opened: the (empty) data directory is not even created
+    with pytest.raises(ParameterError, match=r"monte_carlo must be an integer ≥ 0, got -5\. Fix: "):
+        footprint_dict(SMALL, lca_dir=tmp_path / "never", monte_carlo=-5)
+    assert not (tmp_path / "never").exists()
 
 
 def test_scenario_database_is_removed_after_use(lca_dir, bw):
