@@ -14,8 +14,9 @@ from workbench.costmodels.features import align_features, feature_frame
 from workbench.costmodels.persistence import load
 from workbench.costmodels.workflow import fit_from_rows, save_fitted
 from workbench.errors import ParameterError
-from workbench.strategies.experiments import run_cascade, run_compression
+from workbench.strategies.compression_experiments import run_compression
 from workbench.strategies.projection import ProjectionFeatureError, project, roofline_bounds
+from workbench.strategies.staged_experiments import run_cascade
 
 
 @pytest.fixture(scope="module")

@@ -2,26 +2,22 @@
 early exit / cascades. See ``docs/strategies.md``.
 
 Modules: :mod:`.data` (digits splits, small models, training), :mod:`.compression` (pure model
-transforms), :mod:`.cascades` (exit decisions, expected FLOPs, sweeps, Pareto fronts) and
-:mod:`.experiments` (train → transform → measure → store orchestrators) and :mod:`.projection`
-(the variants' predicted cost on other devices through saved cost models, roofline bounds).
+transforms), :mod:`.exits` (exit decisions, expected FLOPs, sweeps, Pareto fronts, threshold
+choice), :mod:`.cascades` (early-exit networks and cascades as models: training, logits and FLOPs
+per stage), :mod:`.recording` (the rows of one run), the train → transform → measure → store
+experiments :mod:`.compression_experiments` and :mod:`.staged_experiments` (early exit, cascades),
+:mod:`.projection` (the variants' predicted cost on other devices through saved cost models) and
+:mod:`.roofline` (roofline lower bounds on catalog devices).
 """
 
 from workbench.strategies.cascades import (
-    CRITERIA,
     Cascade,
     EarlyExitClassifier,
     EarlyExitNet,
     ExitPath,
-    choose_threshold,
     cumulative_flops,
     early_exit_cnn,
-    exit_rates,
-    expected_flops,
-    first_exit,
-    pareto_front,
     stage_logits,
-    sweep,
     train_early_exit,
 )
 from workbench.strategies.compression import (
@@ -45,15 +41,19 @@ from workbench.strategies.data import (
     small_cnn,
     train_classifier,
 )
-from workbench.strategies.experiments import (
-    COMPRESSION_METHODS,
-    StrategyResult,
-    measure_dynamic,
-    run_cascade,
-    run_compression,
-    run_early_exit,
+from workbench.strategies.exits import (
+    CRITERIA,
+    choose_threshold,
+    exit_rates,
+    expected_flops,
+    first_exit,
+    pareto_front,
+    sweep,
 )
+from workbench.strategies.compression_experiments import COMPRESSION_METHODS, run_compression
 from workbench.strategies.projection import project, roofline_bounds
+from workbench.strategies.recording import StrategyResult
+from workbench.strategies.staged_experiments import measure_dynamic, run_cascade, run_early_exit
 
 __all__ = [
     "CRITERIA", "COMPRESSION_METHODS", "Cascade", "DigitsSplits", "EarlyExitClassifier", "EarlyExitNet", "ExitPath",

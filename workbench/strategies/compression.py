@@ -31,6 +31,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
+from workbench.checks import check_number
 from workbench.errors import ParameterError
 from workbench.strategies.data import DigitsSplits, Split, check_dataset, fit, predict_logits
 
@@ -43,12 +44,20 @@ def _quiet_torchao() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _check_amount(amount: float) -> float:
-    if not isinstance(amount, (int, float)) or not 0 <= amount < 1:
-        raise ParameterError(
-            f"pruning amount must be a fraction in [0, 1), got {amount!r}. Fix: e.g. amount=0.5 (half the weights)."
-        )
-    return float(amount)
+def check_amount(amount: float) -> float:
+    """Return a pruning ``amount`` as a float if it is a fraction in [0, 1).
+
+    Raises
+    ------
+    ParameterError
+        Not a finite number, or outside [0, 1) (1 would remove every weight).
+    """
+    fix = "e.g. amount=0.5 (half the weights)."
+    value = check_number(amount, "pruning amount", minimum=0, maximum=1, fix=fix)
+    if value == 1:  # check_number bounds are both open or both closed; [0, 1) is half-open
+        raise ParameterError(f"pruning amount must be a fraction in [0, 1), got {amount!r}: 1 removes every "
+                             f"weight. Fix: {fix}")
+    return value
 
 
 def _linear_names(model: nn.Module) -> list[str]:
@@ -68,6 +77,7 @@ def quantize_int8_dynamic(model: nn.Module) -> nn.Module:
     if not _linear_names(model):
         raise ParameterError(f"{type(model).__name__} has no nn.Linear layer: torchao int8 quantizes linear layers only.")
     _quiet_torchao()
+    # torchao loads only when a model is quantized: pruning and distillation do without it
     from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
 
     q = copy.deepcopy(model).eval()
@@ -108,6 +118,7 @@ def quantize_int8_static(model: nn.Module, x_calib: torch.Tensor) -> nn.Module:
     if not _linear_names(model):
         raise ParameterError(f"{type(model).__name__} has no nn.Linear layer: torchao int8 quantizes linear layers only.")
     _quiet_torchao()
+    # torchao loads only when a model is quantized (see quantize_int8_dynamic)
     from torchao.quantization import Int8StaticActivationInt8WeightConfig, PerRow, PerTensor, quantize_
 
     q = copy.deepcopy(model).eval()
@@ -148,7 +159,7 @@ def prune_unstructured(model: nn.Module, amount: float, *, fine_tune=None) -> nn
         ``fine_tune(model)`` trains the pruned model while the masks hold pruned weights at 0;
         afterwards the masks are made permanent (:func:`torch.nn.utils.prune.remove`).
     """
-    amount = _check_amount(amount)
+    amount = check_amount(amount)
     p = copy.deepcopy(model)
     layers = _prunable(p)
     if not layers:
@@ -185,7 +196,7 @@ def prune_structured(model: nn.Sequential, amount: float) -> nn.Sequential:
         For an amount outside [0, 1), a model that is not an ``nn.Sequential`` or contains a layer
         other than Linear, Conv2d, ReLU, pooling, Flatten, Dropout or Identity.
     """
-    amount = _check_amount(amount)
+    amount = check_amount(amount)
     if not isinstance(model, nn.Sequential):
         raise ParameterError(
             f"structured pruning rebuilds nn.Sequential models, got {type(model).__name__}. "
@@ -247,11 +258,8 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     The T² factor keeps the soft term's gradient magnitude independent of the temperature
     (Hinton, Vinyals & Dean 2015, section 2).
     """
-    if not temperature > 0:
-        raise ParameterError(f"temperature must be > 0, got {temperature!r}. Fix: e.g. temperature=2.")
-    if not 0 <= alpha <= 1:
-        raise ParameterError(f"alpha must be in [0, 1], got {alpha!r}. Fix: e.g. alpha=0.5.")
-    t = temperature
+    t = check_number(temperature, "temperature", minimum=0, exclusive=True, fix="e.g. temperature=2.")
+    check_number(alpha, "alpha", minimum=0, maximum=1, fix="e.g. alpha=0.5.")
     soft = nn.functional.kl_div(nn.functional.log_softmax(student_logits / t, dim=1),
                                 nn.functional.log_softmax(teacher_logits / t, dim=1),
                                 reduction="batchmean", log_target=True) * t * t

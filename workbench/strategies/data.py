@@ -21,7 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.errors import ParameterError
+from workbench.checks import check_int, check_number
+from workbench.errors import ParameterError, UnknownNameError
+from workbench.measure.timing import num_threads
 
 N_CLASSES = 10
 INPUT_SHAPE = (1, 8, 8)
@@ -94,12 +96,12 @@ def load_digits_splits(seed: int = 0, val_fraction: float = 0.2, test_fraction: 
     >>> len(s.train), len(s.val), len(s.test)
     (1077, 360, 360)
     """
+    # scikit-learn loads only when the data are read: the models and the training loop need torch alone
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     for name, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not 0 < f < 1:
-            raise ParameterError(f"{name} must be in (0, 1), got {f!r}. Fix: e.g. {name}=0.2.")
+        check_number(f, name, minimum=0, maximum=1, exclusive=True, fix=f"e.g. {name}=0.2.")
     if val_fraction + test_fraction >= 1:
         raise ParameterError(
             f"val_fraction + test_fraction must leave training data, got {val_fraction} + {test_fraction}. "
@@ -159,8 +161,6 @@ MODELS = {
 
 def build_model(name: str, seed: int = 0) -> nn.Module:
     """Build a named digits model (see :data:`MODELS`) with weights initialised from ``seed``."""
-    from workbench.errors import UnknownNameError
-
     if name not in MODELS:
         raise UnknownNameError("digits model", name, MODELS)
     torch.manual_seed(seed)
@@ -194,13 +194,9 @@ def fit(model: nn.Module, train: Split, *, loss_fn: LossFn = cross_entropy_loss,
         Seed of the batch order (the weights are initialised by whoever built the model).
     """
     check_dataset(train.x, train.y, "training split")
-    for name, v in (("epochs", epochs), ("batch_size", batch_size)):
-        if not isinstance(v, int) or v <= 0:
-            raise ParameterError(f"{name} must be a positive integer, got {v!r}.")
-    if not lr > 0:
-        raise ParameterError(f"learning rate must be > 0, got {lr!r}. Fix: e.g. lr=1e-3.")
-    from workbench.measure.timing import num_threads
-
+    epochs = check_int(epochs, "epochs", fix="e.g. epochs=30.")
+    batch_size = check_int(batch_size, "batch_size", fix="e.g. batch_size=64.")
+    check_number(lr, "learning rate", minimum=0, exclusive=True, fix="e.g. lr=1e-3.")
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     n = len(train)
