@@ -9,7 +9,7 @@ import pytest
 
 from workbench import schema
 from workbench.errors import CorruptFileError, SchemaError, StoreError
-from workbench.store import Store, parse_filters
+from workbench.store import Store, parse_filters, run_stem
 
 
 def rows(n, run="r1", model="m", **over):
@@ -120,6 +120,7 @@ def test_layer_shapes_read_as_null_from_files_written_before_them(tmp_store):
     (tmp_store.path / "layers").mkdir(exist_ok=True)
     old.with_columns(pl.lit("P-0").alias("measurement_id")).write_parquet(
         tmp_store.path / "layers" / "20250101T000000Z-P-abcdef.parquet")  # as an older version wrote it
+    rows(1, run="P").write_parquet(tmp_store.path / "20250101T000000Z-P-abcdef.parquet")  # with its run
     new = old.with_columns(pl.lit("N-0").alias("measurement_id"), pl.lit("Conv2d").alias("layer_type"),
                            input_bytes=pl.lit(300), kernel_area=pl.lit(9), stride=pl.lit(2), groups=pl.lit(1),
                            in_channels=pl.lit(3), out_channels=pl.lit(8))
@@ -147,3 +148,80 @@ def test_filters():
 def test_input_hashes(tmp_store):
     tmp_store.append(rows(1, run="imp", input_sha256="abc"))
     assert tmp_store.input_hashes() == {"abc"}
+
+
+def test_every_data_page_carries_a_checksum(tmp_store):
+    import pyarrow.parquet as pq
+
+    path = tmp_store.append(rows(5, run="crc"))
+    meta = pq.ParquetFile(path).metadata
+    assert meta.num_row_groups >= 1
+    # A flipped bit in a page is caught by reading with verification; the written file reads clean.
+    assert pq.read_table(path, page_checksum_verification=True).num_rows == 5
+
+
+def _flip(path, bit: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[bit // 8] ^= 1 << (bit % 8)
+    path.write_bytes(bytes(data))
+
+
+def test_a_flipped_bit_is_a_named_corrupt_file_never_a_changed_value(tmp_path, global_random_seed):
+    import random
+
+    rng = random.Random(global_random_seed)
+    base = Store(tmp_path / "base")
+    path = base.append(rows(40, run="flip", memory_peak_bytes=1_345_640, energy_j=0.5, energy_method="tdp-estimate",
+                           energy_scope="inference", memory_method="torch-profiler"))
+    original = base.read()
+    size_bits = path.stat().st_size * 8
+    outcomes = {"error": 0, "same": 0}
+    for trial in range(60):  # the campaign's 60 one-bit flips, at random positions
+        st = Store(tmp_path / f"s{trial}")
+        st.path.mkdir()
+        copy = st.path / path.name
+        copy.write_bytes(path.read_bytes())
+        _flip(copy, rng.randrange(size_bits))
+        try:
+            got = st.read()
+        except CorruptFileError as exc:
+            assert path.name in str(exc)
+            with pytest.warns(UserWarning, match="skipping corrupt file"):
+                assert st.read(skip_corrupt=True).height == 0
+            outcomes["error"] += 1
+            continue
+        assert got.equals(original), f"bit flip in trial {trial} changed values silently"
+        outcomes["same"] += 1
+    assert outcomes["error"] > 0  # the flips did reach data: most positions are pages or the footer
+
+
+def test_layers_without_their_run_are_never_read(tmp_store):
+    df = rows(1, run="L")
+    layers = pl.DataFrame({"measurement_id": ["L-0"], "layer_index": [0], "layer_name": ["0"],
+                           "layer_type": ["Conv2d"], "flops": [100.0], "params": [10],
+                           "output_bytes": [64], "latency_ms": [0.1]})
+    run = tmp_store.append(df, layers=layers)
+    # A writer killed between the two links leaves the per-layer file alone: simulate it.
+    orphan = tmp_store.path / "layers" / "20260101T000000Z-orphan-abcdef.parquet"
+    orphan.write_bytes((tmp_store.path / "layers" / f"{run_stem(run)}.parquet").read_bytes())
+    assert tmp_store.orphan_layer_files() == [orphan]
+    assert tmp_store.read_layers().height == 1
+
+
+def test_run_names_carry_their_hash_and_a_changed_layer_file_is_named(tmp_store):
+    import hashlib
+
+    df = rows(1, run="H")
+    layers = pl.DataFrame({"measurement_id": ["H-0"], "layer_index": [0], "layer_name": ["0"],
+                           "layer_type": ["Conv2d"], "flops": [100.0], "params": [10],
+                           "output_bytes": [64], "latency_ms": [0.1]})
+    run = tmp_store.append(df, layers=layers)
+    assert hashlib.sha256(run.read_bytes()).hexdigest().startswith(run.name.split(".")[1])
+    layer_file = tmp_store.path / "layers" / f"{run_stem(run)}.parquet"
+    # Rewrite the per-layer file with a different value but valid Parquet: only the recorded hash can tell.
+    pl.read_parquet(layer_file).with_columns(pl.lit(9.9).alias("latency_ms")).write_parquet(layer_file)
+    with pytest.raises(CorruptFileError, match="content hash .* differs"):
+        tmp_store.read_layers()
+    with pytest.warns(UserWarning, match="skipping corrupt file"):
+        assert tmp_store.read_layers(skip_corrupt=True).height == 0
+    assert tmp_store.read().height == 1  # the run's rows are intact

@@ -3,12 +3,20 @@
 Layout of a store directory (default ``data/runs/``)::
 
     data/runs/
-        20261126T181500Z-<run_id>.parquet      measurement rows of one run (schema: workbench.schema)
-        layers/20261126T181500Z-<run_id>.parquet  per-layer breakdown of that run (optional)
-        .tmp/                                   files being written (ignored by readers)
+        20261126T181500Z-<run_id>-<tag>.<sha>.parquet  measurement rows of one run (schema: workbench.schema)
+        layers/20261126T181500Z-<run_id>-<tag>.parquet per-layer breakdown of that run (optional)
+        .tmp/                                          files being written (ignored by readers)
 
 A file is written to ``.tmp/`` first, flushed to disk, then hard-linked to its final name (which
-fails rather than replace an existing file) and the temporary name removed. A run killed mid-way
+fails rather than replace an existing file) and the temporary name removed.
+
+Integrity: a run file's name ends in the first 16 hex digits of the SHA-256 of its bytes (``<sha>``),
+and its Parquet metadata holds the SHA-256 of its per-layer file; readers check both before using a
+file, so a flipped bit anywhere (data page, footer, statistics) is a named corrupt file, never a
+silently changed value. Files written before names carried a hash (no ``.<sha>`` part) are decoded
+in full instead, page checksums verified. A run's per-layer file is linked before its rows, and
+readers ignore a per-layer file whose run file is absent (:meth:`Store.orphan_layer_files`), so a
+writer killed in between leaves nothing a reader sees. A run killed mid-way
 therefore leaves nothing under its final name; its leftover in ``.tmp/`` is removed by the next
 writer once the process that wrote it is gone. Two writers never share a file name (each name holds
 a fresh random run id), so concurrent profilers lose nothing.
@@ -16,6 +24,7 @@ a fresh random run id), so concurrent profilers lose nothing.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import uuid
@@ -141,15 +150,24 @@ class Store:
                 except OSError:
                     pass
 
-    def _write_atomic(self, df: pl.DataFrame, final: Path) -> None:
+    def _write_atomic(self, df: pl.DataFrame, final: Path, *, metadata: dict[str, str] | None = None,
+                      hashed: bool = False) -> tuple[Path, str]:
+        """Write ``df`` under ``final`` (or, ``hashed``, under ``final`` with ``.<sha16>`` before the
+        suffix); return the path written and the file's SHA-256."""
         tmpdir = self.path / ".tmp"
         tmpdir.mkdir(parents=True, exist_ok=True)
         tmp = tmpdir / f"{os.getpid()}-{uuid.uuid4().hex}.parquet"
         try:
+            table = df.to_arrow()
+            if metadata:
+                table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
             with open(tmp, "wb") as fh:
-                df.write_parquet(fh, compression="zstd", statistics=True)
+                pq.write_table(table, fh, compression="zstd", write_statistics=True, write_page_checksum=True)
                 fh.flush()
                 os.fsync(fh.fileno())
+            sha = _sha256(tmp)
+            if hashed:
+                final = final.with_name(f"{final.stem}.{sha[:HASH_DIGITS]}{final.suffix}")
             final.parent.mkdir(parents=True, exist_ok=True)
             try:
                 os.link(tmp, final)  # fails if `final` exists: never overwrite
@@ -165,6 +183,7 @@ class Store:
                 os.close(fd)
         except OSError:
             pass
+        return final, sha
 
     def append(self, frame, *, layers=None) -> Path:
         """Validate ``frame`` and write it as one new run file; return its path.
@@ -194,10 +213,11 @@ class Store:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         run_ids = sorted(set(df["run_id"].to_list()))
         name = f"{stamp}-{run_ids[0] if len(run_ids) == 1 else new_run_id()}-{uuid.uuid4().hex[:6]}.parquet"
-        final = self.path / name
-        if lay is not None and lay.height:
-            self._write_atomic(lay, self.path / "layers" / name)  # layers first: rows never lack them
-        self._write_atomic(df, final)
+        meta = {}
+        if lay is not None and lay.height:  # layers first: rows never lack them
+            _, layers_sha = self._write_atomic(lay, self.path / "layers" / name)
+            meta[LAYERS_SHA_KEY] = layers_sha
+        final, _ = self._write_atomic(df, self.path / name, metadata=meta, hashed=True)
         return final
 
     # ------------------------------------------------------------------ reading
@@ -207,14 +227,12 @@ class Store:
             return []
         return sorted(p for p in self.path.glob("*.parquet") if not p.name.startswith("."))
 
-    def _checked(self, files: list[Path], skip_corrupt: bool, expected: set[str]) -> list[Path]:
+    def _checked(self, files: list[Path], skip_corrupt: bool, expected: set[str],
+                 layer_hashes: dict[str, str] | None = None) -> list[Path]:
         ok = []
         for f in files:
-            try:
-                names = set(pq.read_schema(f).names)
-                problem = None if expected <= names else f"missing columns {sorted(expected - names)}"
-            except Exception as exc:  # pyarrow raises ArrowInvalid/OSError on truncated files
-                problem = str(exc).splitlines()[0]
+            want = None if layer_hashes is None else layer_hashes.get(f.name)
+            problem = _file_problem(f, expected, want)
             if problem is None:
                 ok.append(f)
             elif skip_corrupt:
@@ -248,11 +266,34 @@ class Store:
         df = lf.sort("timestamp_utc", "measurement_id").collect()
         return df.to_pandas() if as_pandas else df
 
-    def read_layers(self, *, skip_corrupt: bool = False, as_pandas: bool = False):
-        """Per-layer breakdown of every run that recorded one."""
+    def orphan_layer_files(self) -> list[Path]:
+        """Per-layer files whose run file is absent (a writer stopped between the two links)."""
         d = self.path / "layers"
-        files = sorted(d.glob("*.parquet")) if d.is_dir() else []
-        files = self._checked(files, skip_corrupt, set(LAYER_REQUIRED))
+        if not d.is_dir():
+            return []
+        runs = {run_stem(p) for p in self.files()}
+        return sorted(p for p in d.glob("*.parquet") if run_stem(p) not in runs)
+
+    def _layer_hashes(self) -> dict[str, str]:
+        """Per-layer file name → the SHA-256 its run file recorded (runs written with hashed names)."""
+        out = {}
+        for f in self.files():
+            if _HASHED.match(f.name):
+                try:
+                    meta = pq.read_schema(f).metadata or {}
+                except Exception:  # noqa: BLE001 - a damaged run file is reported when the rows are read
+                    continue
+                sha = meta.get(LAYERS_SHA_KEY.encode())
+                if sha:
+                    out[f"{run_stem(f)}.parquet"] = sha.decode()
+        return out
+
+    def read_layers(self, *, skip_corrupt: bool = False, as_pandas: bool = False):
+        """Per-layer breakdown of every run that recorded one (orphan per-layer files are ignored)."""
+        d = self.path / "layers"
+        orphans = set(self.orphan_layer_files())
+        files = sorted(p for p in d.glob("*.parquet") if p not in orphans) if d.is_dir() else []
+        files = self._checked(files, skip_corrupt, set(LAYER_REQUIRED), self._layer_hashes())
         df = pl.DataFrame(schema=LAYER_SCHEMA) if not files else pl.scan_parquet(
             files, schema=LAYER_SCHEMA, missing_columns="insert", extra_columns="ignore").collect()
         return df.to_pandas() if as_pandas else df
@@ -261,6 +302,70 @@ class Store:
         """SHA-256 hashes of the files already imported into the store."""
         s = self.scan().select("input_sha256").filter(pl.col("input_sha256").is_not_null()).unique().collect()
         return set(s["input_sha256"].to_list())
+
+
+HASH_DIGITS = 16
+"""Hex digits of a run file's SHA-256 kept in its name (64 bits: a corruption check, not a signature)."""
+
+LAYERS_SHA_KEY = "workbench:layers_sha256"
+"""Parquet metadata key of a run file holding the SHA-256 of its per-layer file."""
+
+_HASHED = re.compile(r"^(?P<stem>[^.]+)\.(?P<sha>[0-9a-f]{%d})\.parquet$" % HASH_DIGITS)
+
+_VERIFIED: dict[tuple[str, int, int], None] = {}
+"""Files this process has already checked, keyed by (path, size, mtime): store files are never
+rewritten, so a file with the same key holds the same bytes."""
+
+
+def run_stem(path: Path) -> str:
+    """The name a run's files share: ``20261126T181500Z-<run_id>-<tag>`` (without hash and suffix)."""
+    return path.name.split(".", 1)[0]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _file_problem(path: Path, expected: set[str], want_sha: str | None = None) -> str | None:
+    """Why ``path`` cannot be used (unreadable, a hash, checksum or decoding failure, missing columns), or None.
+
+    A file whose name or run records its SHA-256 is checked against it; any other (written before
+    hashes were recorded) is decoded in full by both pyarrow (page checksums verified) and polars,
+    so damage fails here, named, instead of surfacing later as a parser error or a changed value.
+    """
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key in _VERIFIED:
+        return None
+    m = _HASHED.match(path.name)
+    want = m.group("sha") if m else want_sha
+    try:
+        if want:
+            got = _sha256(path)
+            if not got.startswith(want):
+                return (f"content hash {got[:HASH_DIGITS]} differs from the recorded {want[:HASH_DIGITS]} "
+                        "(the file changed after it was written)")
+        names = set(pq.read_schema(path).names)
+        if not expected <= names:
+            return f"missing columns {sorted(expected - names)}"
+        if not want:
+            pq.read_table(path, page_checksum_verification=True)
+            pl.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow and polars raise ArrowInvalid, OSError, ComputeError, ...
+        return (str(exc).splitlines() or [type(exc).__name__])[0]
+    except BaseException as exc:  # a Rust panic in a parser surfaces as pyo3's PanicException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return f"the Parquet reader failed ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0]})"
+    _VERIFIED[key] = None
+    return None
 
 
 def _validate_layers(layers, measurement_ids: set[str]) -> pl.DataFrame:
