@@ -3,10 +3,14 @@
 import json
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 import polars as pl
+import pytest
 
+from workbench import schema
 from workbench.cli import main
+from workbench.store import Store
 
 
 def run(*args):
@@ -68,3 +72,40 @@ def test_kernels_profiles_the_operator_benchmark(tmp_path, capsys):
                                      "kernel-attention-0003"]
     assert main(["kernels", "--n", "0", "--store", str(tmp_path)]) == 2
     assert "n >= 1 blocks, got 0" in capsys.readouterr().err
+
+
+def test_runs_export_never_lands_in_the_store_nor_overwrites(tmp_path, capsys):
+    store = tmp_path / "runs"
+    Store(store).append(schema.from_records([
+        {"measurement_id": "a-0", "run_id": "a", "timestamp_utc": datetime(2026, 1, 1, tzinfo=timezone.utc),
+         "source": "profiler", "model": "m", "energy_method": "none", "device_name": "cpu",
+         "device_class": "server-cpu"}]))
+    before = sorted(p.name for p in store.rglob("*"))
+    assert main(["runs", "--store", str(store), "--format", "parquet", "-o", str(store / "all.parquet")]) == 2
+    assert "inside the store" in capsys.readouterr().err
+    assert sorted(p.name for p in store.rglob("*")) == before and Store(store).read().height == 1
+    out = tmp_path / "all.csv"
+    assert main(["runs", "--store", str(store), "--format", "csv", "-o", str(out)]) == 0
+    first = out.read_bytes()
+    assert main(["runs", "--store", str(store), "--format", "json", "-o", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err and out.read_bytes() == first
+    assert main(["runs", "--store", str(store), "--format", "json", "-o", str(out), "--overwrite"]) == 0
+    assert out.read_bytes().startswith(b"[")
+    assert main(["runs", "--store", str(store), "--format", "csv", "-o", str(tmp_path / "missing" / "x.csv")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_an_unexpected_error_is_one_line_naming_the_traceback_file(monkeypatch, capsys):
+    import workbench.cli.measure as measure_cli
+
+    def boom(args):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(measure_cli, "cmd_schema", boom)
+    assert main(["schema"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "internal error in `workbench schema` (ZeroDivisionError" in err
+    path = err.split("the full traceback is in ")[1].split(";")[0]
+    assert "ZeroDivisionError: division by zero" in open(path, encoding="utf-8").read()
+    with pytest.raises(ZeroDivisionError):
+        main(["--debug", "schema"])

@@ -96,6 +96,58 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def write_file_atomic(path: str | os.PathLike, data: bytes, *, overwrite: bool = False) -> Path:
+    """Write ``data`` to ``path`` all at once: a temporary file beside it, flushed, then moved into place.
+
+    A reader never sees half a file, and a failure (full disk, killed process) leaves ``path`` as it
+    was. An existing file is replaced only with ``overwrite=True``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write.
+    data : bytes
+        Its whole content.
+    overwrite : bool
+        Replace an existing file (default: refuse).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    StoreError
+        ``path`` exists (without ``overwrite``), its directory is missing or read-only, or the disk is full.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory. Fix: give a file name, e.g. {path / 'runs.parquet'}.")
+    if path.exists() and not overwrite:
+        raise StoreError(f"{path} already exists; nothing was written. Fix: choose another file name, or "
+                         "pass --overwrite to replace it.")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # fails if `path` appeared meanwhile: never overwrite
+            except FileExistsError:
+                raise StoreError(f"{path} already exists; nothing was written. Fix: choose another file "
+                                 "name, or pass --overwrite to replace it.") from None
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}. Fix: check that its directory exists, "
+                         "is writable and has free space, or choose another path.") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 class Store:
     """A directory of measurement runs.
 
@@ -124,6 +176,14 @@ class Store:
         return store if isinstance(store, cls) else cls(store)
 
     # ------------------------------------------------------------------ writing
+    def contains(self, path: str | os.PathLike) -> bool:
+        """Whether ``path`` lies inside the store directory (where a reader would take it for a run)."""
+        try:
+            Path(path).resolve().relative_to(self.path.resolve())
+        except ValueError:
+            return False
+        return True
+
     def check_writable(self) -> None:
         """Raise :class:`StoreError` unless files can be created in the store (checked before work starts)."""
         tmp = self.path / ".tmp"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 
 from workbench.errors import ParameterError, UnknownNameError
@@ -56,6 +57,7 @@ def register(sub) -> None:
     p.add_argument("--format", choices=("table", "csv", "json", "parquet"), default="table")
     p.add_argument("--columns", help="comma-separated columns to keep")
     p.add_argument("--output", "-o", help="write to this file instead of stdout (required for parquet)")
+    p.add_argument("--overwrite", action="store_true", help="replace --output if it exists (default: refuse)")
     p.add_argument("--skip-corrupt", action="store_true", help="skip unreadable files with a warning")
     p.set_defaults(func=cmd_runs)
 
@@ -204,14 +206,20 @@ def cmd_runs(args: argparse.Namespace) -> int:
     UnknownNameError
         An unknown column in ``columns`` or a filter.
     ParameterError
-        A malformed filter, or ``parquet`` without ``output``.
+        A malformed filter, ``parquet`` without ``output``, or an ``output`` inside the store.
     CorruptFileError
         An unreadable run file (unless ``skip_corrupt``).
+    StoreError
+        ``output`` exists (without ``overwrite``) or cannot be written; nothing is written then.
     """
     from workbench import schema
     from workbench.store import Store
 
-    df = Store(args.store).read(skip_corrupt=args.skip_corrupt, filters=args.filter or None)
+    store = Store(args.store)
+    if args.output and store.contains(args.output):
+        raise ParameterError(f"--output {args.output} lies inside the store {store.path}, where it would be read "
+                             "back as a run (every row twice). Fix: write the export outside the store directory.")
+    df = store.read(skip_corrupt=args.skip_corrupt, filters=args.filter or None)
     if args.columns:
         cols = [c.strip() for c in args.columns.split(",") if c.strip()]
         for c in cols:
@@ -221,24 +229,25 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.format == "table":
         _print_table(df)
     elif args.format == "csv":
-        text = df.write_csv()
-        _emit(text, args.output)
+        _emit(df.write_csv().encode(), args.output, args.overwrite)
     elif args.format == "json":
-        text = df.write_json()
-        _emit(text + "\n", args.output)
+        _emit((df.write_json() + "\n").encode(), args.output, args.overwrite)
     else:
         if not args.output:
             raise ParameterError("--format parquet writes binary data: give --output FILE.")
-        df.write_parquet(args.output)
+        buf = io.BytesIO()
+        df.write_parquet(buf)
+        _emit(buf.getvalue(), args.output, args.overwrite)
     return 0
 
 
-def _emit(text: str, output: str | None) -> None:
+def _emit(data: bytes, output: str | None, overwrite: bool = False) -> None:
+    from workbench.store import write_file_atomic
+
     if output:
-        with open(output, "w") as fh:
-            fh.write(text)
+        write_file_atomic(output, data, overwrite=overwrite)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(data.decode())
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
