@@ -114,7 +114,7 @@ def test_tree_export_matches_sklearn():
     """The JSON-exportable tree arrays predict exactly what the sklearn ensemble predicts."""
     from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 
-    from workbench.costmodels.estimators import _export_ensemble, _predict_ensemble
+    from workbench.costmodels.ensembles import _export_ensemble, _predict_ensemble
 
     rng = np.random.default_rng(7)
     A = rng.normal(size=(100, 4))
@@ -166,7 +166,7 @@ def test_layerwise_learns_layer_latencies():
 def test_layerwise_uses_layer_shapes_when_every_layer_has_them():
     """Same FLOPs, parameters and bytes, 3× the time per FLOP for 1×1 kernels: only shapes tell them apart."""
     from workbench.costmodels import LayerwiseCostModel
-    from workbench.costmodels.estimators import LAYER_SHAPE_COLUMNS
+    from workbench.store import LAYER_SHAPE_COLUMNS
 
     from ._synthetic import synthetic_shaped_layer_table
 
@@ -265,3 +265,20 @@ def test_operator_rows_reach_layerwise_through_conformal_and_family_out():
                             train_only=ops)
     assert len(p) == (~ops).sum()
     assert np.median(np.abs(p["y_pred"] / p["y_true"] - 1)) < 0.1
+
+
+def test_estimators_module_gathers_the_estimators_of_their_modules():
+    """``workbench.costmodels.estimators`` is documented API: every name it lists is the class or function
+    of its own module, and the package's lazy names resolve to the same objects."""
+    import workbench.costmodels as cm
+    from workbench.costmodels import estimators
+
+    assert set(estimators.__all__) >= {"FlopsProportionalCostModel", "RooflineCostModel", "LogLinearCostModel",
+                                       "TreeCostModel", "LayerAdditiveCostModel", "LayerwiseCostModel",
+                                       "ResidualBoostedCostModel", "FeatureMismatchError", "operator_fit_params",
+                                       "fit_intercept_scale"}
+    for name in estimators.__all__:
+        obj = getattr(estimators, name)
+        assert obj.__module__ != "workbench.costmodels.estimators", name  # defined in its own module
+        if name in cm.__all__:
+            assert getattr(cm, name) is obj, name

@@ -1,8 +1,10 @@
 """Regression cost models per device class: latency, energy and memory of a model on a device.
 
 Modules: :mod:`~workbench.costmodels.features` (feature frames from store rows and the per-layer
-table), :mod:`~workbench.costmodels.estimators` (baselines, log-space regressions, per-layer
-additive model), :mod:`~workbench.costmodels.intervals` (conformal intervals),
+table), :mod:`~workbench.costmodels.estimators` (the scikit-learn contract; it gathers the
+estimators of :mod:`~workbench.costmodels.baselines`, :mod:`~workbench.costmodels.regressions`,
+:mod:`~workbench.costmodels.additive` and :mod:`~workbench.costmodels.layerwise`, on
+:mod:`~workbench.costmodels.base`), :mod:`~workbench.costmodels.intervals` (conformal intervals),
 :mod:`~workbench.costmodels.factory` (a fresh estimator of each kind),
 :mod:`~workbench.costmodels.training` (a store's training tables, layer shapes filled),
 :mod:`~workbench.costmodels.validation` (metrics, leave-one-family-out, leave-one-benchmark-out),
@@ -12,21 +14,23 @@ additive model), :mod:`~workbench.costmodels.intervals` (conformal intervals),
 ``docs/costmodels.md``.
 """
 
+import importlib
+
 _EXPORTS = {
     "ConformalCostModel": "intervals",
     "CostModelFileError": "persistence",
     "SavedCostModel": "persistence",
-    "FeatureMismatchError": "estimators",
+    "FeatureMismatchError": "base",
     "FewShotCalibrator": "fewshot",
-    "FlopsProportionalCostModel": "estimators",
-    "LayerAdditiveCostModel": "estimators",
-    "LayerwiseCostModel": "estimators",
-    "LogLinearCostModel": "estimators",
-    "ResidualBoostedCostModel": "estimators",
-    "RooflineCostModel": "estimators",
+    "FlopsProportionalCostModel": "baselines",
+    "LayerAdditiveCostModel": "additive",
+    "LayerwiseCostModel": "layerwise",
+    "LogLinearCostModel": "regressions",
+    "ResidualBoostedCostModel": "additive",
+    "RooflineCostModel": "baselines",
     "TARGETS": "features",
     "TargetMismatchError": "persistence",
-    "TreeCostModel": "estimators",
+    "TreeCostModel": "regressions",
     "VersionMismatchError": "persistence",
     "evaluate_fewshot": "fewshot",
     "feature_frame": "features",
@@ -48,8 +52,7 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):
+    """Import the submodule of a public name on first use (PEP 562)."""
     if name in _EXPORTS:
-        import importlib
-
         return getattr(importlib.import_module(f"workbench.costmodels.{_EXPORTS[name]}"), name)
     raise AttributeError(f"module 'workbench.costmodels' has no attribute {name!r}")

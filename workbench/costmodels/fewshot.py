@@ -26,7 +26,7 @@ import polars as pl
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from workbench.costmodels.estimators import _check_y
+from workbench.costmodels.base import _check_y
 from workbench.costmodels.features import architecture_of
 from workbench.costmodels.validation import mape, within
 from workbench.errors import ParameterError, UnknownNameError

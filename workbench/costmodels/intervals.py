@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.validation import check_is_fitted
 
-from workbench.costmodels.estimators import _check_y, _frame, operator_fit_params
+from workbench.costmodels.base import _check_y, _frame, operator_fit_params
 from workbench.errors import ParameterError
 from workbench.schema import OPERATOR_FAMILY
 
