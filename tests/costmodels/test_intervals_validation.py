@@ -22,10 +22,10 @@ def lognormal_data(n: int, seed: int, sigma: float = 0.2):
 def test_conformal_coverage_on_synthetic_data(global_random_seed, coverage):
     X, y = lognormal_data(600, global_random_seed)
     Xt, yt = lognormal_data(4000, global_random_seed + 1)
-    m = ConformalCostModel(LogLinearCostModel(), alpha=1 - coverage).fit(X, y)
+    m = ConformalCostModel(LogLinearCostModel(), interval=coverage).fit(X, y)
     lo, hi = m.predict_interval(Xt)
     got = np.mean((yt >= lo) & (yt <= hi))
-    # split-conformal coverage of a fresh test point is Beta-distributed around 1-alpha with sd
+    # split-conformal coverage of a fresh test point is Beta-distributed around the nominal coverage with sd
     # ≈ sqrt(a(1-a)/n_cal) ≈ 0.012 for n=600; 4,000 test points add ≈ 0.005: allow ±0.04 (≈3 sd)
     assert abs(got - coverage) < 0.04
     # the half-width in log space approaches the normal quantile × sigma (0.2) of the noise
@@ -36,10 +36,13 @@ def test_conformal_coverage_on_synthetic_data(global_random_seed, coverage):
 def test_conformal_group_calibration_and_errors():
     X, y = lognormal_data(200, 3)
     groups = np.repeat(list("abcdefghij"), 20)
-    m = ConformalCostModel(LogLinearCostModel(), alpha=0.1, cv=5).fit(X, y, groups=groups)
+    m = ConformalCostModel(LogLinearCostModel(), interval=0.9, cv=5).fit(X, y, groups=groups)
     assert m.oof_log_ratio_.shape == (200,) and np.isfinite(m.q_)
-    with pytest.raises(ParameterError, match="alpha"):
-        ConformalCostModel(alpha=1.5).fit(X, y)
+    bad = ConformalCostModel(interval=90)  # __init__ only stores (sklearn); fit checks
+    with pytest.raises(ParameterError, match=r"interval must be in \(0, 1\), got 90.*interval=0.9"):
+        bad.fit(X, y)
+    with pytest.raises(ParameterError, match="cv must be an integer ≥ 2, got 1"):
+        ConformalCostModel(cv=1).fit(X, y)
     # a single group cannot be held out: falls back to K-fold over rows, same as no groups
     one = ConformalCostModel(LogLinearCostModel()).fit(X, y, groups=np.zeros(200))
     assert one.q_ == ConformalCostModel(LogLinearCostModel()).fit(X, y).q_
@@ -123,12 +126,12 @@ def test_train_only_rows_give_no_calibration_residuals():
     yall = np.concatenate([y, yk * 5.0])
     gall = np.concatenate([groups, np.repeat("kernels", 200)])
     ops = gall == "kernels"
-    m = ConformalCostModel(LogLinearCostModel(), alpha=0.1).fit(Xall, yall, groups=gall, train_only=ops)
+    m = ConformalCostModel(LogLinearCostModel(), interval=0.9).fit(Xall, yall, groups=gall, train_only=ops)
     assert m.oof_log_ratio_.size == 400
-    naive = ConformalCostModel(LogLinearCostModel(), alpha=0.1).fit(Xall, yall, groups=gall,
+    naive = ConformalCostModel(LogLinearCostModel(), interval=0.9).fit(Xall, yall, groups=gall,
                                                                      train_only=np.zeros(600, bool))
     assert naive.q_ > 2 * m.q_  # predicting the held-out operator rows from the rest: log 5 off
-    default = ConformalCostModel(LogLinearCostModel(), alpha=0.1).fit(Xall, yall, groups=gall)
+    default = ConformalCostModel(LogLinearCostModel(), interval=0.9).fit(Xall, yall, groups=gall)
     assert default.q_ == m.q_  # the group named schema.OPERATOR_FAMILY ("kernels") is train-only by default
     Xt, yt = lognormal_data(4000, 10)
     lo, hi = m.predict_interval(Xt.assign(uses_op=0.0))

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from workbench.costmodels import FeatureMismatchError, TargetMismatchError, VersionMismatchError, load, save
 from workbench.costmodels.factory import make_estimator
@@ -28,6 +29,30 @@ def test_round_trip_identical_predictions(tmp_path, kind):
     assert md["target"] == "latency_ms" and md["device_class"] == "server-cpu"
     assert md["features"] == list(X.columns)
     assert {"numpy", "scikit-learn", "python"} <= set(md["library_versions"])
+
+
+def test_file_written_with_alpha_loads_as_interval(tmp_path):
+    """Files written before ConformalCostModel took ``interval`` store the miscoverage ``alpha``."""
+    X, y, _ = synthetic_networks(80, 11)
+    est = make_estimator("loglinear", interval=0.9).fit(X, y)
+    path = save(est, tmp_path / "new.json", target="latency_ms", metadata={"interval": 0.9})
+    doc = json.loads(path.read_text())
+    params = doc["model"]["params"]
+    assert params["interval"] == 0.9 and "alpha" not in params
+    # the old layout: {"estimator": ..., "alpha": 0.1, "cv": 5, "random_state": 0}, in that order
+    doc["model"]["params"] = {"estimator": params["estimator"], "alpha": 0.1, "cv": params["cv"],
+                              "random_state": params["random_state"]}
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc))
+    saved = load(old, target="latency_ms")
+    params = saved.estimator.get_params(deep=False)
+    assert params["interval"] == pytest.approx(0.9, abs=1e-15) and "alpha" not in params  # 1 - 0.1 in floats
+    np.testing.assert_array_equal(saved.predict(X), est.predict(X))
+    np.testing.assert_array_equal(saved.predict_interval(X)[0], est.predict_interval(X)[0])
+    # refitting the loaded model gives the same interval as the model written with interval=0.9
+    assert clone(saved.estimator).fit(X, y).q_ == est.q_
+    # the inner LogLinearCostModel keeps its own ``alpha`` (a ridge penalty, not a coverage)
+    assert saved.estimator.estimator.alpha == est.estimator.alpha
 
 
 def test_layerwise_round_trip(tmp_path):

@@ -6,7 +6,7 @@ model here predicts ``energy_j`` from what is known about a board *before* measu
 its latency on the benchmark [ms], its clock [MHz] (from the system description), its catalog
 maximum power [W] (:mod:`workbench.catalog.devices`, cited there) and whether it has an
 accelerator. It is a power law fitted in log space
-(:class:`~workbench.costmodels.estimators.LogLinearCostModel`): energy = power × time, with the
+(:class:`~workbench.costmodels.regressions.LogLinearCostModel`): energy = power × time, with the
 power a power law of the clock and the catalog power. The features were fixed before looking at
 held-out boards; one-hot core types and tasks were left out because, with about ten boards, most
 core types occur on one board only.
@@ -24,7 +24,13 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from workbench.errors import ParameterError
+from workbench.catalog.devices import get_device
+from workbench.checks import check_interval
+from workbench.costmodels.intervals import ConformalCostModel
+from workbench.costmodels.regressions import LogLinearCostModel
+from workbench.costmodels.validation import leave_one_group_out, summarize
+from workbench.errors import ParameterError, UnknownNameError
+from workbench.schema import as_polars
 
 BOARD_FEATURES = ("latency_ms", "cpu_mhz", "has_accelerator", "catalog_max_power_w")
 """Features of :func:`board_energy_data`: latency [ms], clock [MHz], accelerator flag [0/1], catalog max
@@ -51,9 +57,6 @@ def clock_mhz(text) -> float:
 def catalog_max_power_w(device_name: str) -> float:
     """Maximum power [W] of a catalog device (:mod:`workbench.catalog.devices`); NaN when the device is
     not in the catalog or has no figure."""
-    from workbench.catalog.devices import get_device
-    from workbench.errors import UnknownNameError
-
     try:
         p = get_device(device_name).max_power_w
     except UnknownNameError:
@@ -83,7 +86,7 @@ def board_energy_data(rows) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
     ParameterError
         When fewer than 10 rows carry an energy per inference, or rows lack a needed column.
     """
-    df = rows if isinstance(rows, pl.DataFrame) else pl.from_pandas(rows)
+    df = as_polars(rows)
     need = ["energy_j", "energy_scope", "device_name", "device_class", "model", "measurement_id"]
     missing = [c for c in need if c not in df.columns]
     if missing:
@@ -101,7 +104,7 @@ def board_energy_data(rows) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
     pdf = df.to_pandas()
     cfg = [json.loads(c) if isinstance(c, str) and c else {} for c in pdf.get("config_json", [None] * len(pdf))]
     cpu = pdf["cpu_model"] if "cpu_model" in pdf else pd.Series([None] * len(pdf))
-    freq = pd.Series([clock_mhz(c.get("processor_frequency") or m) for c, m in zip(cfg, cpu)])
+    freq = pd.Series([clock_mhz(c.get("processor_frequency") or m) for c, m in zip(cfg, cpu, strict=True)])
     X = pd.DataFrame({"latency_ms": pdf["latency_ms"].to_numpy(float)})
     X["cpu_mhz"] = freq.fillna(freq.median()).fillna(0.0).to_numpy()
     acc = pdf["accelerator"] if "accelerator" in pdf else pd.Series([None] * len(pdf))
@@ -137,12 +140,16 @@ def evaluate_board_out(rows, *, kinds=tuple(BOARD_KINDS), interval: float | None
         ``upper``) and the identity columns; ``metrics``: per kind overall (``device_class ==
         device_name == "all"``), per device class and per board (``n``, ``mape``, ``rmse`` [J],
         ``within10``, with intervals ``coverage`` and ``median_width_factor``).
-    """
-    from workbench.costmodels.estimators import LogLinearCostModel
-    from workbench.costmodels.intervals import ConformalCostModel
-    from workbench.costmodels.validation import leave_one_group_out, summarize
-    from workbench.errors import UnknownNameError
 
+    Raises
+    ------
+    UnknownNameError
+        A kind that is not a key of :data:`BOARD_KINDS`.
+    ParameterError
+        ``interval`` not in (0, 1), or rows :func:`board_energy_data` refuses.
+    """
+    if interval is not None:
+        interval = check_interval(interval)
     for k in kinds:
         if k not in BOARD_KINDS:
             raise UnknownNameError("board cost-model kind", k, BOARD_KINDS)
@@ -152,9 +159,7 @@ def evaluate_board_out(rows, *, kinds=tuple(BOARD_KINDS), interval: float | None
     for kind in kinds:
         est = LogLinearCostModel(features=list(BOARD_KINDS[kind]), alpha=ridge_alpha)
         if interval is not None:
-            if not (0 < interval < 1):
-                raise ParameterError(f"interval must be a coverage in (0, 1), e.g. 0.9; got {interval!r}.")
-            est = ConformalCostModel(est, alpha=round(1 - interval, 10))
+            est = ConformalCostModel(est, interval=interval)
         p = leave_one_group_out(est, X, y, boards, meta=meta).assign(kind=kind)
         preds.append(p)
         tables.append(summarize(p).assign(kind=kind, device_class="all", device_name="all"))

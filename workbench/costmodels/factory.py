@@ -7,18 +7,13 @@ importing scikit-learn); this module builds the estimators behind them.
 from __future__ import annotations
 
 from workbench.checks import check_interval
-from workbench.costmodels.estimators import (
-    FlopsProportionalCostModel,
-    LayerAdditiveCostModel,
-    LayerwiseCostModel,
-    LogLinearCostModel,
-    ResidualBoostedCostModel,
-    RooflineCostModel,
-    TreeCostModel,
-)
+from workbench.costmodels.additive import LayerAdditiveCostModel, ResidualBoostedCostModel
+from workbench.costmodels.baselines import FlopsProportionalCostModel, RooflineCostModel
 from workbench.costmodels.features import BASE_FEATURES
 from workbench.costmodels.intervals import ConformalCostModel
 from workbench.costmodels.kinds import DEFAULT_KIND, KINDS
+from workbench.costmodels.layerwise import LayerwiseCostModel
+from workbench.costmodels.regressions import LogLinearCostModel, TreeCostModel
 from workbench.errors import UnknownNameError
 
 
@@ -31,6 +26,21 @@ def make_estimator(kind: str = DEFAULT_KIND, *, interval: float | None = 0.9, ra
         A key of :data:`KINDS`.
     interval : float or None
         Nominal coverage of the conformal intervals (0.9 → 90 %); None for point predictions only.
+    random_state : int
+        Seed of the tree-based kinds.
+
+    Returns
+    -------
+    estimator
+        Unfitted; a :class:`~workbench.costmodels.intervals.ConformalCostModel` around the kind's
+        model unless ``interval`` is None.
+
+    Raises
+    ------
+    UnknownNameError
+        ``kind`` is not a key of :data:`KINDS`.
+    ParameterError
+        ``interval`` is not in (0, 1).
     """
     if kind not in KINDS:
         raise UnknownNameError("cost-model kind", kind, KINDS)
@@ -49,8 +59,7 @@ def make_estimator(kind: str = DEFAULT_KIND, *, interval: float | None = 0.9, ra
     }[kind]()
     if interval is None:
         return est
-    interval = check_interval(interval)
-    return ConformalCostModel(est, alpha=round(1 - interval, 10))
+    return ConformalCostModel(est, interval=check_interval(interval))
 
 
 def needs_layers(est) -> bool:

@@ -3,10 +3,13 @@
 :class:`ConformalCostModel` wraps any cost model. At ``fit`` it computes out-of-fold *log ratios*
 ``|log y − log ŷ|`` with K-fold cross-fitting (by group, e.g. model family, when ``groups`` are
 given, so the residuals are those of families the inner model has not seen), and keeps their
-``⌈(n+1)(1−α)⌉/n`` empirical quantile ``q_``. The interval of a prediction ŷ is
+``⌈(n+1)·interval⌉/n`` empirical quantile ``q_``. The interval of a prediction ŷ is
 ``[ŷ·e^(−q_), ŷ·e^(+q_)]``: multiplicative, as errors of latency models are relative.
 
-Coverage is guaranteed (≥ 1−α) only when the new rows are exchangeable with the calibration
+``interval`` is the nominal coverage (0.9: 90 % intervals), as everywhere in the workbench; the
+textbook miscoverage α = 1 − ``interval`` appears only in :func:`conformal_quantile`.
+
+Coverage is guaranteed (≥ ``interval``) only when the new rows are exchangeable with the calibration
 rows; for a new model family it holds to the extent that families are exchangeable with each
 other, which is why the calibration residuals are computed family-out. The benchmark reports the
 empirical coverage on held-out families.
@@ -25,17 +28,45 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.validation import check_is_fitted
 
+from workbench.checks import check_int, check_interval
 from workbench.costmodels.base import _check_y, _frame, operator_fit_params
+from workbench.costmodels.regressions import LogLinearCostModel
 from workbench.errors import ParameterError
 from workbench.schema import OPERATOR_FAMILY
 
 
-def conformal_quantile(scores, alpha: float) -> float:
-    """The ``⌈(n+1)(1−α)⌉``-th smallest score (∞ when n is too small for the level)."""
+def _coverage_quantile(scores, coverage: float) -> float:
+    """The ``⌈(n+1)·coverage⌉``-th smallest score (∞ when n is too small for the coverage).
+
+    A product ``(n+1)·coverage`` within 1e-9 (relative) of an integer counts as that integer, so
+    the float error of a decimal coverage (0.07 is 0.07000000000000000666...) cannot add a rank.
+    """
     s = np.sort(np.asarray(scores, dtype=float))
     n = s.size
-    k = int(np.ceil((n + 1) * (1 - alpha)))
+    v = (n + 1) * coverage
+    k = int(round(v)) if abs(v - round(v)) <= 1e-9 * max(1.0, v) else int(np.ceil(v))
     return float("inf") if k > n else float(s[k - 1])
+
+
+def conformal_quantile(scores, alpha: float) -> float:
+    """The ``⌈(n+1)(1−α)⌉``-th smallest score (∞ when n is too small for the level).
+
+    The textbook form, in the miscoverage ``alpha`` (0.1 for 90 % intervals);
+    :class:`ConformalCostModel` takes the coverage ``interval`` instead.
+
+    Parameters
+    ----------
+    scores : array
+        Nonconformity scores of the calibration rows.
+    alpha : float
+        Miscoverage, in (0, 1).
+
+    Returns
+    -------
+    float
+        The quantile (in the unit of the scores), or ``inf``.
+    """
+    return _coverage_quantile(scores, 1 - alpha)
 
 
 class ConformalCostModel(RegressorMixin, BaseEstimator):
@@ -44,9 +75,10 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     estimator : cost model
-        Any regressor predicting positive values (a :mod:`workbench.costmodels.estimators` model).
-    alpha : float
-        Miscoverage: 0.1 gives 90 % intervals.
+        Any regressor predicting positive values (a :mod:`workbench.costmodels.estimators` model);
+        default :class:`~workbench.costmodels.regressions.LogLinearCostModel`.
+    interval : float
+        Nominal coverage of the prediction intervals, in (0, 1): 0.9 gives 90 % intervals.
     cv : int
         Folds for the out-of-fold residuals (at most the number of groups when ``groups`` are given;
         with a single group, folds are drawn over rows).
@@ -62,28 +94,46 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
         Out-of-fold ``log(ŷ / y)`` of the training rows (except ``train_only`` rows).
     """
 
-    def __init__(self, estimator=None, alpha: float = 0.1, cv: int = 5, random_state: int = 0):
+    def __init__(self, estimator=None, interval: float = 0.9, cv: int = 5, random_state: int = 0):
         self.estimator = estimator
-        self.alpha = alpha
+        self.interval = interval
         self.cv = cv
         self.random_state = random_state
 
     def fit(self, X, y, groups=None, train_only=None, **fit_params):
-        """Fit; ``fit_params`` (e.g. ``layers=`` for LayerwiseCostModel) go to every inner fit.
+        """Compute the out-of-fold calibration residuals and ``q_``, then fit the model on all rows.
 
-        ``train_only`` (array of bool) marks rows that are in every cross-fitting fold's training
-        set and never give a calibration residual (an operator benchmark: the intervals are for
-        model families, and these rows are not one). By default, rows whose group is
-        :data:`workbench.schema.OPERATOR_FAMILY`. Rows of that group are also passed as
-        ``operator_rows`` to an estimator whose ``fit`` takes it (:class:`LayerwiseCostModel`).
+        Parameters
+        ----------
+        X : pandas DataFrame or 2-D array, shape (n_rows, n_features)
+            The features the inner estimator needs.
+        y : array, shape (n_rows,)
+            Target per forward call [target unit, e.g. ms], finite and > 0.
+        groups : array, shape (n_rows,), optional
+            Group of each row (model family): folds hold out whole groups, so the residuals are
+            those of groups the inner model has not seen. With one group, folds are drawn over rows.
+        train_only : array of bool, shape (n_rows,), optional
+            Rows that are in every fold's training set and never give a calibration residual (an
+            operator benchmark: the intervals are for model families, and these rows are not one).
+            By default, rows whose group is :data:`workbench.schema.OPERATOR_FAMILY`. Rows of that
+            group are also passed as ``operator_rows`` to an estimator whose ``fit`` takes it
+            (:class:`~workbench.costmodels.layerwise.LayerwiseCostModel`).
+        **fit_params
+            Passed to every inner ``fit`` and ``predict`` (e.g. ``layers=`` for LayerwiseCostModel).
+
+        Returns
+        -------
+        self : ConformalCostModel
+
+        Raises
+        ------
+        ParameterError
+            ``interval`` not in (0, 1), ``cv`` not an integer ≥ 2, a target ≤ 0, or ``train_only``
+            of the wrong length or marking every row; and what the inner ``fit`` raises.
         """
-        from workbench.costmodels.estimators import LogLinearCostModel
-
         y = _check_y(y)
-        if not (0 < self.alpha < 1):
-            raise ParameterError(f"alpha must be in (0, 1) (0.1 gives 90 % intervals), got {self.alpha!r}.")
-        if not isinstance(self.cv, (int, np.integer)) or self.cv < 2:
-            raise ParameterError(f"cv must be an integer >= 2, got {self.cv!r}.")
+        interval = check_interval(self.interval)
+        check_int(self.cv, "cv", minimum=2, fix="give the number of cross-fitting folds, e.g. cv=5.")
         base = self.estimator if self.estimator is not None else LogLinearCostModel()
         X = _frame(X)
         if train_only is None and groups is not None:
@@ -112,18 +162,59 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
             oof[te] = m.predict(X.iloc[cal[te]], **fit_params)
         oof = np.maximum(oof, 1e-300)
         self.oof_log_ratio_ = np.log(oof / y[cal])
-        self.q_ = conformal_quantile(np.abs(self.oof_log_ratio_), self.alpha)
+        self.q_ = _coverage_quantile(np.abs(self.oof_log_ratio_), interval)
         self.estimator_ = clone(base).fit(X, y, **operator_fit_params(base, families), **fit_params)
         self.feature_names_in_ = list(X.columns)
         self.n_features_in_ = len(self.feature_names_in_)
         return self
 
     def predict(self, X, **predict_params):
+        """Point prediction of the inner estimator fitted on all rows.
+
+        Parameters
+        ----------
+        X : pandas DataFrame or 2-D array, shape (n_rows, n_features)
+            The features the inner estimator was fitted on.
+        **predict_params
+            Passed to the inner ``predict`` (e.g. ``layers=`` for LayerwiseCostModel).
+
+        Returns
+        -------
+        numpy array, shape (n_rows,)
+            Prediction [target unit].
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        FeatureMismatchError
+            X lacks a fitted column or holds one the model was not fitted on.
+        """
         check_is_fitted(self, "estimator_")
         return self.estimator_.predict(X, **predict_params)
 
     def predict_interval(self, X, **predict_params):
-        """Lower and upper bounds of the ``1 − alpha`` prediction interval [target unit]."""
+        """Bounds of the prediction interval of coverage ``interval``, ``[ŷ·e^(−q_), ŷ·e^(+q_)]``.
+
+        Parameters
+        ----------
+        X : pandas DataFrame or 2-D array, shape (n_rows, n_features)
+            The features the inner estimator was fitted on.
+        **predict_params
+            Passed to the inner ``predict`` (e.g. ``layers=`` for LayerwiseCostModel).
+
+        Returns
+        -------
+        (lower, upper) : tuple of numpy arrays, shape (n_rows,)
+            Bounds [target unit]; (0, inf) when there are too few calibration rows for the coverage.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        FeatureMismatchError
+            X lacks a fitted column or holds one the model was not fitted on.
+        """
         p = self.predict(X, **predict_params)
         return p * np.exp(-self.q_), p * np.exp(self.q_)
 

@@ -12,10 +12,15 @@ Only the classes in :data:`REGISTRY` can be rebuilt; their learned state is plai
 arrays (trees are stored as node arrays, see ``TreeCostModel``). :func:`load` refuses files of
 another format version, and files written with another scikit-learn/numpy/workbench minor
 version unless ``check_versions=False``.
+
+Files written before :class:`~workbench.costmodels.intervals.ConformalCostModel` took its coverage
+as ``interval`` store the miscoverage ``alpha`` in its parameters; :func:`estimator_from_dict`
+reads them as ``interval = 1 - alpha`` (:data:`RENAMED_PARAMS`).
 """
 
 from __future__ import annotations
 
+import importlib.metadata as md
 import json
 import os
 import platform
@@ -24,18 +29,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import sklearn
+from sklearn.utils.validation import check_is_fitted
 
-from workbench.costmodels.estimators import (
-    FlopsProportionalCostModel,
-    LayerAdditiveCostModel,
-    LayerwiseCostModel,
-    LogLinearCostModel,
-    ResidualBoostedCostModel,
-    RooflineCostModel,
-    TreeCostModel,
-)
+from workbench.costmodels.additive import LayerAdditiveCostModel, ResidualBoostedCostModel
+from workbench.costmodels.baselines import FlopsProportionalCostModel, RooflineCostModel
+from workbench.costmodels.features import target_column
 from workbench.costmodels.fewshot import FewShotCalibrator
 from workbench.costmodels.intervals import ConformalCostModel
+from workbench.costmodels.layerwise import LayerwiseCostModel
+from workbench.costmodels.regressions import LogLinearCostModel, TreeCostModel
 from workbench.errors import CorruptFileError, UnknownNameError, WorkbenchError
 
 FORMAT = "workbench-costmodel"
@@ -46,6 +49,10 @@ REGISTRY = {c.__name__: c for c in (
     LayerwiseCostModel, ResidualBoostedCostModel, ConformalCostModel, FewShotCalibrator,
 )}
 """Classes a model file may name (nothing else is ever instantiated)."""
+
+RENAMED_PARAMS = {"ConformalCostModel": ("alpha", "interval", lambda alpha: 1 - alpha)}
+"""Class → (old parameter, new parameter, old value → new value) for files written before a rename:
+``ConformalCostModel(alpha=0.1)`` (miscoverage) became ``ConformalCostModel(interval=0.9)`` (coverage)."""
 
 
 class CostModelFileError(CorruptFileError):
@@ -69,10 +76,6 @@ class TargetMismatchError(WorkbenchError, ValueError):
 
 def library_versions() -> dict[str, str]:
     """Versions recorded in (and checked against) a model file."""
-    import importlib.metadata as md
-
-    import sklearn
-
     out = {"python": platform.python_version(), "numpy": np.__version__, "scikit-learn": sklearn.__version__}
     try:
         out["continuum-workbench"] = md.version("continuum-workbench")
@@ -134,12 +137,21 @@ def estimator_to_dict(est) -> dict:
 
 
 def estimator_from_dict(d: dict):
-    """Rebuild a registered estimator from :func:`estimator_to_dict` output (no code is run)."""
+    """Rebuild a registered estimator from :func:`estimator_to_dict` output (no code is run).
+
+    Parameters renamed since the file was written are mapped by :data:`RENAMED_PARAMS` (an old
+    ``ConformalCostModel`` entry's ``alpha`` becomes ``interval = 1 - alpha``).
+    """
     name = d.get("class")
     if name not in REGISTRY:
         raise UnknownNameError("cost-model class", str(name), REGISTRY,
                                "a model file may only name the workbench's cost models")
-    est = REGISTRY[name](**{k: _decode(v) for k, v in d.get("params", {}).items()})
+    params = {k: _decode(v) for k, v in d.get("params", {}).items()}
+    if name in RENAMED_PARAMS:
+        old, new, convert = RENAMED_PARAMS[name]
+        if old in params and new not in params:
+            params[new] = convert(params.pop(old))
+    est = REGISTRY[name](**params)
     for k, v in d.get("state", {}).items():
         if not k.endswith("_") or k.startswith("_"):
             raise CostModelFileError("<cost model>", f"state key {k!r} is not a learned attribute")
@@ -197,10 +209,6 @@ def save(estimator, path: str | os.PathLike, *, target: str, metadata: dict | No
     metadata : dict, optional
         More metadata: ``device_class``, ``training_data_sha256``, ``n_train``, ... (JSON values).
     """
-    from sklearn.utils.validation import check_is_fitted
-
-    from workbench.costmodels.features import target_column
-
     target_column(target)  # validates the name
     check_is_fitted(estimator)
     meta = {"target": target, "features": list(getattr(estimator, "feature_names_in_", [])),
