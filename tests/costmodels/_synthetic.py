@@ -35,7 +35,7 @@ def synthetic_layer_table(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, 
     for i in range(n):
         mid = f"net{i}"
         total = 0.01
-        for j in range(int(rng.integers(2, 8))):
+        for _ in range(int(rng.integers(2, 8))):
             flops = float(rng.uniform(1e4, 1e7))
             out_bytes = int(rng.uniform(1e3, 1e5))
             for typ, lat in (("Conv2d", 2e-8 * flops), ("ReLU", 1e-7 * out_bytes)):

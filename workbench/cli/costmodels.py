@@ -1,4 +1,8 @@
-"""``workbench fit``, ``workbench predict`` and ``workbench evaluate``: regression cost models."""
+"""``workbench fit``, ``workbench predict`` and ``workbench evaluate``: regression cost models.
+
+Building the parser imports only :mod:`workbench.costmodels.kinds` (no scikit-learn); each command
+imports what it runs when it runs.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,18 @@ import argparse
 import json
 import sys
 
+from workbench.costmodels.kinds import KINDS
+from workbench.errors import UnknownNameError
+
 
 def register(sub) -> None:
-    from workbench.costmodels.kinds import KINDS
+    """Add the ``fit``, ``predict`` and ``evaluate`` commands to the CLI's subparsers.
 
+    Parameters
+    ----------
+    sub : argparse subparsers action
+        From ``ArgumentParser.add_subparsers()``.
+    """
     TARGETS = ("energy_j", "latency_ms", "memory_peak_bytes")  # = workbench.costmodels.features.TARGETS (tested)
 
     kinds_help = "; ".join(f"{k}: {v}" for k, v in KINDS.items())
@@ -69,6 +81,27 @@ def _print(df, fmt: str) -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    """``workbench fit``: fit a cost model on a store's measurements and write it as JSON.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``target``, ``store``, ``out``, ``device_class``, ``device_name``, ``kind``, ``interval``
+        (coverage in (0, 1); 0 for point predictions only) and ``zoo_twins``.
+
+    Returns
+    -------
+    int
+        Exit status 0 (errors are raised as :class:`~workbench.errors.WorkbenchError`, which the
+        CLI prints with exit status 2).
+
+    Raises
+    ------
+    UnknownNameError
+        Unknown kind, device class or zoo-twin dataset.
+    ParameterError
+        No rows match, or ``interval`` not in (0, 1).
+    """
     from workbench.costmodels.workflow import fit_from_store, save_fitted
 
     twins = None
@@ -87,12 +120,34 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    """``workbench predict``: predict zoo models with a saved cost model and print the table.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``cost_model`` (model file), ``model`` (zoo names), ``batch_size`` [samples per call],
+        ``dtype``, ``target``, ``ignore_versions`` and ``format``.
+
+    Returns
+    -------
+    int
+        Exit status 0. The table has ``predicted_<target>`` [target unit] per model and, for a
+        model with intervals, ``lower_<target>``, ``upper_<target>`` and their coverage
+        ``interval``.
+
+    Raises
+    ------
+    UnknownNameError
+        Unknown zoo model or dtype.
+    CorruptFileError, VersionMismatchError, TargetMismatchError
+        The model file cannot be used (see :func:`workbench.costmodels.persistence.load`).
+    """
     import pandas as pd
 
     from workbench.costmodels.factory import needs_layers
     from workbench.costmodels.features import align_features, zoo_features
     from workbench.costmodels.persistence import load
-    from workbench.measure import zoo
+    from workbench.measure import zoo  # imports torch
 
     for m in args.model:  # validate names before any work
         zoo.resolve(m)
@@ -113,18 +168,36 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``workbench evaluate``: leave-one-family-out accuracy of cost models on a store.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``target``, ``store``, ``device_class``, ``device_name``, ``kind`` (list or None),
+        ``interval`` (coverage in (0, 1); 0 for none), ``per_family``, ``jobs`` and ``format``.
+
+    Returns
+    -------
+    int
+        Exit status 0; the metrics table (``mape``, ``rmse`` [target unit], ``within10``, and with
+        intervals ``coverage``) goes to standard output.
+
+    Raises
+    ------
+    UnknownNameError
+        Unknown kind, target or device class.
+    ParameterError
+        No rows match, ``interval`` not in (0, 1), or ``jobs`` 0.
+    """
     from workbench.costmodels.features import training_data, training_layers
-    from workbench.costmodels.kinds import KINDS
     from workbench.costmodels.training import read_training_tables
     from workbench.costmodels.validation import evaluate_family_out
-    from workbench.errors import UnknownNameError
-    from workbench.store import Store
 
     kinds = args.kind or ["flops", "loglinear", "additive"]
     for k in kinds:
         if k not in KINDS:
             raise UnknownNameError("cost-model kind", k, KINDS)
-    rows, layers = read_training_tables(Store(args.store))
+    rows, layers = read_training_tables(args.store)
     X, y, meta = training_data(rows, layers, target=args.target,
                                device_class=args.device_class, device_name=args.device_name)
     layers = training_layers(rows, layers)

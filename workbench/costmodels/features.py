@@ -25,8 +25,10 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from workbench.catalog.devices import get_device
 from workbench.checks import check_int
 from workbench.errors import ParameterError, SchemaError, UnknownNameError
+from workbench.schema import DEVICE_CLASSES, as_polars
 from workbench.store import LAYER_SHAPE_COLUMNS
 
 TARGETS = {
@@ -57,16 +59,6 @@ def target_column(target: str) -> str:
     return TARGETS[target]
 
 
-def _to_polars(frame) -> pl.DataFrame:
-    if isinstance(frame, pl.LazyFrame):
-        return frame.collect()
-    if isinstance(frame, pl.DataFrame):
-        return frame
-    if isinstance(frame, pd.DataFrame):
-        return pl.from_pandas(frame)
-    raise SchemaError(f"expected a polars or pandas DataFrame, got {type(frame).__name__}.")
-
-
 def layer_type_features(layers, batch_size: pd.Series | None = None) -> pd.DataFrame:
     """Per-layer-type counts, FLOPs and output bytes per ``measurement_id`` (index).
 
@@ -78,7 +70,7 @@ def layer_type_features(layers, batch_size: pd.Series | None = None) -> pd.DataF
     batch_size : pandas Series, optional
         Samples per call indexed by ``measurement_id``; FLOPs and bytes are multiplied by it.
     """
-    lay = _to_polars(layers)
+    lay = as_polars(layers)
     if lay.height == 0:
         return pd.DataFrame(index=pd.Index([], name="measurement_id"))
     agg = (
@@ -117,7 +109,7 @@ def feature_frame(rows, layers=None, *, device_features: bool = False) -> pd.Dat
     SchemaError
         If a needed column is missing or a base feature is null.
     """
-    df = _to_polars(rows)
+    df = as_polars(rows)
     need = ["measurement_id", "flops", "params", "weight_bytes", "activation_bytes", "batch_size", "dtype"]
     missing = [c for c in need if c not in df.columns]
     if missing:
@@ -162,8 +154,6 @@ def catalog_device_features(device_name: str, dtype: str | None = "fp32") -> dic
     ParameterError
         If the catalog has no peak figure for the dtype.
     """
-    from workbench.catalog.devices import get_device  # layer 3; imported when used
-
     dev = get_device(device_name)
     key = dtype or "fp32"
     peak = dev.peak_flops_per_s.get(key)
@@ -205,10 +195,8 @@ def training_data(rows, layers=None, *, target: str = "latency_ms", device_class
     ParameterError
         No rows match (the message lists what the store holds).
     """
-    from workbench.schema import DEVICE_CLASSES
-
     col = target_column(target)
-    df = _to_polars(rows)
+    df = as_polars(rows)
     if target == "latency_ms" and "latency_ms_mean" in df.columns and col in df.columns:
         # datasets that publish one latency figure per row (MLPerf Tiny) keep it in latency_ms_mean
         df = df.with_columns(pl.coalesce(col, "latency_ms_mean").alias(col))
@@ -222,7 +210,7 @@ def training_data(rows, layers=None, *, target: str = "latency_ms", device_class
     if target == "energy_j":
         df = df.filter(pl.col("energy_scope") == "inference")
     if df.height == 0:
-        have = _to_polars(rows).group_by("device_class").len().sort("device_class").rows()
+        have = as_polars(rows).group_by("device_class").len().sort("device_class").rows()
         raise ParameterError(
             f"no rows with {col!r} for device_class={device_class!r}, device_name={device_name!r}; "
             f"the rows hold (device_class, count) {have}. Fix: profile or import measurements first."
@@ -267,8 +255,8 @@ def training_layers(rows, layers, *, aggregate: str = "min"):
         return None
     if aggregate not in ("min", "median"):
         raise ParameterError(f"aggregate must be 'min' or 'median', got {aggregate!r}.")
-    df = _to_polars(rows)
-    lay = _to_polars(layers)
+    df = as_polars(rows)
+    lay = as_polars(layers)
     if lay.height == 0 or "latency_ms" not in lay.columns:
         return lay
     keys = [k for k in _GROUP_KEYS if k in df.columns]
@@ -306,7 +294,7 @@ def zoo_features(names: list[str], *, batch_size: int = 1, dtype: str = "fp32") 
     = model name; FLOPs and bytes per inference, no latency) for layer-based models and spans.
     """
     from workbench.measure import features as mf  # imports torch
-    from workbench.measure import zoo
+    from workbench.measure import zoo  # imports torch
 
     if dtype not in DTYPE_BYTES:
         raise UnknownNameError("dtype", dtype, DTYPE_BYTES)

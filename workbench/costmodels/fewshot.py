@@ -23,13 +23,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import polars as pl
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.linear_model import RidgeCV
 from sklearn.utils.validation import check_is_fitted
 
-from workbench.costmodels.base import _check_y
+from workbench.checks import check_int
+from workbench.costmodels.base import FeatureMismatchError, _check_y
 from workbench.costmodels.features import architecture_of
 from workbench.costmodels.validation import mape, within
 from workbench.errors import ParameterError, UnknownNameError
+from workbench.schema import as_polars
 
 ARCH_COLUMN = "architecture"
 
@@ -50,7 +53,7 @@ def wide_latencies(rows, *, value: str = "latency_ms_p50") -> pd.DataFrame:
     ``architecture`` (the model id without a trailing ``_<number>``, see
     :func:`workbench.costmodels.features.architecture_of`) and ``model_family``.
     """
-    df = rows if isinstance(rows, pl.DataFrame) else pl.from_pandas(rows)
+    df = as_polars(rows)
     for c in ("model", "device_name", value):
         if c not in df.columns:
             raise ParameterError(f"rows need a {c!r} column for a model × device table; they have {df.columns}.")
@@ -100,7 +103,7 @@ class FewShotCalibrator(RegressorMixin, BaseEstimator):
     def _design(self, X: pd.DataFrame) -> np.ndarray:
         L = np.log(X[self.devices_].to_numpy(dtype=float))
         s = self.devices_.index(self.source_)
-        for j, d in enumerate(self.devices_):
+        for j in range(len(self.devices_)):
             bad = ~np.isfinite(L[:, j])
             L[bad, j] = L[bad, s] + self.fill_offset_[j]
         if np.any(~np.isfinite(L)):
@@ -116,8 +119,29 @@ class FewShotCalibrator(RegressorMixin, BaseEstimator):
         return np.column_stack(cols)
 
     def fit(self, X, y):
-        from sklearn.linear_model import RidgeCV
+        """Fit the log-space ridge map from the known devices' latencies to the new device's.
 
+        Parameters
+        ----------
+        X : pandas DataFrame, shape (n_rows, n_columns)
+            One column per known device: latency of the row's model there [ms], NaN where not
+            measured (filled from ``source``); ``arch_column`` (str) when it is not None; a
+            ``model_family`` column is ignored.
+        y : array, shape (n_rows,)
+            Latency of the same models on the new device [ms], finite and > 0.
+
+        Returns
+        -------
+        self : FewShotCalibrator
+
+        Raises
+        ------
+        ParameterError
+            X not a DataFrame, without a device column or without ``arch_column``, a target ≤ 0, or
+            rows without a latency on the source device.
+        UnknownNameError
+            ``source`` is not a device column of X.
+        """
         y = _check_y(y)
         if not isinstance(X, pd.DataFrame):
             raise ParameterError("FewShotCalibrator needs X as a DataFrame with one latency column per known device.")
@@ -142,11 +166,31 @@ class FewShotCalibrator(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
+        """Predicted latency on the new device.
+
+        Parameters
+        ----------
+        X : pandas DataFrame, shape (n_rows, n_columns)
+            The known devices' latencies [ms] (the columns seen in ``fit``; NaN where not measured)
+            and ``arch_column``; architectures unseen in ``fit`` get no one-hot term.
+
+        Returns
+        -------
+        numpy array, shape (n_rows,)
+            Latency on the new device [ms].
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        FeatureMismatchError
+            X lacks a known device's column.
+        ParameterError
+            A row without a latency on the source device.
+        """
         check_is_fitted(self, "coef_")
         missing = [c for c in self.devices_ if c not in X.columns]
         if missing:
-            from workbench.costmodels.estimators import FeatureMismatchError
-
             raise FeatureMismatchError(missing, [], type(self).__name__)
         return np.exp(self.intercept_ + self._design(X) @ self.coef_)
 
@@ -164,7 +208,15 @@ def evaluate_fewshot(wide: pd.DataFrame, target: str, known: list[str], *, k: in
     -------
     dict with ``within10`` and ``mape`` (means over seeds), ``within10_per_seed``, ``k``,
     ``n_eval`` (evaluation rows per seed), ``target`` and ``known``.
+
+    Raises
+    ------
+    UnknownNameError
+        A device that is not a column of ``wide``.
+    ParameterError
+        ``k`` not a positive integer or leaving no model to evaluate, or ``target`` also in ``known``.
     """
+    k = check_int(k, "k", fix="give the number of models measured on the new device, e.g. k=100.")
     for d in [target, *known]:
         if d not in wide.columns:
             raise UnknownNameError("device", d, [c for c in wide.columns if c not in (ARCH_COLUMN, "model_family")])
@@ -180,8 +232,6 @@ def evaluate_fewshot(wide: pd.DataFrame, target: str, known: list[str], *, k: in
         idx = rng.permutation(len(pool))
         tr, te = pool.iloc[idx[:k]], pool.iloc[idx[k:]]
         est = estimator if estimator is not None else FewShotCalibrator(source=known[0])
-        from sklearn.base import clone
-
         m = clone(est).fit(tr[cols], tr[target].to_numpy(float))
         p = m.predict(te[cols])
         w10.append(within(te[target], p, 0.10))

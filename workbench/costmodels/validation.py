@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.base import clone
 
-from workbench.costmodels.estimators import fit_intercept_scale, operator_fit_params
+from workbench.checks import check_int
+from workbench.costmodels.base import fit_intercept_scale, operator_fit_params
 from workbench.costmodels.factory import make_estimator, needs_layers
 from workbench.costmodels.features import training_data, training_layers
 from workbench.errors import ParameterError
@@ -80,7 +82,18 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
     Returns
     -------
     DataFrame with ``group``, ``y_true``, ``y_pred`` (and ``lower``, ``upper``) per predicted row.
+
+    Raises
+    ------
+    ParameterError
+        ``n_jobs`` not None or a non-zero integer, ``train_only`` of the wrong length, or fewer
+        than 2 groups to hold out.
     """
+    if n_jobs is not None:
+        fix = "give the number of parallel fits (-1: one per core; 1 or None: none in parallel)."
+        n_jobs = check_int(n_jobs, "n_jobs", minimum=None, fix=fix)
+        if n_jobs == 0:  # joblib's convention: a positive count, or -1, -2, ... for all cores, all but one, ...
+            raise ParameterError(f"n_jobs must be a non-zero integer (-1: one per core) or None, got 0. Fix: {fix}")
     groups = np.asarray(groups)
     y = np.asarray(y, float)
     always = np.zeros(len(y), bool) if train_only is None else np.asarray(train_only, bool)
@@ -106,13 +119,9 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
         bounds = m.predict_interval(X[te], **kw) if hasattr(m, "predict_interval") else None
         return te, m.predict(X[te], **kw), bounds
 
-    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0):
-        raise ParameterError(f"n_jobs must be a non-zero integer (-1: one per core) or None, got {n_jobs!r}.")
     if n_jobs in (None, 1):
         folds = [fold(g) for g in uniq]
     else:
-        from joblib import Parallel, delayed
-
         folds = Parallel(n_jobs=n_jobs)(delayed(fold)(g) for g in uniq)
     for te, p, bounds in folds:
         pred[te] = p
@@ -264,10 +273,9 @@ def evaluate_benchmark_out(rows, layers=None, *, target: str = "latency_ms", kin
     Raises
     ------
     ParameterError
-        No board has ``min_models`` models with the target.
+        ``min_models`` not an integer ≥ 3, or no board has ``min_models`` models with the target.
     """
-    if min_models < 3:
-        raise ParameterError(f"min_models must be >= 3 (two to fit, one held out), got {min_models!r}.")
+    min_models = check_int(min_models, "min_models", minimum=3, fix="give 3 or more: two models to fit, one held out.")
     X, y, meta = training_data(rows, layers, target=target, device_class=device_class, aggregate=aggregate)
     layers = training_layers(rows, layers, aggregate=aggregate)
     meta = meta.assign(device_name=meta["device_name"].astype(str))

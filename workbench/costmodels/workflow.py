@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import polars as pl
 
-from workbench.costmodels.estimators import operator_fit_params
+from workbench.costmodels.base import operator_fit_params
 from workbench.costmodels.factory import make_estimator, needs_layers
 from workbench.costmodels.features import data_hash, training_data, training_layers
 from workbench.costmodels.intervals import ConformalCostModel
@@ -31,14 +31,21 @@ def fit_from_store(store, *, target: str = "latency_ms", device_class: str | Non
     Parameters
     ----------
     store : workbench.store.Store or path
+        The measurement store (its per-layer table is read too; layer shapes of older zoo runs are
+        filled, see :func:`~workbench.costmodels.training.read_training_tables`).
     target : str
-        ``latency_ms``, ``energy_j`` or ``memory_peak_bytes``.
+        ``latency_ms`` [ms per forward call], ``energy_j`` [J per inference] or
+        ``memory_peak_bytes`` [B].
     device_class, device_name : str, optional
         Which rows to fit on.
     kind : str, optional
-        See :data:`KINDS`; default :func:`~workbench.costmodels.kinds.default_kind` of the target.
+        See :data:`~workbench.costmodels.kinds.KINDS`; default
+        :func:`~workbench.costmodels.kinds.default_kind` of the target.
     interval : float or None
-        Conformal interval coverage (calibrated family-out when ``family_out_calibration``).
+        Nominal coverage of the conformal prediction intervals, in (0, 1) (0.9: 90 %); None for
+        point predictions only.
+    family_out_calibration : bool
+        Calibrate the intervals on held-out model families (when the rows have two or more).
     zoo_twins : dict, optional
         Dataset model name → zoo model: imported rows without FLOPs get their zoo twin's features
         first (:func:`workbench.costmodels.twins.with_zoo_features`), e.g. MLPerf Tiny rows.
@@ -46,7 +53,16 @@ def fit_from_store(store, *, target: str = "latency_ms", device_class: str | Non
     Returns
     -------
     SavedCostModel
-        The fitted estimator with metadata (target, device class, features, training-data hash).
+        The fitted estimator with metadata (target, device class, features, training-data hash,
+        ``store``).
+
+    Raises
+    ------
+    UnknownNameError
+        Unknown target, device class or kind.
+    ParameterError
+        No rows match, ``interval`` not in (0, 1), or kind ``layerwise`` for a target other
+        than latency.
     """
     store = Store.coerce(store)
     rows, layers = read_training_tables(store)
@@ -63,10 +79,34 @@ def fit_from_rows(rows, layers=None, *, target: str = "latency_ms", device_class
                   aggregate: str = "min") -> SavedCostModel:
     """Fit a cost model on measurement rows (a store's, or a dataset's with twin features).
 
-    Parameters as :func:`fit_from_store`; ``rows`` and ``layers`` are the measurement rows and
-    their per-layer table, ``aggregate`` as in :func:`~workbench.costmodels.features.training_data`.
     The metadata records the training rows' devices, batch sizes and sources, so that a projection
     (:mod:`workbench.strategies.projection`) can say which device its rows describe.
+
+    Parameters
+    ----------
+    rows : polars or pandas DataFrame
+        Measurement rows (:mod:`workbench.schema`).
+    layers : polars or pandas DataFrame, optional
+        Their per-layer table (:data:`workbench.store.LAYER_SCHEMA`); needed by the layer kinds.
+    target, device_class, device_name, kind, interval, family_out_calibration, zoo_twins
+        As in :func:`fit_from_store`.
+    aggregate : {"min", "median"}
+        How repeated measurements of one configuration become one training row
+        (:func:`~workbench.costmodels.features.training_data`).
+
+    Returns
+    -------
+    SavedCostModel
+        The fitted estimator with metadata (target, features, kind, interval, training-data hash,
+        ``n_train``, families, devices, batch sizes, sources, models, ...).
+
+    Raises
+    ------
+    UnknownNameError
+        Unknown target, device class or kind.
+    ParameterError
+        No rows match, ``interval`` not in (0, 1), ``aggregate`` unknown, or kind ``layerwise`` for
+        a target other than latency.
     """
     if zoo_twins:
         rows, twin_layers = with_zoo_features(rows, zoo_twins)
@@ -107,6 +147,19 @@ def fit_from_rows(rows, layers=None, *, target: str = "latency_ms", device_class
 
 
 def save_fitted(saved: SavedCostModel, path) -> None:
-    """Write a :class:`SavedCostModel` from :func:`fit_from_store` to ``path``."""
+    """Write a :class:`SavedCostModel` from :func:`fit_from_store` to ``path`` (a JSON model file).
+
+    Parameters
+    ----------
+    saved : SavedCostModel
+        From :func:`fit_from_store` or :func:`fit_from_rows`.
+    path : str or path-like
+        File to write (atomically; parent folders are created).
+
+    Raises
+    ------
+    UnknownNameError
+        The metadata's target is not a cost-model target.
+    """
     meta = {k: v for k, v in saved.metadata.items() if k not in ("target", "features")}
     save(saved.estimator, path, target=saved.target, metadata=meta)
