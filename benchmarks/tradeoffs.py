@@ -31,6 +31,15 @@ from pathlib import Path
 
 import polars as pl
 
+from workbench import datasets
+from workbench.costmodels.twins import dataset_twins, with_zoo_features
+from workbench.costmodels.validation import evaluate_benchmark_out
+from workbench.costmodels.workflow import fit_from_rows
+from workbench.measure.profiler import ProfileSettings
+from workbench.strategies import load_digits_splits, run_cascade, run_compression, run_early_exit
+from workbench.strategies.projection import project
+from workbench.strategies.roofline import roofline_bounds
+
 ROOFLINE_DEVICES = ("pixel-4", "jetson-orin-nano-8gb", "a100-sxm4-40gb")
 """Catalog devices without measurements here: roofline lower bounds only."""
 
@@ -46,12 +55,6 @@ def board_projection(rows: pl.DataFrame, layers: pl.DataFrame, board: str, data:
 
     ``names``: strategy labels of the figures (chosen thresholds). Returns the JSON figures; prints tables.
     """
-    from workbench import datasets
-    from workbench.costmodels.twins import dataset_twins, with_zoo_features
-    from workbench.costmodels.validation import evaluate_benchmark_out
-    from workbench.costmodels.workflow import fit_from_rows
-    from workbench.strategies.projection import project
-
     path = data / "mlperf-tiny"
     if not path.is_dir():
         print(f"== projection onto {board}: skipped, MLPerf Tiny data not found at {path} "
@@ -120,9 +123,6 @@ def main(argv=None) -> dict:
     ap.add_argument("--shared-data", default=None, help="public datasets (default ../shared/data)")
     args = ap.parse_args(argv)
 
-    from workbench.measure.profiler import ProfileSettings
-    from workbench.strategies import load_digits_splits, run_cascade, run_compression, run_early_exit
-
     splits = load_digits_splits(seed=0)
     t0 = time.perf_counter()
     common = dict(splits=splits, meter=args.meter, store=args.store, epochs=args.epochs, seed=args.seed)
@@ -188,8 +188,6 @@ def main(argv=None) -> dict:
     names = {"cascade": f"cascade-t{s['cascade_threshold']:g}",
              "early_exit": f"early-exit-confidence-t{s['early_exit_threshold']:g}"}
     out.update(board_projection(all_rows, all_layers, args.board, _shared_data(args.shared_data), names))
-    from workbench.strategies.projection import roofline_bounds
-
     b = roofline_bounds(all_rows.filter((pl.col("batch_size") == 1) & (pl.col("strategy").is_in(
         ["baseline", "int8-dynamic", "prune-structured-0.5", names["cascade"], names["early_exit"]]))),
         list(ROOFLINE_DEVICES))
@@ -198,7 +196,8 @@ def main(argv=None) -> dict:
     print(b[["model", "strategy", "dtype", "device_name", "roofline_bound_ms", "limited_by", "note"]].to_string(
         index=False, float_format=lambda v: f"{v:.3g}"))
     base_mlp = b[(b["model"] == "digits-mlp-128-64") & (b["strategy"] == "baseline")]
-    out["roofline_bound_mlp_ms"] = {d: float(v) for d, v in zip(base_mlp["device_name"], base_mlp["roofline_bound_ms"])}
+    out["roofline_bound_mlp_ms"] = {d: float(v) for d, v in zip(base_mlp["device_name"], base_mlp["roofline_bound_ms"],
+                                                                 strict=True)}
     out["targets_met"] = {
         "int8": out["int8_size_ratio"] >= 3.5 and out["int8_accuracy_drop_pt"] <= 1.0,
         "early_exit": out["early_exit_flops_reduction"] >= 2.0 and out["early_exit_accuracy_drop_pt"] <= 1.0,

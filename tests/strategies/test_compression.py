@@ -18,7 +18,7 @@ def _linear_weights(model):
 def test_int8_weights_are_really_int8_and_accuracy_holds(kind, splits, trained_mlp):
     q = (compression.quantize_int8_dynamic(trained_mlp) if kind == "dynamic"
          else compression.quantize_int8_static(trained_mlp, splits.train.x[:256]))
-    for w_fp, w_q in zip(_linear_weights(trained_mlp), _linear_weights(q)):
+    for w_fp, w_q in zip(_linear_weights(trained_mlp), _linear_weights(q), strict=True):
         assert w_q.qdata.dtype == torch.int8 and w_q.qdata.shape == w_fp.shape
         # per-row symmetric scales: dequantised weights are within half a step of the fp32 ones
         step = w_q.scale.reshape(-1, 1)
@@ -50,7 +50,7 @@ def test_static_scales_come_from_calibration(splits, trained_mlp):
 
 def test_unstructured_pruning_zeroes_exactly_and_is_permanent(trained_mlp):
     p = compression.prune_unstructured(trained_mlp, 0.5)
-    for w_fp, w in zip(_linear_weights(trained_mlp), _linear_weights(p)):
+    for w_fp, w in zip(_linear_weights(trained_mlp), _linear_weights(p), strict=True):
         n = w.numel()
         assert int((w == 0).sum()) == round(0.5 * n)  # torch prune: round(amount · n) per layer
         kept = w != 0

@@ -63,7 +63,7 @@ def test_training_is_deterministic_and_learns(splits, trained_mlp):
     assert 0.93 <= acc <= 1.0
     a = train_classifier(build_model("mlp-small", seed=3), splits, epochs=2, seed=3)
     b = train_classifier(build_model("mlp-small", seed=3), splits, epochs=2, seed=3)
-    for pa, pb in zip(a.parameters(), b.parameters()):
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         torch.testing.assert_close(pa, pb, rtol=0, atol=0)  # same seed, same thread count: bit-identical
     with pytest.raises(ParameterError, match="epochs"):
         train_classifier(build_model("mlp-small"), splits, epochs=0)

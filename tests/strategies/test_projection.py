@@ -15,7 +15,8 @@ from workbench.costmodels.persistence import load
 from workbench.costmodels.workflow import fit_from_rows, save_fitted
 from workbench.errors import ParameterError
 from workbench.strategies.compression_experiments import run_compression
-from workbench.strategies.projection import ProjectionFeatureError, project, roofline_bounds
+from workbench.strategies.projection import ProjectionFeatureError, project
+from workbench.strategies.roofline import roofline_bounds
 from workbench.strategies.staged_experiments import run_cascade
 
 
@@ -88,8 +89,9 @@ def test_projected_rows_validate_and_equal_the_saved_models_predictions(variants
     st = _static(src)
     lat = load(device_models["lat_additive"])
     X = align_features(feature_frame(st, layers), lat.features)
-    want = dict(zip(st["measurement_id"], lat.predict(X)))
-    got = {json.loads(c)["projected_from"]["measurement_id"]: v for c, v in zip(P["config_json"], P["latency_ms_p50"])}
+    want = dict(zip(st["measurement_id"], lat.predict(X), strict=True))
+    got = {json.loads(c)["projected_from"]["measurement_id"]: v
+           for c, v in zip(P["config_json"], P["latency_ms_p50"], strict=True)}
     for mid, v in want.items():
         assert got[mid] == v  # exact: same model, same features
     lo, hi = lat.predict_interval(X)
@@ -120,7 +122,7 @@ def test_dynamic_rows_are_priced_path_by_path(variants, device_models):
     dyn = rows.filter(pl.col("strategy").str.starts_with("cascade"))
     P = project(dyn, None, device_models["lat_loglinear"])
     saved = load(device_models["lat_loglinear"])
-    for src, r in zip(dyn.iter_rows(named=True), P.iter_rows(named=True)):
+    for src, r in zip(dyn.iter_rows(named=True), P.iter_rows(named=True), strict=True):
         cfg = json.loads(src["config_json"])
         path_rows = pl.DataFrame([{"measurement_id": f"p{k}", "flops": p["flops"], "params": p["params"],
                                    "weight_bytes": p["weight_bytes"], "activation_bytes": p["activation_bytes"],

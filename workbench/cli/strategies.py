@@ -90,7 +90,7 @@ def _store_and_meter(args):
 def _check_projection_args(args) -> None:
     """Load the --project files and look up the --roofline devices before any training (fail early)."""
     if args.project:
-        from workbench.strategies.projection import load_cost_models
+        from workbench.strategies.pricing import load_cost_models
 
         load_cost_models(list(args.project), check_versions=not args.ignore_versions)
     if args.roofline:
@@ -113,7 +113,7 @@ def _project(result, args, store) -> None:
             "energy_j", "memory_peak_bytes").to_dicts()
         print(f"{proj.height} projected row(s) appended to {store.path}", file=sys.stderr)
     if args.roofline:
-        from workbench.strategies.projection import roofline_bounds
+        from workbench.strategies.roofline import roofline_bounds
 
         b = roofline_bounds(result.rows, list(args.roofline))
         result.roofline = b
@@ -151,6 +151,18 @@ def _report(result, cols, args, title) -> None:
 
 
 def cmd_compress(args: argparse.Namespace) -> int:
+    """``workbench compress``: train, compress with each method, measure into the store, report.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (see :func:`register`).
+
+    Returns
+    -------
+    int
+        0 (errors are raised as :class:`~workbench.errors.WorkbenchError`, exit code 2, before any training).
+    """
     from workbench.strategies.compression_experiments import COMPRESSION_METHODS, run_compression
 
     settings = _settings(args)
@@ -169,6 +181,18 @@ def cmd_compress(args: argparse.Namespace) -> int:
 
 
 def cmd_cascade(args: argparse.Namespace) -> int:
+    """``workbench cascade``: an early-exit network or a cascade, swept, chosen on validation, measured, reported.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (see :func:`register`).
+
+    Returns
+    -------
+    int
+        0 (errors are raised as :class:`~workbench.errors.WorkbenchError`, exit code 2, before any training).
+    """
     from workbench.strategies.exits import check_criterion, check_threshold
     from workbench.strategies.staged_experiments import run_cascade, run_early_exit
 

@@ -6,8 +6,9 @@ transforms), :mod:`.exits` (exit decisions, expected FLOPs, sweeps, Pareto front
 choice), :mod:`.cascades` (early-exit networks and cascades as models: training, logits and FLOPs
 per stage), :mod:`.recording` (the rows of one run), the train → transform → measure → store
 experiments :mod:`.compression_experiments` and :mod:`.staged_experiments` (early exit, cascades),
-:mod:`.projection` (the variants' predicted cost on other devices through saved cost models) and
-:mod:`.roofline` (roofline lower bounds on catalog devices).
+:mod:`.variant_features` (a variant's features as units to price), :mod:`.pricing` (pricing units
+with saved cost models), :mod:`.projection` (the variants' predicted cost on other devices, as schema
+rows) and :mod:`.roofline` (roofline lower bounds on catalog devices without measurements).
 """
 
 from workbench.strategies.cascades import (
@@ -30,6 +31,7 @@ from workbench.strategies.compression import (
     quantize_int8_dynamic,
     quantize_int8_static,
 )
+from workbench.strategies.compression_experiments import COMPRESSION_METHODS, run_compression
 from workbench.strategies.data import (
     DigitsSplits,
     Split,
@@ -50,9 +52,9 @@ from workbench.strategies.exits import (
     pareto_front,
     sweep,
 )
-from workbench.strategies.compression_experiments import COMPRESSION_METHODS, run_compression
-from workbench.strategies.projection import project, roofline_bounds
+from workbench.strategies.projection import project
 from workbench.strategies.recording import StrategyResult
+from workbench.strategies.roofline import roofline_bounds
 from workbench.strategies.staged_experiments import measure_dynamic, run_cascade, run_early_exit
 
 __all__ = [

@@ -24,6 +24,7 @@ from workbench.measure.features import count_flops
 from workbench.strategies.data import N_CLASSES, DigitsSplits, fit
 from workbench.strategies.exits import check_criterion, exit_mask, thresholds_for
 
+
 class EarlyExitNet(nn.Module):
     """A backbone in stages with one exit head after each (the last head is the final classifier).
 

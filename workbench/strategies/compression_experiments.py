@@ -23,6 +23,7 @@ from workbench.strategies import compression
 from workbench.strategies.data import MODELS, DigitsSplits, accuracy, build_model, train_classifier
 from workbench.strategies.recording import TRAINING, StrategyResult, StrategyRun, model_label, start_run
 
+
 @dataclass(frozen=True)
 class CompressionSetup:
     """What every compressor starts from: the trained baseline and the experiment's parameters.
