@@ -1,5 +1,6 @@
 """The measurement schema: every violation gives a SchemaError naming the column, value and fix."""
 
+import re
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -147,3 +148,37 @@ def test_glossary_covers_every_column_with_unit():
                      "latency_ms_p95", "latency_cv", "throughput_per_s", "memory_peak_bytes", "energy_j", "power_w",
                      "energy_method", "device_name", "device_class", "cpu_model", "accuracy", "software_versions"}
     assert issue_columns <= set(schema.COLUMN_NAMES)
+
+
+@pytest.mark.parametrize("column, value, bound", [
+    ("latency_ms_p50", 1e9, "plausibility bound 8.64e+07"),
+    ("memory_peak_bytes", 68_720_822_376_000_000, "plausibility bound 1e+15"),
+    ("power_w", 1e300, "plausibility bound 1e+09"),
+    ("params", 10**15, "plausibility bound 1e+14"),
+])
+def test_absurd_magnitudes_are_refused_with_the_bound_and_its_source(column, value, bound):
+    row = {"measurement_id": "x", "run_id": "r", "timestamp_utc": datetime(2026, 1, 1, tzinfo=timezone.utc),
+           "source": "test", "model": "m", "energy_method": "none", "device_name": "d",
+           "device_class": "server-cpu", column: value}
+    if column == "memory_peak_bytes":
+        row["memory_method"] = "dataset"
+    with pytest.raises(SchemaError, match=rf"'{column}' .* {re.escape(bound)} \(.*\).*Fix: check the unit.*allow_implausible"):
+        schema.from_records([row])
+    assert schema.from_records([row], allow_implausible=True)[column][0] == value
+
+
+def test_energy_bound_depends_on_its_scope_and_can_be_overridden():
+    def row(energy_j, scope):
+        return schema.from_records([{
+            "measurement_id": "x", "run_id": "r", "timestamp_utc": datetime(2026, 1, 1, tzinfo=timezone.utc),
+            "source": "test", "model": "m", "energy_j": energy_j, "energy_scope": scope,
+            "energy_method": "dataset", "device_name": "d", "device_class": "cloud-gpu"}], allow_implausible=True)
+
+    # 1e30 µJ typed as J per inference is refused; 10 MWh for a training run is a real figure.
+    with pytest.raises(SchemaError, match=r"'energy_j' \[J\] is above its plausibility bound 3.6e\+06"):
+        schema.validate(row(1e30, "inference"))
+    assert schema.validate(row(3.6e10, "run"))["energy_j"][0] == 3.6e10
+    with pytest.raises(SchemaError, match=r"plausibility bound 3.6e\+14"):
+        schema.validate(row(1e30, "run"))
+    assert schema.validate(row(1e30, "inference"), allow_implausible=True)["energy_j"][0] == 1e30
+    assert row(1.0, "inference")["energy_j"][0] == 1.0  # a plausible value is untouched

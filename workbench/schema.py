@@ -94,7 +94,30 @@ class Column:
     required: bool = False  # never null
     non_negative: bool = False
     positive: bool = False
+    maximum: str | None = None  # key of its plausibility bound in PLAUSIBLE_MAXIMA (in the column's unit)
 
+
+PLAUSIBLE_MAXIMA: dict[str, tuple[float, str]] = {
+    # column -> (bound in the column's unit, why nothing real exceeds it). A value above is a unit slip
+    # (µJ given as J, percent as a fraction, bytes as bits) far more often than a real measurement.
+    "latency_ms": (86_400_000.0, "one day per forward call; MLPerf Inference's latency targets are at most "
+                                 "seconds (MLPerf Inference rules, scenario latency constraints)"),
+    "energy_j_per_inference": (3.6e6, "1 kWh per inference, ~350 × the most energy-hungry task of Luccioni et al., "
+                                      "'Power Hungry Processing', FAccT 2024 (image generation, 2.9 kWh per 1,000)"),
+    "energy_j_per_run": (3.6e14, "100 GWh, ~4 × the training of Llama 3.1 405B (39.3 M H100 GPU-hours at "
+                                 "700 W ≈ 27.5 GWh, Meta's model card, 2024)"),
+    "power_w": (1e9, "1 GW, the largest AI data-centre campuses announced (IEA, 'Energy and AI', 2025)"),
+    "params": (1e14, "~60 × the largest published models (1.6 × 10¹² parameters, Switch-C, Fedus et al., "
+                     "JMLR 2022)"),
+    "flops": (1e18, "500,000 tokens through a dense 10¹²-parameter model at 2 FLOP per parameter per token "
+                    "(Kaplan et al., 2020)"),
+    "bytes": (1e15, "1 PB, ~250 × the memory of one 8-GPU node (NVIDIA DGX B200: 1.4 TB GPU + 4 TB host)"),
+    "batch_size": (1e8, "far above any published batch (MLPerf Offline runs use thousands of samples)"),
+    "threads": (1e5, "above the hardware threads of the largest single systems (a few thousand)"),
+    "throughput_per_s": (1e10, "~10⁴ × the fastest MLPerf Inference ResNet-50 Offline systems (~10⁶ samples/s)"),
+}
+"""Upper plausibility bounds per quantity, with their source. :func:`validate` refuses values above
+them unless ``allow_implausible=True`` (CLI: ``--allow-implausible``)."""
 
 _S, _I, _F = pl.String(), pl.Int64(), pl.Float64()
 _T = pl.Datetime("us", "UTC")
@@ -111,27 +134,35 @@ COLUMNS: tuple[Column, ...] = (
     Column("strategy", _S, "-", "deployment strategy applied (baseline, int8-dynamic, pruned-structured-0.5, ...)"),
     Column("scenario", _S, "-", "benchmark scenario (MLPerf SingleStream, Offline, Server, ...)"),
     Column("input_shape", _S, "-", "shape of one input sample, e.g. '3x32x32'"),
-    Column("batch_size", _I, "samples", "samples per forward call", positive=True),
+    Column("batch_size", _I, "samples", "samples per forward call", positive=True, maximum="batch_size"),
     Column("dtype", _S, "-", "numeric type of weights/compute (fp32, int8, fp16, bf16, ...)"),
-    Column("threads", _I, "threads", "intra-op CPU threads used", positive=True),
-    Column("params", _I, "parameters", "number of parameters", non_negative=True),
-    Column("flops", _F, "FLOP", "forward FLOPs per inference (multiply-accumulate = 2 FLOP)", non_negative=True),
-    Column("weight_bytes", _I, "B", "bytes of parameters and buffers as stored (by dtype)", non_negative=True),
-    Column("activation_bytes", _I, "B", "sum of the output bytes of every layer, per inference", non_negative=True),
-    Column("latency_ms_p50", _F, "ms", "median latency of one forward call of batch_size samples", non_negative=True),
-    Column("latency_ms_p95", _F, "ms", "95th-percentile latency of one forward call", non_negative=True),
-    Column("latency_ms_p90", _F, "ms", "90th-percentile latency (MLPerf Inference SingleStream metric)", non_negative=True),
+    Column("threads", _I, "threads", "intra-op CPU threads used", positive=True, maximum="threads"),
+    Column("params", _I, "parameters", "number of parameters", non_negative=True, maximum="params"),
+    Column("flops", _F, "FLOP", "forward FLOPs per inference (multiply-accumulate = 2 FLOP)",
+           non_negative=True, maximum="flops"),
+    Column("weight_bytes", _I, "B", "bytes of parameters and buffers as stored (by dtype)",
+           non_negative=True, maximum="bytes"),
+    Column("activation_bytes", _I, "B", "sum of the output bytes of every layer, per inference",
+           non_negative=True, maximum="bytes"),
+    Column("latency_ms_p50", _F, "ms", "median latency of one forward call of batch_size samples",
+           non_negative=True, maximum="latency_ms"),
+    Column("latency_ms_p95", _F, "ms", "95th-percentile latency of one forward call", non_negative=True,
+           maximum="latency_ms"),
+    Column("latency_ms_p90", _F, "ms", "90th-percentile latency (MLPerf Inference SingleStream metric)",
+           non_negative=True, maximum="latency_ms"),
     Column("latency_ms_p99", _F, "ms", "99th-percentile latency (MLPerf Inference MultiStream metric, per query)",
-           non_negative=True),
-    Column("latency_ms_mean", _F, "ms", "mean latency of one forward call", non_negative=True),
+           non_negative=True, maximum="latency_ms"),
+    Column("latency_ms_mean", _F, "ms", "mean latency of one forward call", non_negative=True, maximum="latency_ms"),
     Column("latency_cv", _F, "1", "coefficient of variation (std/mean) of the latency samples", non_negative=True),
     Column("repeats", _I, "calls", "number of timed forward calls behind the latency figures", positive=True),
-    Column("throughput_per_s", _F, "samples/s", "inferences per second", non_negative=True),
-    Column("memory_peak_bytes", _I, "B", "peak memory of one forward call (see memory_method)", non_negative=True),
+    Column("throughput_per_s", _F, "samples/s", "inferences per second",
+           non_negative=True, maximum="throughput_per_s"),
+    Column("memory_peak_bytes", _I, "B", "peak memory of one forward call (see memory_method)",
+           non_negative=True, maximum="bytes"),
     Column("memory_method", _S, "-", "how memory_peak_bytes was obtained (see MEMORY_METHODS)"),
     Column("energy_j", _F, "J", "energy per energy_scope unit (per inference by default)", non_negative=True),
     Column("energy_scope", _S, "-", "what one energy_j covers (see ENERGY_SCOPES)"),
-    Column("power_w", _F, "W", "average power over the measurement", non_negative=True),
+    Column("power_w", _F, "W", "average power over the measurement", non_negative=True, maximum="power_w"),
     Column("energy_method", _S, "-", "how energy_j was obtained (see ENERGY_METHODS)", required=True),
     Column("device_name", _S, "-", "device the row describes (catalog name where one exists)", required=True),
     Column("device_class", _S, "-", "device class of the continuum (see DEVICE_CLASSES)", required=True),
@@ -169,8 +200,10 @@ def empty() -> pl.DataFrame:
     return pl.DataFrame(schema=POLARS_SCHEMA)
 
 
-def from_records(records: list[dict]) -> pl.DataFrame:
+def from_records(records: list[dict], *, allow_implausible: bool = False) -> pl.DataFrame:
     """Build a validated frame from row dictionaries; absent optional columns become null.
+
+    ``allow_implausible`` as in :func:`validate`.
 
     Raises
     ------
@@ -196,7 +229,7 @@ def from_records(records: list[dict]) -> pl.DataFrame:
                 f"column {c.name!r} expects {c.dtype} [{c.unit}] but got {bad[0]!r} "
                 f"({type(bad[0]).__name__}). Fix: pass a {c.dtype} value or None."
             )
-    return validate(pl.DataFrame(cols))
+    return validate(pl.DataFrame(cols), allow_implausible=allow_implausible)
 
 
 def _rows_hint(mask: pl.Series, values: pl.Series, limit: int = 5) -> str:
@@ -246,7 +279,7 @@ def _conform_dtypes(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(casts) if casts else df
 
 
-def validate(frame, *, allow_extra: bool = False):
+def validate(frame, *, allow_extra: bool = False, allow_implausible: bool = False):
     """Check that a frame follows the measurement schema; return it conformed.
 
     Parameters
@@ -256,6 +289,9 @@ def validate(frame, *, allow_extra: bool = False):
         whole values → int) are applied; anything else is an error.
     allow_extra : bool
         Keep columns outside the schema instead of rejecting them (they are dropped).
+    allow_implausible : bool
+        Accept values above the plausibility bounds of :data:`PLAUSIBLE_MAXIMA` (for those who
+        really mean them); by default they are refused as the unit slips they almost always are.
 
     Returns
     -------
@@ -319,6 +355,8 @@ def validate(frame, *, allow_extra: bool = False):
                 f"column {c.name!r} [{c.unit}] must be {need}; bad {_rows_hint(bad, s)}. "
                 "Fix: check the sign and the unit of the input."
             )
+    if not allow_implausible:
+        _check_plausible(df)
     for name, allowed in ENUMS.items():
         s = df[name]
         bad = (~s.is_in(list(allowed))) & s.is_not_null()
@@ -339,19 +377,19 @@ def validate(frame, *, allow_extra: bool = False):
     bad = has_energy & (df["energy_method"] == "none")
     if bool(bad.any()):
         raise SchemaError(
-            f"rows {_rows_hint(bad, df['energy_j'])} carry energy_j but energy_method 'none'. "
+            f"{_rows_hint(bad, df['energy_j'])} carry energy_j but energy_method 'none'. "
             "Fix: say how the energy was obtained (e.g. 'tdp-estimate', 'rapl', 'dataset')."
         )
     bad = has_energy & df["energy_scope"].is_null()
     if bool(bad.any()):
         raise SchemaError(
-            f"rows {_rows_hint(bad, df['energy_j'])} carry energy_j without energy_scope. "
+            f"{_rows_hint(bad, df['energy_j'])} carry energy_j without energy_scope. "
             f"Fix: set energy_scope to one of {sorted(ENERGY_SCOPES)} ('inference' for per-inference energy)."
         )
     bad = df["memory_peak_bytes"].is_not_null() & df["memory_method"].is_null()
     if bool(bad.any()):
         raise SchemaError(
-            f"rows {_rows_hint(bad, df['memory_peak_bytes'])} carry memory_peak_bytes without memory_method. "
+            f"{_rows_hint(bad, df['memory_peak_bytes'])} carry memory_peak_bytes without memory_method. "
             f"Fix: set memory_method to one of {sorted(MEMORY_METHODS)}."
         )
     bad = (df["latency_ms_p95"] < df["latency_ms_p50"]).fill_null(False)
@@ -379,6 +417,32 @@ def validate(frame, *, allow_extra: bool = False):
 def to_pandas(df: pl.DataFrame):
     """Convert a measurement frame to pandas (nullable columns keep their nulls)."""
     return df.to_pandas()
+
+
+def _implausible(column: str, bound_key: str, bad: pl.Series, values: pl.Series, unit: str) -> SchemaError:
+    bound, why = PLAUSIBLE_MAXIMA[bound_key]
+    return SchemaError(
+        f"column {column!r} [{unit}] is above its plausibility bound {bound:g} ({why}); bad "
+        f"{_rows_hint(bad, values)}. Fix: check the unit of the input (J vs mJ or µJ, ms vs µs, B vs bit); "
+        "if the values are real, pass allow_implausible=True (CLI: --allow-implausible)."
+    )
+
+
+def _check_plausible(df: pl.DataFrame) -> None:
+    """Refuse values above :data:`PLAUSIBLE_MAXIMA` (energy by its scope), naming the bound and its source."""
+    if df.height == 0:
+        return
+    for c in COLUMNS:
+        if c.maximum is None:
+            continue
+        bad = (df[c.name] > PLAUSIBLE_MAXIMA[c.maximum][0]).fill_null(False)
+        if bool(bad.any()):
+            raise _implausible(c.name, c.maximum, bad, df[c.name], c.unit)
+    per_item = df["energy_scope"].is_in(["inference", "request", "token"]).fill_null(True)
+    for key, scope in (("energy_j_per_inference", per_item), ("energy_j_per_run", ~per_item)):
+        bad = (scope & (df["energy_j"] > PLAUSIBLE_MAXIMA[key][0])).fill_null(False)
+        if bool(bad.any()):
+            raise _implausible("energy_j", key, bad, df["energy_j"], "J")
 
 
 def as_polars(frame) -> pl.DataFrame:

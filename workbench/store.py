@@ -245,7 +245,7 @@ class Store:
             pass
         return final, sha
 
-    def append(self, frame, *, layers=None) -> Path:
+    def append(self, frame, *, layers=None, allow_implausible: bool = False) -> Path:
         """Validate ``frame`` and write it as one new run file; return its path.
 
         Parameters
@@ -254,6 +254,8 @@ class Store:
             Measurement rows (see :mod:`workbench.schema`). All rows are written or none.
         layers : polars or pandas DataFrame, optional
             Per-layer breakdown (:data:`LAYER_SCHEMA`) keyed by ``measurement_id``.
+        allow_implausible : bool
+            Accept values above :data:`workbench.schema.PLAUSIBLE_MAXIMA` (see :func:`workbench.schema.validate`).
 
         Raises
         ------
@@ -262,9 +264,7 @@ class Store:
         StoreError
             If the store cannot be written.
         """
-        df = schema.validate(frame)
-        if not isinstance(df, pl.DataFrame):
-            df = pl.from_pandas(df)
+        df = schema.as_polars(schema.validate(frame, allow_implausible=allow_implausible))
         if df.height == 0:
             raise SchemaError("refusing to write an empty run: the frame has no rows.")
         lay = _validate_layers(layers, set(df["measurement_id"].to_list())) if layers is not None else None
