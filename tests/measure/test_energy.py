@@ -140,3 +140,23 @@ def test_codecarbon_meter_says_tdp_estimate_without_sensors():
     # the window is the busy loop, not codecarbon's hardware probe in start(): else the average power
     # of a first window is diluted by the probe's duration
     assert r.duration_s == pytest.approx(0.3, abs=0.15)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("time_s,power_w\n0,10\n1,ten\n", r"power_w in data row 2 is 'ten', not a number"),
+    ("time_s,power_w\n0,10\n1,1e300\n", r"power_w reaches 1e\+300 W, above the plausibility bound 1e\+09 W"),
+    ("t,p\n0,10\n", r"lacks column\(s\) \['power_w', 'time_s'\] \(found \['t', 'p'\]\)"),
+    ("time_s,power_w\n0,10\n,12\n", r"time_s in data row 2 is None, not a number"),
+])
+def test_bad_trace_files_are_one_clear_error(tmp_path, text, message):
+    f = tmp_path / "trace.csv"
+    f.write_text(text)
+    with pytest.raises(MeterError, match=message):
+        ReplayMeter.from_csv(f)
+
+
+def test_replay_without_a_trace_names_the_option(tmp_path):
+    with pytest.raises(MeterError, match="needs a trace.*Fix: give --trace FILE"):
+        get_meter("replay", trace=None)
+    with pytest.raises(MeterError, match="is not a file"):
+        get_meter("replay", trace=tmp_path)

@@ -138,3 +138,9 @@ def test_memory_measurement_prints_no_kineto_trace_lines(capfd):
         os.write(2, b"USDT: dropped\nkept line\n")
     err = capfd.readouterr().err
     assert "USDT" not in err and "kept line" in err
+
+
+@pytest.mark.parametrize("device", ["tpu", "gpu", "cuda:x", ""])
+def test_an_unknown_device_names_the_ones_the_profiler_runs_on(device):
+    with pytest.raises(ParameterError, match=rf"device '{device}' is not one the profiler can run on.*--device cpu"):
+        profiler.ProfileSettings(device=device)

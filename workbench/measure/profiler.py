@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import platform
+import re
 import sys
 import time
 import uuid
@@ -110,6 +111,9 @@ class ProfileSettings:
         check_number(self.energy_window_s, "energy window [s]", minimum=0, fix="--energy-window 1.")
         if self.device_class is not None and self.device_class not in schema.DEVICE_CLASSES:
             raise UnknownNameError("device class", self.device_class, schema.DEVICE_CLASSES)
+        if not re.fullmatch(r"cpu|cuda(:\d+)?", str(self.device)):
+            raise ParameterError(f"device {self.device!r} is not one the profiler can run on. "
+                                 "Fix: --device cpu, or cuda / cuda:N for an NVIDIA GPU.")
         if self.device.startswith("cuda") and not torch.cuda.is_available():
             raise ParameterError(f"device {self.device!r} requested but CUDA is not available here.")
 

@@ -46,11 +46,12 @@ def get_meter(kind: str = "auto", **kwargs) -> EnergyMeter | None:
 
         return NvmlMeter(**kwargs)
     if kind == "replay":
-        if "trace" in kwargs:
+        if kwargs.get("trace") is not None:
             return ReplayMeter.from_csv(kwargs["trace"])
-        if "time_s" in kwargs:
+        if kwargs.get("time_s") is not None:
             return ReplayMeter(kwargs["time_s"], kwargs["power_w"])
-        raise MeterError("the replay meter needs a trace: pass trace=PATH (CSV with time_s, power_w).")
+        raise MeterError("the replay meter needs a trace (a recorded power trace). Fix: give --trace FILE "
+                         "(Python: trace=PATH), a CSV with columns time_s and power_w.")
     raise UnknownNameError("energy meter", kind, METERS)
 
 

@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 
 from workbench.errors import MeterError, ParameterError
 from workbench.measure.energy.base import EnergyMeter, EnergyReading
+from workbench.schema import PLAUSIBLE_MAXIMA
 
 
 def integrate_trace(time_s, power_w, t0_s: float, t1_s: float) -> float:
@@ -68,17 +70,41 @@ class ReplayMeter(EnergyMeter):
 
     @classmethod
     def from_csv(cls, path, clock=time.perf_counter) -> "ReplayMeter":
-        """Load a trace from a CSV file with columns ``time_s`` and ``power_w``."""
-        import polars as pl
+        """Load a trace from a CSV file with columns ``time_s`` [s] and ``power_w`` [W].
 
+        Raises
+        ------
+        MeterError
+            The file is missing or unreadable, lacks a column, holds a value that is not a number
+            (named with its row), or a power above the plausibility bound
+            (:data:`workbench.schema.PLAUSIBLE_MAXIMA`).
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise MeterError(f"power trace {path} is not a file. Fix: give --trace a CSV with columns time_s and "
+                             "power_w.")
         try:
-            df = pl.read_csv(Path(path))
-        except Exception as exc:
-            raise MeterError(f"cannot read power trace {path}: {exc}") from None
+            df = pl.read_csv(path, infer_schema=False)
+        except Exception as exc:  # noqa: BLE001 - polars raises ComputeError, NoDataError, ... on bad files
+            raise MeterError(f"cannot read power trace {path}: {str(exc).splitlines()[0]}. Fix: write it as a "
+                             "comma-separated CSV with a header line 'time_s,power_w'.") from None
         missing = {"time_s", "power_w"} - set(df.columns)
         if missing:
-            raise MeterError(f"power trace {path} lacks column(s) {sorted(missing)}; it needs time_s and power_w.")
-        return cls(df["time_s"].to_numpy(), df["power_w"].to_numpy(), clock=clock)
+            raise MeterError(f"power trace {path} lacks column(s) {sorted(missing)} (found {df.columns}). "
+                             "Fix: name the columns time_s and power_w.")
+        cols = {}
+        for c in ("time_s", "power_w"):
+            cols[c] = df[c].str.strip_chars().cast(pl.Float64, strict=False)
+            bad = cols[c].is_null()  # empty or not a number
+            if bool(bad.any()):
+                i = int(bad.arg_max())
+                raise MeterError(f"power trace {path}: {c} in data row {i + 1} is {df[c][i]!r}, not a number. "
+                                 "Fix: every row needs numeric time_s [s] and power_w [W].")
+        bound, why = PLAUSIBLE_MAXIMA["power_w"]
+        if bool((cols["power_w"] > bound).any()):
+            raise MeterError(f"power trace {path}: power_w reaches {cols['power_w'].max():g} W, above the "
+                             f"plausibility bound {bound:g} W ({why}). Fix: check the unit (W, not mW).")
+        return cls(cols["time_s"].to_numpy(), cols["power_w"].to_numpy(), clock=clock)
 
     def start(self) -> None:
         self._t0 = self.clock()
