@@ -55,7 +55,7 @@ class EarlyExitNet(nn.Module):
         return outs
 
 
-def require_exits(model) -> EarlyExitNet:
+def _require_exits(model) -> EarlyExitNet:
     """Return ``model`` if it has side exits (``stages`` and ``exits`` with at least 2 exits).
 
     Raises
@@ -82,7 +82,7 @@ class ExitPath(nn.Module):
 
     def __init__(self, net: EarlyExitNet, k: int, side_heads: bool = True):
         super().__init__()
-        require_exits(net)
+        _require_exits(net)
         if not 0 <= k < net.n_exits:
             raise ParameterError(f"exit index must be in [0, {net.n_exits - 1}], got {k}.")
         self.net, self.k, self.side_heads = net, k, side_heads
@@ -139,7 +139,7 @@ class EarlyExitClassifier(_Staged):
 
     def __init__(self, net: EarlyExitNet, threshold=0.9, criterion: str = "confidence"):
         super().__init__()
-        self.net = require_exits(net)
+        self.net = _require_exits(net)
         self.criterion = check_criterion(criterion)
         self.thresholds = thresholds_for(threshold, net.n_exits)
 
@@ -195,7 +195,7 @@ def early_exit_cnn(channels: Sequence[int] = (8, 32, 64), *, n_classes: int = N_
 def train_early_exit(net: EarlyExitNet, splits: DigitsSplits, *, exit_weights: Sequence[float] | None = None,
                      epochs: int = 30, lr: float = 1e-3, batch_size: int = 64, seed: int = 0) -> EarlyExitNet:
     """Joint training of all exits: minimise ``Σ_k w_k · CE(exit_k)`` (BranchyNet, eq. 2; equal weights by default)."""
-    net = require_exits(net)
+    net = _require_exits(net)
     w = [1.0] * net.n_exits if exit_weights is None else [float(v) for v in exit_weights]
     if len(w) != net.n_exits or any(v < 0 for v in w):
         raise ParameterError(f"need {net.n_exits} non-negative exit weights, got {list(w)}. "
@@ -214,7 +214,7 @@ def stage_logits(model, x: torch.Tensor) -> list[torch.Tensor]:
         raise ParameterError("cannot evaluate on an empty data set. Fix: pass at least one image.")
     if isinstance(model, Cascade):
         return [m.eval()(x) for m in model.models]
-    net = require_exits(model.net if isinstance(model, EarlyExitClassifier) else model)
+    net = _require_exits(model.net if isinstance(model, EarlyExitClassifier) else model)
     return list(net.eval()(x))
 
 
@@ -227,5 +227,5 @@ def cumulative_flops(model, sample: torch.Tensor) -> list[float]:
     if isinstance(model, Cascade):
         per = [count_flops(m.eval(), sample) / n for m in model.models]
         return list(np.cumsum(per).astype(float))
-    net = require_exits(model.net if isinstance(model, EarlyExitClassifier) else model)
+    net = _require_exits(model.net if isinstance(model, EarlyExitClassifier) else model)
     return [count_flops(ExitPath(net, k).eval(), sample) / n for k in range(net.n_exits)]

@@ -1,8 +1,8 @@
 """Model compression: int8 quantization, pruning and knowledge distillation, each a pure transform.
 
 Every function here takes a trained ``nn.Module`` and returns a new one (the input is never
-modified), so a notebook can compare the variants side by side; :mod:`workbench.strategies.experiments`
-trains, measures and stores them.
+modified), so a notebook can compare the variants side by side;
+:mod:`workbench.strategies.compression_experiments` trains, measures and stores them.
 
 - **int8 quantization** (post-training, through torchao): *dynamic* quantizes each ``nn.Linear``
   weight to int8 per output row and each activation per token at call time
@@ -46,6 +46,15 @@ def _quiet_torchao() -> None:
 
 def check_amount(amount: float) -> float:
     """Return a pruning ``amount`` as a float if it is a fraction in [0, 1).
+
+    Parameters
+    ----------
+    amount : float
+        Fraction of weights (unstructured) or of neurons/filters (structured) to remove [1].
+
+    Returns
+    -------
+    float
 
     Raises
     ------

@@ -110,7 +110,18 @@ def _inner(est):
 
 
 def cost_model_kind(saved) -> str:
-    """A cost model's kind as its file records it (else its estimator's class name)."""
+    """A cost model's kind, for ``source = "predicted:<kind>"``.
+
+    Parameters
+    ----------
+    saved : SavedCostModel
+        The cost model.
+
+    Returns
+    -------
+    str
+        The kind its file records (``flops``, ``additive``, ...), else its estimator's class name.
+    """
     return saved.metadata.get("kind") or type(_inner(saved.estimator)).__name__
 
 

@@ -81,7 +81,27 @@ class StrategyRun:
 
     def row(self, fields: dict, *, model: str, family: str, strategy: str, acc: float, config: dict,
             dtype: str = "fp32") -> dict:
-        """Add one schema row from measured ``fields`` and the variant's identity; return it."""
+        """Add one schema row from measured ``fields`` and the variant's identity; return it.
+
+        Parameters
+        ----------
+        fields : dict
+            Measured schema fields (latency [ms], energy [J], bytes [B], ...); an ``_energy_details``
+            entry moves into ``config_json["energy"]``.
+        model, family, strategy : str
+            The ``model``, ``model_family`` and ``strategy`` columns.
+        acc : float
+            Test accuracy [1].
+        config : dict
+            ``config_json`` entries (the splits' configuration and the data set's source are added).
+        dtype : str
+            The ``dtype`` column.
+
+        Returns
+        -------
+        dict
+            The row as added.
+        """
         energy = fields.pop("_energy_details", None)
         config = {**self.splits.config(), "dataset_source": DATASET_SOURCE, **config}
         if energy:
@@ -97,7 +117,22 @@ class StrategyRun:
 
     def measure_static(self, module: nn.Module, *, model: str, family: str, strategy: str, acc: float,
                        config: dict, dtype: str = "fp32", flops: float | None = None) -> list[dict]:
-        """Measure ``module`` with the profiler at every batch size of the settings; add the rows."""
+        """Measure ``module`` with the profiler at every batch size of the settings; add the rows.
+
+        Parameters
+        ----------
+        module : nn.Module
+            The model, run on one test image repeated to each batch size.
+        model, family, strategy, acc, config, dtype
+            As for :meth:`row`.
+        flops : float, optional
+            FLOPs per sample to record [FLOP]; None counts them (int8 variants record the fp32 model's).
+
+        Returns
+        -------
+        list of dict
+            One row per batch size, in the settings' order.
+        """
         sample = self.splits.test.x[:1]
         out = []
         for b in self.settings.batch_sizes:
@@ -109,7 +144,13 @@ class StrategyRun:
         return out
 
     def finish(self, store: Store | None) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-        """The collected rows and per-layer rows as frames, appended to ``store`` (one run file) if given."""
+        """The collected rows and per-layer rows as frames, appended to ``store`` (one run file) if given.
+
+        Returns
+        -------
+        (polars.DataFrame, polars.DataFrame or None)
+            The validated rows, and the per-layer rows (None when no variant was measured statically).
+        """
         df = schema.from_records(self.rows)
         layers = layer_frame(self.layers) if self.layers else None
         if store is not None:
@@ -160,6 +201,15 @@ def start_run(*, splits: DigitsSplits | None, settings: ProfileSettings | None, 
 
 def model_label(name: str) -> str:
     """The ``model`` column of a named digits model: ``digits-<family>-<widths or channels>``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`~workbench.strategies.data.MODELS`.
+
+    Returns
+    -------
+    str
 
     Examples
     --------

@@ -40,11 +40,28 @@ def measure_dynamic(module: nn.Module, x: torch.Tensor, *, settings: ProfileSett
     they reflect the mix of paths the data takes. Energy per inference is the meter's average power
     × the loop's wall time ÷ calls, over a window of ``settings.energy_window_s`` cycling through ``x``.
 
+    Parameters
+    ----------
+    module : nn.Module
+        The dynamic model (an :class:`~workbench.strategies.cascades.EarlyExitClassifier`, a
+        :class:`~workbench.strategies.cascades.Cascade`), or any model.
+    x : Tensor
+        Images (N, 1, 8, 8), each timed once.
+    settings : ProfileSettings
+        ``warmup`` [calls], ``threads``, ``energy_window_s`` [s].
+    meter : EnergyMeter, optional
+        Energy meter; None measures no energy.
+
     Returns
     -------
     dict
         Schema fields: ``batch_size`` (1), ``threads``, latency p50/p95/mean/cv, ``repeats`` (calls
         timed), ``throughput_per_s``, and energy fields when a meter is given.
+
+    Raises
+    ------
+    ParameterError
+        An empty ``x``.
     """
     if len(x) == 0:
         raise ParameterError("the timing set is empty. Fix: pass at least one image, e.g. splits.test.x.")
@@ -135,6 +152,20 @@ def path_features(module: nn.Module, layer_rows: list[dict], flops: float) -> di
     output_bytes, *LAYER_SHAPE_COLUMNS]`` per executed layer (shapes null where not applicable):
     the inputs of :mod:`workbench.strategies.projection`, which prices each path with a cost model
     and weighs the paths by their exit rates.
+
+    Parameters
+    ----------
+    module : nn.Module
+        The fixed path (e.g. :class:`~workbench.strategies.cascades.ExitPath`).
+    layer_rows : list of dict
+        Its per-layer rows from :func:`workbench.measure.profiler.measure_module`.
+    flops : float
+        Its counted FLOPs per sample [FLOP].
+
+    Returns
+    -------
+    dict
+        ``flops``, ``params``, ``weight_bytes``, ``activation_bytes`` and ``layers`` as above.
     """
     names = list(dict.fromkeys(lr["layer_name"] for lr in layer_rows))
     return {"flops": float(flops), "params": int(sum(lr["params"] for lr in layer_rows)),

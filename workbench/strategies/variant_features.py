@@ -40,7 +40,18 @@ class ProjectionFeatureError(WorkbenchError, ValueError):
 
 
 def variant_config(text) -> dict:
-    """A row's ``config_json`` as a dict (empty when missing or not a JSON object)."""
+    """A row's ``config_json`` as a dict.
+
+    Parameters
+    ----------
+    text : str or None
+        The ``config_json`` value.
+
+    Returns
+    -------
+    dict
+        The parsed object; empty when missing, not JSON, or not a JSON object.
+    """
     if not text:
         return {}
     try:
@@ -51,7 +62,18 @@ def variant_config(text) -> dict:
 
 
 def is_dynamic(cfg: dict) -> bool:
-    """Whether a variant's configuration is that of a dynamic model (it records exit rates per stage)."""
+    """Whether a variant's configuration is that of a dynamic model.
+
+    Parameters
+    ----------
+    cfg : dict
+        The variant's configuration (:func:`variant_config`).
+
+    Returns
+    -------
+    bool
+        True when it records exit rates and cumulative FLOPs per stage (early exit, cascades).
+    """
     return "exit_rates" in cfg and "cumulative_flops" in cfg
 
 
