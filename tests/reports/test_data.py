@@ -1,11 +1,11 @@
-"""ensure_runs: measures only what the store lacks, and never mixes thread counts."""
+"""ensure_runs (measures only what the store lacks, never mixes thread counts) and find_datasets_dir."""
 
 from __future__ import annotations
 
 import pytest
 
 from workbench.errors import ParameterError
-from workbench.reports.data import ensure_runs
+from workbench.reports.data import SHARED_DATA_ENV, ensure_runs, find_datasets_dir
 
 
 def test_runs_with_another_thread_count_are_another_configuration(tmp_store):
@@ -21,3 +21,21 @@ def test_runs_with_another_thread_count_are_another_configuration(tmp_store):
         ensure_runs(tmp_store, ["mlp"], threads=2, measure="never", **kw)
     two = ensure_runs(tmp_store, ["mlp"], threads=2, **kw)
     assert two["threads"].to_list() == [2] and two["measurement_id"][0] != one["measurement_id"][0]
+
+
+def test_find_datasets_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv(SHARED_DATA_ENV, raising=False)
+    with pytest.raises(ParameterError, match="is not a folder"):
+        find_datasets_dir(tmp_path / "missing")
+    # a checkout without ../shared/data beside it: None (a fresh clone)
+    repo = tmp_path / "clone"
+    (repo / "notebooks").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text("")
+    assert find_datasets_dir(start=repo / "notebooks") is None
+    (tmp_path / "shared" / "data").mkdir(parents=True)
+    assert find_datasets_dir(start=repo / "notebooks") == (tmp_path / "shared" / "data").resolve()
+    monkeypatch.setenv(SHARED_DATA_ENV, str(tmp_path / "clone"))
+    assert find_datasets_dir(start=tmp_path) == repo
+    monkeypatch.setenv(SHARED_DATA_ENV, str(tmp_path / "nope"))
+    with pytest.raises(ParameterError, match=SHARED_DATA_ENV):
+        find_datasets_dir()

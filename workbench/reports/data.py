@@ -1,20 +1,21 @@
-"""Inputs of the reports: the profiled runs a report reads, measured on demand.
+"""Inputs of the reports: the profiled runs a report reads, measured on demand, and the public datasets folder.
 
 A report reads its measurements from the run store; measuring is a separate step that only happens
 when the store lacks a configuration (``measure="missing"``), so rendering the same report twice on
 the same store reads the same rows and gives identical tables and figures. ``measure="never"``
 refuses to measure (a report on a store filled elsewhere); ``measure="always"`` profiles afresh.
+The rule lives in :func:`workbench.measure.campaign.profile_missing`; :func:`ensure_runs` keeps the
+latest run of each configuration.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
 
-from workbench.errors import ParameterError, UnknownNameError
-
-MEASURE_MODES = ("missing", "never", "always")
+from workbench.errors import ParameterError
 
 CONFIG_KEYS = ("model", "dtype", "batch_size", "device_name")
 """One profiled configuration: the report uses the latest measurement of each."""
@@ -31,12 +32,6 @@ def latest_runs(df: pl.DataFrame, keys=CONFIG_KEYS) -> pl.DataFrame:
               .sort(list(keys)))
 
 
-def _missing(have: pl.DataFrame, models, dtypes, batch_sizes, device_name: str) -> list[tuple]:
-    got = set(have.filter(pl.col("device_name") == device_name)
-                  .select("model", "dtype", "batch_size").iter_rows())
-    return [(m, d, b) for m in models for d in dtypes for b in batch_sizes if (m, d, b) not in got]
-
-
 def ensure_runs(store, models, *, dtypes=("fp32",), batch_sizes=(1,), repeats: int = 20, warmup: int = 3,
                 meter: str = "auto", energy_window_s: float = 1.0, threads: int | None = None,
                 measure: str = "missing", progress: bool = False) -> pl.DataFrame:
@@ -51,15 +46,19 @@ def ensure_runs(store, models, *, dtypes=("fp32",), batch_sizes=(1,), repeats: i
     dtypes : list of str
         ``fp32`` and/or ``int8`` (dynamic int8 through torchao).
     batch_sizes : list of int
-        Samples per forward call.
+        Samples per forward call [samples].
     repeats, warmup : int
         Timed and untimed forward calls per configuration [calls].
     meter : str
         Energy meter (``auto`` falls back to codecarbon's TDP estimate where no sensor exists).
     energy_window_s : float
         Length of the energy measurement window [s].
+    threads : int or None
+        Intra-op threads [1]; None: torch's current count.
     measure : {"missing", "never", "always"}
         Measure the configurations this device has no row for / none / all of them again.
+    progress : bool
+        Progress bar on stderr while profiling.
 
     Returns
     -------
@@ -72,47 +71,15 @@ def ensure_runs(store, models, *, dtypes=("fp32",), batch_sizes=(1,), repeats: i
     ------
     ParameterError
         With ``measure="never"`` when a configuration is missing on this device, or bad arguments.
+    UnknownNameError
+        An unknown measure mode or zoo model.
     """
-    import torch
+    from workbench.measure.campaign import profile_missing  # imports torch
 
-    from workbench.measure import profiler, zoo
-    from workbench.store import Store
-
-    if measure not in MEASURE_MODES:
-        raise UnknownNameError("measure mode", measure, MEASURE_MODES)
-    models, dtypes, batch_sizes = list(models), list(dtypes), [int(b) for b in batch_sizes]
-    if not models:
-        raise ParameterError("no model given. Fix: name at least one zoo model (see `workbench models`).")
-    for m in models:
-        zoo.resolve(m)  # unknown names fail here, before anything is measured
-    store = store if isinstance(store, Store) else Store(Path(store))
-    device_name = profiler.device_info()["device_name"]
-    # runs with another intra-op thread count are other configurations: never mixed in
-    n_threads = int(threads) if threads else torch.get_num_threads()
-
-    def read():
-        return store.read(filters=(pl.col("source") == "profiler") & pl.col("model").is_in(models)
-                          & pl.col("dtype").is_in(dtypes) & pl.col("batch_size").is_in(batch_sizes)
-                          & (pl.col("threads") == n_threads))
-
-    have = read()
-    todo = ([(m, d, b) for m in models for d in dtypes for b in batch_sizes] if measure == "always"
-            else _missing(have, models, dtypes, batch_sizes, device_name))
-    if todo and measure == "never":
-        shown = ", ".join(f"{m}/{d}/bs{b}" for m, d, b in todo[:5])
-        raise ParameterError(
-            f"the store {store.path} has no run of {shown}{' ...' if len(todo) > 5 else ''} on this device "
-            f"({device_name}) and measure='never'. Fix: measure='missing', or `workbench profile` them first.")
-    for d in dtypes:
-        for b in batch_sizes:
-            ms = [m for m, dd, bb in todo if dd == d and bb == b]
-            if ms:
-                profiler.profile(ms, store=store, meter=meter, progress=progress, batch_sizes=(b,), dtype=d,
-                                 repeats=repeats, warmup=warmup, energy_window_s=energy_window_s,
-                                 threads=threads)
-    if todo:
-        have = read()
-    return latest_runs(have)
+    campaign = profile_missing(store, models, dtypes=dtypes, batch_sizes=batch_sizes, threads=threads,
+                               repeats=repeats, warmup=warmup, meter=meter, energy_window_s=energy_window_s,
+                               measure=measure, progress=progress)
+    return latest_runs(campaign.rows)
 
 
 SHARED_DATA_ENV = "WORKBENCH_SHARED_DATA"
@@ -144,8 +111,6 @@ def find_datasets_dir(datasets_dir=None, *, start=None) -> Path | None:
     ParameterError
         ``datasets_dir`` or ``$WORKBENCH_SHARED_DATA`` names something that is not a folder.
     """
-    import os
-
     if datasets_dir is not None:
         p = Path(datasets_dir)
         if not p.is_dir():
