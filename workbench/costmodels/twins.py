@@ -18,7 +18,6 @@ how far a projection onto that board may be off for a fifth model.
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import numpy as np
@@ -51,10 +50,9 @@ def dataset_twins(kind: str) -> dict[str, str]:
     """
     if kind not in datasets.KINDS:
         raise UnknownNameError("dataset kind", kind, datasets.KINDS)
-    twins = getattr(importlib.import_module(datasets.KINDS[kind]), "ZOO_TWINS", None)
+    twins = getattr(datasets.importer_module(kind), "ZOO_TWINS", None)
     if not twins:
-        with_twins = [k for k, m in datasets.KINDS.items()
-                      if getattr(importlib.import_module(m), "ZOO_TWINS", None)]
+        with_twins = [k for k in datasets.KINDS if getattr(datasets.importer_module(k), "ZOO_TWINS", None)]
         raise UnknownNameError("dataset kind with zoo twins", kind, with_twins,
                                "only these importers define ZOO_TWINS")
     return dict(twins)

@@ -34,7 +34,9 @@ from pathlib import Path
 
 import polars as pl
 
+from workbench.datasets._common import ImportContext, sha256_file
 from workbench.errors import ImportFormatError, UnknownNameError
+from workbench.store import Store
 
 KINDS: dict[str, str] = {
     "mlperf-tiny": "workbench.datasets.mlperf_tiny",
@@ -46,7 +48,23 @@ KINDS: dict[str, str] = {
 """Dataset kind → importer module (each has ``KIND``, ``SOURCE``, ``FILE_NAMES`` and ``read(path, ctx)``)."""
 
 
-def _module(kind: str):
+def importer_module(kind: str):
+    """The importer module of dataset ``kind`` (its ``KIND``, ``SOURCE``, ``FILE_NAMES``, ``read``).
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`KINDS`.
+
+    Returns
+    -------
+    module
+
+    Raises
+    ------
+    UnknownNameError
+        Unknown ``kind`` (the message lists the kinds).
+    """
     if kind not in KINDS:
         raise UnknownNameError("dataset kind", kind, KINDS, "`workbench import --help`")
     return importlib.import_module(KINDS[kind])
@@ -60,7 +78,7 @@ def files_for(kind: str, path) -> list[Path]:
     ImportFormatError
         The path does not exist, or a directory holds none of the kind's files.
     """
-    mod = _module(kind)
+    mod = importer_module(kind)
     p = Path(path)
     if p.is_file():
         return [p]
@@ -76,9 +94,7 @@ def files_for(kind: str, path) -> list[Path]:
 
 
 def _read(kind: str, path: Path) -> pl.DataFrame:
-    from workbench.datasets._common import ImportContext
-
-    mod = _module(kind)
+    mod = importer_module(kind)
     return mod.read(path, ImportContext.for_file(kind, path))
 
 
@@ -145,10 +161,7 @@ def import_file(kind: str, path, store) -> list[ImportResult]:
     -------
     list of ImportResult, one per input file.
     """
-    from workbench.datasets._common import sha256_file
-    from workbench.store import Store
-
-    st = store if isinstance(store, Store) else Store(store)
+    st = Store.coerce(store)
     files = files_for(kind, path)
     st.check_writable()
     known = st.input_hashes()
