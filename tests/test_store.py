@@ -225,3 +225,29 @@ def test_run_names_carry_their_hash_and_a_changed_layer_file_is_named(tmp_store)
     with pytest.warns(UserWarning, match="skipping corrupt file"):
         assert tmp_store.read_layers(skip_corrupt=True).height == 0
     assert tmp_store.read().height == 1  # the run's rows are intact
+
+
+def test_a_full_disk_is_one_store_error_and_leaves_nothing(tmp_store, monkeypatch):
+    import errno
+
+    import pyarrow.parquet as pq
+
+    tmp_store.append(rows(1, run="before"))
+    before = sorted(p.relative_to(tmp_store.path) for p in tmp_store.path.rglob("*") if p.is_file())
+    real = pq.write_table
+    calls = []
+
+    def full_on_second(table, where, **kw):  # the per-layer file fits, the rows do not
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(table, where, **kw)
+
+    monkeypatch.setattr(pq, "write_table", full_on_second)
+    layers = pl.DataFrame({"measurement_id": ["F-0"], "layer_index": [0], "layer_name": ["0"],
+                           "layer_type": ["Conv2d"], "flops": [100.0], "params": [10],
+                           "output_bytes": [64], "latency_ms": [0.1]})
+    with pytest.raises(StoreError, match="No space left on device; nothing was stored. Fix: free disk space"):
+        tmp_store.append(rows(1, run="F"), layers=layers)
+    after = sorted(p.relative_to(tmp_store.path) for p in tmp_store.path.rglob("*") if p.is_file())
+    assert after == before and tmp_store.read()["run_id"].to_list() == ["before"]

@@ -233,6 +233,9 @@ class Store:
                 os.link(tmp, final)  # fails if `final` exists: never overwrite
             except FileExistsError:
                 raise StoreError(f"{final} already exists; the store never overwrites a run.") from None
+        except OSError as exc:  # a full disk, a directory made read-only meanwhile, ...
+            raise StoreError(f"cannot write {final.name} into the store {self.path}: {exc.strerror or exc}; "
+                             "nothing was stored. Fix: free disk space or choose another --store directory.") from None
         finally:
             tmp.unlink(missing_ok=True)
         try:  # make the new directory entry durable
@@ -273,11 +276,16 @@ class Store:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         run_ids = sorted(set(df["run_id"].to_list()))
         name = f"{stamp}-{run_ids[0] if len(run_ids) == 1 else new_run_id()}-{uuid.uuid4().hex[:6]}.parquet"
-        meta = {}
+        meta, layer_file = {}, None
         if lay is not None and lay.height:  # layers first: rows never lack them
-            _, layers_sha = self._write_atomic(lay, self.path / "layers" / name)
+            layer_file, layers_sha = self._write_atomic(lay, self.path / "layers" / name)
             meta[LAYERS_SHA_KEY] = layers_sha
-        final, _ = self._write_atomic(df, self.path / name, metadata=meta, hashed=True)
+        try:
+            final, _ = self._write_atomic(df, self.path / name, metadata=meta, hashed=True)
+        except StoreError:
+            if layer_file is not None:  # readers ignore it anyway (an orphan); do not leave it behind
+                layer_file.unlink(missing_ok=True)
+            raise
         return final
 
     # ------------------------------------------------------------------ reading
