@@ -44,14 +44,23 @@ from workbench.reports.sections import (
 def calibration_rows_needed(interval: float) -> int:
     """The fewest calibration rows that give a finite split-conformal quantile of coverage ``interval``.
 
-    The quantile is the ⌈(n+1)·interval⌉-th smallest of n scores
-    (:func:`workbench.costmodels.intervals.conformal_quantile`); it exists once that rank is ≤ n.
+    The quantile is the ⌈(n+1)·interval⌉-th smallest of n scores (the rule of
+    :class:`workbench.costmodels.intervals.ConformalCostModel`, a product within 1e-9 of an integer
+    counting as that integer); it exists once that rank is ≤ n.
+
+    Raises
+    ------
+    ParameterError
+        ``interval`` is not a fraction in (0, 1).
     """
     interval = check_interval(interval)
     n = 1
-    while math.ceil((n + 1) * round(interval, 10)) > n:
+    while True:
+        v = (n + 1) * interval
+        rank = round(v) if abs(v - round(v)) <= 1e-9 * max(1.0, v) else math.ceil(v)
+        if rank <= n:
+            return n
         n += 1
-    return n
 
 
 def board_energy_section(data_dir: Path | None, *, interval: float = 0.9) -> DatasetSection:
