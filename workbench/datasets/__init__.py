@@ -14,8 +14,10 @@ nn-meter           nn-Meter model latency CSV (wide: mean/std per device)      n
 codecarbon         codecarbon ``emissions.csv`` of users' tracked runs         dataset, run
 =================  ==========================================================  ======================
 
-:func:`load` returns the validated rows; :func:`import_file` writes them to a store once per file
-(the file's SHA-256 is recorded in ``input_sha256``; importing the same bytes again adds nothing).
+:func:`load` returns the validated rows; :func:`workbench.datasets.public.load_public_data` reads
+every dataset a public datasets folder holds (and says which were skipped); :func:`import_file`
+writes them to a store once per file (the file's SHA-256 is recorded in ``input_sha256``; importing
+the same bytes again adds nothing).
 A file with any malformed row raises :class:`~workbench.errors.ImportFormatError` listing the rows
 by line number, and nothing is written (all-or-nothing).
 
