@@ -29,8 +29,9 @@ LAYERS = [
     "workbench.measure",
     "workbench.catalog",
     "workbench.store",
+    "workbench.files",
     "workbench.schema",
-    {"workbench.checks", "workbench.units"},
+    {"workbench.checks", "workbench.units", "workbench.bounds"},
     "workbench.errors",
 ]
 """``../shared/ARCHITECTURE.md`` from the top down: each layer imports only layers below it here."""
@@ -38,7 +39,10 @@ LAYERS = [
 MAX_LINES = 400
 """A module over this many lines does more than one job, unless :data:`LONG_MODULES` says why."""
 
-LONG_MODULES: dict[str, str] = {}
+LONG_MODULES: dict[str, str] = {
+    "schema.py": "every column declares name, dtype, unit, meaning and constraints in one place, with the "
+                 "validation that enforces them beside it (../shared/STYLE.md, section 9: the room to copy)",
+}
 """Module path (relative to the package) → the stated reason it may be longer than :data:`MAX_LINES`."""
 
 LIGHT_WORKBENCH = ("workbench.errors", "workbench.checks", "workbench.units", "workbench.schema", "workbench.store")

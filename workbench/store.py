@@ -24,7 +24,6 @@ a fresh random run id), so concurrent profilers lose nothing.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import uuid
@@ -37,6 +36,7 @@ import pyarrow.parquet as pq
 
 from workbench import schema
 from workbench.errors import CorruptFileError, SchemaError, StoreError, UnknownNameError
+from workbench.files import HASHED_NAME, file_problem, write_parquet_atomic
 
 DEFAULT_STORE = Path("data/runs")
 
@@ -94,58 +94,6 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def write_file_atomic(path: str | os.PathLike, data: bytes, *, overwrite: bool = False) -> Path:
-    """Write ``data`` to ``path`` all at once: a temporary file beside it, flushed, then moved into place.
-
-    A reader never sees half a file, and a failure (full disk, killed process) leaves ``path`` as it
-    was. An existing file is replaced only with ``overwrite=True``.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file to write.
-    data : bytes
-        Its whole content.
-    overwrite : bool
-        Replace an existing file (default: refuse).
-
-    Returns
-    -------
-    Path
-
-    Raises
-    ------
-    StoreError
-        ``path`` exists (without ``overwrite``), its directory is missing or read-only, or the disk is full.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise StoreError(f"{path} is a directory. Fix: give a file name, e.g. {path / 'runs.parquet'}.")
-    if path.exists() and not overwrite:
-        raise StoreError(f"{path} already exists; nothing was written. Fix: choose another file name, or "
-                         "pass --overwrite to replace it.")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)  # fails if `path` appeared meanwhile: never overwrite
-            except FileExistsError:
-                raise StoreError(f"{path} already exists; nothing was written. Fix: choose another file "
-                                 "name, or pass --overwrite to replace it.") from None
-    except OSError as exc:
-        raise StoreError(f"cannot write {path}: {exc.strerror or exc}. Fix: check that its directory exists, "
-                         "is writable and has free space, or choose another path.") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 class Store:
@@ -212,41 +160,12 @@ class Store:
 
     def _write_atomic(self, df: pl.DataFrame, final: Path, *, metadata: dict[str, str] | None = None,
                       hashed: bool = False) -> tuple[Path, str]:
-        """Write ``df`` under ``final`` (or, ``hashed``, under ``final`` with ``.<sha16>`` before the
-        suffix); return the path written and the file's SHA-256."""
-        tmpdir = self.path / ".tmp"
-        tmpdir.mkdir(parents=True, exist_ok=True)
-        tmp = tmpdir / f"{os.getpid()}-{uuid.uuid4().hex}.parquet"
-        try:
-            table = df.to_arrow()
-            if metadata:
-                table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
-            with open(tmp, "wb") as fh:
-                pq.write_table(table, fh, compression="zstd", write_statistics=True, write_page_checksum=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            sha = _sha256(tmp)
-            if hashed:
-                final = final.with_name(f"{final.stem}.{sha[:HASH_DIGITS]}{final.suffix}")
-            final.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(tmp, final)  # fails if `final` exists: never overwrite
-            except FileExistsError:
-                raise StoreError(f"{final} already exists; the store never overwrites a run.") from None
-        except OSError as exc:  # a full disk, a directory made read-only meanwhile, ...
-            raise StoreError(f"cannot write {final.name} into the store {self.path}: {exc.strerror or exc}; "
-                             "nothing was stored. Fix: free disk space or choose another --store directory.") from None
-        finally:
-            tmp.unlink(missing_ok=True)
-        try:  # make the new directory entry durable
-            fd = os.open(final.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError:
-            pass
-        return final, sha
+        """Write ``df`` under ``final`` (``hashed``: with ``.<sha16>`` before the suffix) through ``.tmp/``;
+        return the path written and the file's SHA-256 (:func:`workbench.files.write_parquet_atomic`)."""
+        table = df.to_arrow()
+        if metadata:
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+        return write_parquet_atomic(table, final, self.path / ".tmp", hashed=hashed)
 
     def append(self, frame, *, layers=None, allow_implausible: bool = False) -> Path:
         """Validate ``frame`` and write it as one new run file; return its path.
@@ -300,7 +219,7 @@ class Store:
         ok = []
         for f in files:
             want = None if layer_hashes is None else layer_hashes.get(f.name)
-            problem = _file_problem(f, expected, want)
+            problem = file_problem(f, expected, want)
             if problem is None:
                 ok.append(f)
             elif skip_corrupt:
@@ -346,7 +265,7 @@ class Store:
         """Per-layer file name → the SHA-256 its run file recorded (runs written with hashed names)."""
         out = {}
         for f in self.files():
-            if _HASHED.match(f.name):
+            if HASHED_NAME.match(f.name):
                 try:
                     meta = pq.read_schema(f).metadata or {}
                 except Exception:  # noqa: BLE001 - a damaged run file is reported when the rows are read
@@ -372,68 +291,13 @@ class Store:
         return set(s["input_sha256"].to_list())
 
 
-HASH_DIGITS = 16
-"""Hex digits of a run file's SHA-256 kept in its name (64 bits: a corruption check, not a signature)."""
-
 LAYERS_SHA_KEY = "workbench:layers_sha256"
 """Parquet metadata key of a run file holding the SHA-256 of its per-layer file."""
-
-_HASHED = re.compile(r"^(?P<stem>[^.]+)\.(?P<sha>[0-9a-f]{%d})\.parquet$" % HASH_DIGITS)
-
-_VERIFIED: dict[tuple[str, int, int], None] = {}
-"""Files this process has already checked, keyed by (path, size, mtime): store files are never
-rewritten, so a file with the same key holds the same bytes."""
 
 
 def run_stem(path: Path) -> str:
     """The name a run's files share: ``20261126T181500Z-<run_id>-<tag>`` (without hash and suffix)."""
     return path.name.split(".", 1)[0]
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _file_problem(path: Path, expected: set[str], want_sha: str | None = None) -> str | None:
-    """Why ``path`` cannot be used (unreadable, a hash, checksum or decoding failure, missing columns), or None.
-
-    A file whose name or run records its SHA-256 is checked against it; any other (written before
-    hashes were recorded) is decoded in full by both pyarrow (page checksums verified) and polars,
-    so damage fails here, named, instead of surfacing later as a parser error or a changed value.
-    """
-    try:
-        st = path.stat()
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key in _VERIFIED:
-        return None
-    m = _HASHED.match(path.name)
-    want = m.group("sha") if m else want_sha
-    try:
-        if want:
-            got = _sha256(path)
-            if not got.startswith(want):
-                return (f"content hash {got[:HASH_DIGITS]} differs from the recorded {want[:HASH_DIGITS]} "
-                        "(the file changed after it was written)")
-        names = set(pq.read_schema(path).names)
-        if not expected <= names:
-            return f"missing columns {sorted(expected - names)}"
-        if not want:
-            pq.read_table(path, page_checksum_verification=True)
-            pl.read_parquet(path)
-    except Exception as exc:  # noqa: BLE001 - pyarrow and polars raise ArrowInvalid, OSError, ComputeError, ...
-        return (str(exc).splitlines() or [type(exc).__name__])[0]
-    except BaseException as exc:  # a Rust panic in a parser surfaces as pyo3's PanicException
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        return f"the Parquet reader failed ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0]})"
-    _VERIFIED[key] = None
-    return None
 
 
 def _validate_layers(layers, measurement_ids: set[str]) -> pl.DataFrame:

@@ -242,7 +242,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def _emit(data: bytes, output: str | None, overwrite: bool = False) -> None:
-    from workbench.store import write_file_atomic
+    from workbench.files import write_file_atomic
 
     if output:
         write_file_atomic(output, data, overwrite=overwrite)

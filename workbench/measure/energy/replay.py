@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from workbench.bounds import PLAUSIBLE_MAXIMA
 from workbench.errors import MeterError, ParameterError
 from workbench.measure.energy.base import EnergyMeter, EnergyReading
-from workbench.schema import PLAUSIBLE_MAXIMA
 
 
 def integrate_trace(time_s, power_w, t0_s: float, t1_s: float) -> float:
