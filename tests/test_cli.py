@@ -109,3 +109,33 @@ def test_an_unexpected_error_is_one_line_naming_the_traceback_file(monkeypatch, 
     assert "ZeroDivisionError: division by zero" in open(path, encoding="utf-8").read()
     with pytest.raises(ZeroDivisionError):
         main(["--debug", "schema"])
+
+
+def test_runs_check_names_corrupt_files_and_removes_only_debris(tmp_path, capsys):
+    store = Store(tmp_path / "runs")
+    rows = schema.from_records([
+        {"measurement_id": "a-0", "run_id": "a", "timestamp_utc": datetime(2026, 1, 1, tzinfo=timezone.utc),
+         "source": "profiler", "model": "m", "energy_method": "none", "device_name": "cpu",
+         "device_class": "server-cpu"}])
+    layers = pl.DataFrame({"measurement_id": ["a-0"], "layer_index": [0], "layer_name": ["0"],
+                           "layer_type": ["Linear"], "flops": [10.0], "params": [1], "output_bytes": [4],
+                           "latency_ms": [0.1]})
+    run = store.append(rows, layers=layers)
+    assert main(["runs", "--store", str(store.path), "--check"]) == 0
+    assert "1 run file(s) and 1 per-layer file(s) read in full" in capsys.readouterr().out
+    # debris of a killed writer, and a damaged copy of the run
+    orphan = store.path / "layers" / "20260101T000000Z-gone-abcdef.parquet"
+    orphan.write_bytes((store.path / "layers" / f"{run.name.split('.')[0]}.parquet").read_bytes())
+    (store.path / ".tmp").mkdir(exist_ok=True)
+    stale = store.path / ".tmp" / "999999999-dead.parquet"
+    stale.write_bytes(b"half")
+    damaged = store.path / f"20260102T000000Z-b-abcdef.{'0' * 16}.parquet"
+    damaged.write_bytes(run.read_bytes())
+    assert main(["runs", "--store", str(store.path), "--check"]) == 1
+    out = capsys.readouterr().out
+    assert f"corrupt: {damaged}: content hash" in out
+    assert f"debris: {orphan}" in out and f"debris: {stale}" in out
+    assert orphan.exists() and stale.exists()  # --check alone changes nothing
+    assert main(["runs", "--store", str(store.path), "--check", "--remove-debris"]) == 1  # corrupt file remains
+    assert "removed 2 debris file(s)" in capsys.readouterr().out
+    assert not orphan.exists() and not stale.exists() and damaged.exists() and run.exists()

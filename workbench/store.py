@@ -28,6 +28,7 @@ import os
 import re
 import uuid
 import warnings
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -96,6 +97,22 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class StoreCheck:
+    """What :meth:`Store.check` found: counts of readable files, corrupt files with their reason, debris."""
+
+    runs: int
+    layer_files: int
+    corrupt: list[tuple[Path, str]]
+    orphan_layers: list[Path]
+    stale_tmp: list[Path]
+
+    @property
+    def clean(self) -> bool:
+        """Whether every file is readable and nothing is left over."""
+        return not (self.corrupt or self.orphan_layers or self.stale_tmp)
+
+
 class Store:
     """A directory of measurement runs.
 
@@ -146,17 +163,59 @@ class Store:
                 "Fix: choose another --store directory or fix its permissions."
             ) from None
 
-    def _clean_stale_tmp(self) -> None:
+    def stale_tmp_files(self) -> list[Path]:
+        """Temporary files in ``.tmp/`` left by writers that are gone (killed mid-write)."""
         tmp = self.path / ".tmp"
         if not tmp.is_dir():
-            return
-        for f in tmp.iterdir():
+            return []
+        out = []
+        for f in sorted(tmp.iterdir()):
             m = re.match(r"(\d+)-", f.name)
             if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
-                try:
-                    f.unlink()
-                except OSError:
-                    pass
+                out.append(f)
+        return out
+
+    def _clean_stale_tmp(self) -> None:
+        for f in self.stale_tmp_files():
+            try:
+                f.unlink()
+            except OSError:
+                pass
+
+    def check(self) -> StoreCheck:
+        """Check every file of the store without changing anything (``workbench runs --check``).
+
+        Returns
+        -------
+        StoreCheck
+            Readable run and per-layer files, corrupt ones with the reason, and the debris a killed
+            writer can leave (per-layer files without their run, stale temporary files).
+        """
+        runs = self.files()
+        bad_runs = [(f, p) for f in runs if (p := file_problem(f, set(schema.REQUIRED))) is not None]
+        hashes = self._layer_hashes()
+        orphans = self.orphan_layer_files()
+        d = self.path / "layers"
+        layer_files = [f for f in (sorted(d.glob("*.parquet")) if d.is_dir() else []) if f not in orphans]
+        bad_layers = [(f, p) for f in layer_files
+                      if (p := file_problem(f, set(LAYER_REQUIRED), hashes.get(f.name))) is not None]
+        return StoreCheck(runs=len(runs) - len(bad_runs), layer_files=len(layer_files) - len(bad_layers),
+                          corrupt=bad_runs + bad_layers, orphan_layers=orphans, stale_tmp=self.stale_tmp_files())
+
+    def remove_debris(self) -> list[Path]:
+        """Remove per-layer files without their run and stale temporary files; return what was removed.
+
+        Run files, corrupt or not, are never removed: they are data, and only their owner may
+        decide (``workbench runs --check`` names them).
+        """
+        removed = []
+        for f in [*self.orphan_layer_files(), *self.stale_tmp_files()]:
+            try:
+                f.unlink()
+                removed.append(f)
+            except FileNotFoundError:
+                pass
+        return removed
 
     def _write_atomic(self, df: pl.DataFrame, final: Path, *, metadata: dict[str, str] | None = None,
                       hashed: bool = False) -> tuple[Path, str]:
@@ -177,7 +236,7 @@ class Store:
         layers : polars or pandas DataFrame, optional
             Per-layer breakdown (:data:`LAYER_SCHEMA`) keyed by ``measurement_id``.
         allow_implausible : bool
-            Accept values above :data:`workbench.schema.PLAUSIBLE_MAXIMA` (see :func:`workbench.schema.validate`).
+            Accept values above :data:`workbench.bounds.PLAUSIBLE_MAXIMA` (see :func:`workbench.schema.validate`).
 
         Raises
         ------

@@ -59,6 +59,12 @@ def register(sub) -> None:
     p.add_argument("--output", "-o", help="write to this file instead of stdout (required for parquet)")
     p.add_argument("--overwrite", action="store_true", help="replace --output if it exists (default: refuse)")
     p.add_argument("--skip-corrupt", action="store_true", help="skip unreadable files with a warning")
+    p.add_argument("--check", action="store_true",
+                   help="check every file of the store (content hashes, full decoding) and list corrupt files and "
+                        "debris left by killed writers; exit 1 if anything is found")
+    p.add_argument("--remove-debris", action="store_true",
+                   help="with --check: remove per-layer files without their run and stale temporary files "
+                        "(run files are never removed)")
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("schema", help="print the glossary of the measurement table")
@@ -216,6 +222,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from workbench.store import Store
 
     store = Store(args.store)
+    if args.check or args.remove_debris:
+        return _check_store(store, remove=args.remove_debris)
     if args.output and store.contains(args.output):
         raise ParameterError(f"--output {args.output} lies inside the store {store.path}, where it would be read "
                              "back as a run (every row twice). Fix: write the export outside the store directory.")
@@ -239,6 +247,25 @@ def cmd_runs(args: argparse.Namespace) -> int:
         df.write_parquet(buf)
         _emit(buf.getvalue(), args.output, args.overwrite)
     return 0
+
+
+def _check_store(store, *, remove: bool) -> int:
+    """``workbench runs --check``: print what :meth:`Store.check` finds; exit 0 when clean, else 1."""
+    if not store.path.is_dir():
+        raise ParameterError(f"store {store.path} does not exist. Fix: give an existing --store directory.")
+    found = store.check()
+    print(f"{store.path}: {found.runs} run file(s) and {found.layer_files} per-layer file(s) read in full")
+    for path, reason in found.corrupt:
+        print(f"corrupt: {path}: {reason} (move it out of the store, or read with --skip-corrupt)")
+    for path in found.orphan_layers:
+        print(f"debris: {path} (per-layer file without its run: a writer stopped between the two files)")
+    for path in found.stale_tmp:
+        print(f"debris: {path} (temporary file of a writer that is gone)")
+    if remove:
+        removed = store.remove_debris()
+        print(f"removed {len(removed)} debris file(s); run files are never removed")
+        return 1 if found.corrupt else 0
+    return 0 if found.clean else 1
 
 
 def _emit(data: bytes, output: str | None, overwrite: bool = False) -> None:
