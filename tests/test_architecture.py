@@ -30,6 +30,7 @@ LAYERS = [
     "workbench.catalog",
     "workbench.store",
     "workbench.files",
+    "workbench.layer_schema",
     "workbench.schema",
     {"workbench.checks", "workbench.units", "workbench.bounds"},
     "workbench.errors",

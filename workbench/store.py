@@ -38,48 +38,16 @@ import pyarrow.parquet as pq
 from workbench import schema
 from workbench.errors import CorruptFileError, SchemaError, StoreError, UnknownNameError
 from workbench.files import HASHED_NAME, file_problem, write_parquet_atomic
+from workbench.layer_schema import (  # the per-layer names have always been importable from here too
+    LAYER_REQUIRED,
+    LAYER_SCHEMA,
+    LAYER_SHAPE_COLUMNS,  # noqa: F401
+    layer_frame,  # noqa: F401
+    validate_layers,
+    with_layer_columns,  # noqa: F401
+)
 
 DEFAULT_STORE = Path("data/runs")
-
-LAYER_SCHEMA: dict[str, pl.DataType] = {
-    "measurement_id": pl.String(),
-    "layer_index": pl.Int64(),
-    "layer_name": pl.String(),
-    "layer_type": pl.String(),
-    "flops": pl.Float64(),
-    "params": pl.Int64(),
-    "output_bytes": pl.Int64(),
-    "latency_ms": pl.Float64(),
-    "input_bytes": pl.Int64(),
-    "kernel_area": pl.Int64(),
-    "stride": pl.Int64(),
-    "groups": pl.Int64(),
-    "in_channels": pl.Int64(),
-    "out_channels": pl.Int64(),
-}
-"""Per-layer breakdown: one row per executed leaf module, in execution order, per sample for
-``flops``/``input_bytes``/``output_bytes`` and per forward call of the measurement's batch for
-``latency_ms``. The layer's shape: ``kernel_area`` (elements of one filter window, kh·kw),
-``stride`` (first dimension), ``groups`` (convolutions), ``in_channels``/``out_channels`` (channels,
-features or hidden size); null where the layer has no such attribute."""
-
-LAYER_SHAPE_COLUMNS = ("input_bytes", "kernel_area", "stride", "groups", "in_channels", "out_channels")
-"""The per-layer shape columns (the one list every module that reads or writes them uses)."""
-
-LAYER_REQUIRED = ("measurement_id", "layer_index", "layer_name", "layer_type", "flops", "params",
-                  "output_bytes", "latency_ms")
-"""Columns every per-layer file has; the shape columns (added later) read as null from older files."""
-
-
-def with_layer_columns(layers: pl.DataFrame) -> pl.DataFrame:
-    """``layers`` with each :data:`LAYER_SCHEMA` column it lacks added as nulls of that column's type."""
-    return layers.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in LAYER_SCHEMA.items()
-                               if c not in layers.columns)
-
-
-def layer_frame(records: list[dict]) -> pl.DataFrame:
-    """A per-layer table with :data:`LAYER_SCHEMA` from row dicts (absent keys, e.g. shapes, become null)."""
-    return pl.DataFrame(records, schema=LAYER_SCHEMA)
 
 
 def new_run_id() -> str:
@@ -248,7 +216,7 @@ class Store:
         df = schema.as_polars(schema.validate(frame, allow_implausible=allow_implausible))
         if df.height == 0:
             raise SchemaError("refusing to write an empty run: the frame has no rows.")
-        lay = _validate_layers(layers, set(df["measurement_id"].to_list())) if layers is not None else None
+        lay = validate_layers(layers, set(df["measurement_id"].to_list())) if layers is not None else None
         self.check_writable()
         self._clean_stale_tmp()
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -357,29 +325,6 @@ LAYERS_SHA_KEY = "workbench:layers_sha256"
 def run_stem(path: Path) -> str:
     """The name a run's files share: ``20261126T181500Z-<run_id>-<tag>`` (without hash and suffix)."""
     return path.name.split(".", 1)[0]
-
-
-def _validate_layers(layers, measurement_ids: set[str]) -> pl.DataFrame:
-    if not isinstance(layers, pl.DataFrame):
-        layers = pl.from_pandas(layers)
-    missing = [c for c in LAYER_REQUIRED if c not in layers.columns]
-    if missing:
-        raise SchemaError(f"per-layer table is missing column(s) {missing}; it needs {list(LAYER_REQUIRED)} "
-                          f"(and may have {[c for c in LAYER_SCHEMA if c not in LAYER_REQUIRED]}).")
-    layers = with_layer_columns(layers)
-    try:
-        layers = layers.select([pl.col(c).cast(t, strict=True) for c, t in LAYER_SCHEMA.items()])
-    except Exception as exc:
-        raise SchemaError(f"per-layer table has a column of the wrong type: {exc}") from None
-    unknown = set(layers["measurement_id"].to_list()) - measurement_ids
-    if unknown:
-        raise SchemaError(
-            f"per-layer rows refer to measurement_id(s) {sorted(unknown)[:3]} that the run does not contain."
-        )
-    for c in ("flops", "params", "output_bytes", "latency_ms", *LAYER_SHAPE_COLUMNS):
-        if bool((layers[c] < 0).fill_null(False).any()):
-            raise SchemaError(f"per-layer column {c!r} has negative values; check units and signs.")
-    return layers
 
 
 _FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|!=|==|=|<|>)\s*(.*?)\s*$")
