@@ -24,6 +24,17 @@ from workbench.errors import ParameterError, UnknownNameError
 
 UNIT = "gCO2e/kWh"
 
+MAX_PLAUSIBLE_G_PER_KWH = 2000.0
+"""Largest plausible grid intensity [gCO2e/kWh]: an override or a scenario above it is refused unless allowed.
+
+The highest national figure in codecarbon's table (Our World in Data / Ember) is Turkmenistan's, 1,306
+gCO2e/kWh (2022), and the dirtiest source in codecarbon's per-source table, coal, is 995 gCO2e/kWh:
+2,000 is about 1.5 times the worst country."""
+
+MAX_PLAUSIBLE_REASON = ("the highest national grid intensity in codecarbon's data, Turkmenistan's, is 1,306 "
+                        "g/kWh, and coal power 995 g/kWh; is the value in g/MWh or mg/kWh?")
+"""Why :data:`MAX_PLAUSIBLE_G_PER_KWH` is the bound, as error messages say it."""
+
 MIX_SOURCES = {
     "coal": "coal_TWh",
     "natural_gas": "gas_TWh",
@@ -87,7 +98,7 @@ def resolve_country(iso3: str) -> str:
     raise UnknownNameError("country", iso3, names, "`workbench grid` (ISO 3166-1 alpha-3 codes, e.g. FRA, USA)")
 
 
-def carbon_intensity_g_per_kwh(iso3: str, *, override: float | None = None) -> float:
+def carbon_intensity_g_per_kwh(iso3: str, *, override: float | None = None, allow_implausible: bool = False) -> float:
     """Life-cycle carbon intensity of a country's electricity [gCO2e/kWh].
 
     Parameters
@@ -97,13 +108,16 @@ def carbon_intensity_g_per_kwh(iso3: str, *, override: float | None = None) -> f
     override : float, optional
         Use this value instead [gCO2e/kWh] (e.g. a supplier's contract figure or a marginal
         intensity); it is validated and returned unchanged, and the country is not looked up.
+    allow_implausible : bool
+        Accept an override above :data:`MAX_PLAUSIBLE_G_PER_KWH` (it is refused otherwise).
 
     Raises
     ------
     UnknownNameError
         Unknown country, with close matches.
     ParameterError
-        A negative or non-finite override.
+        A negative or non-finite override, or one above :data:`MAX_PLAUSIBLE_G_PER_KWH` without
+        ``allow_implausible``.
 
     Examples
     --------
@@ -113,8 +127,14 @@ def carbon_intensity_g_per_kwh(iso3: str, *, override: float | None = None) -> f
     30.0
     """
     if override is not None:
-        return check_number(override, "override carbon intensity [gCO2e/kWh]", minimum=0,
-                            fix="give the intensity in gCO2e/kWh, e.g. override=30.0.")
+        value = check_number(override, "override carbon intensity [gCO2e/kWh]", minimum=0,
+                             fix="give the intensity in gCO2e/kWh, e.g. override=30.0.")
+        if value > MAX_PLAUSIBLE_G_PER_KWH and not allow_implausible:
+            raise ParameterError(
+                f"override carbon intensity {value:g} gCO2e/kWh is above the plausible maximum of "
+                f"{MAX_PLAUSIBLE_G_PER_KWH:g} ({MAX_PLAUSIBLE_REASON}). Fix: give it in gCO2e/kWh, or pass "
+                "allow_implausible=True if the value is right.")
+        return value
     return float(_mix()[resolve_country(iso3)]["carbon_intensity"])
 
 

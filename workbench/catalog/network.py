@@ -86,7 +86,8 @@ def energy_kwh_per_gb(technology: str, year: int | None = None, *, halving_years
     UnknownNameError
         Unknown technology.
     ParameterError
-        Year outside :data:`YEAR_RANGE` or a non-positive halving time.
+        Year outside :data:`YEAR_RANGE`, or a halving time that is not a number > 0 (checked even
+        without a year).
 
     Examples
     --------
@@ -98,23 +99,47 @@ def energy_kwh_per_gb(technology: str, year: int | None = None, *, halving_years
     0.14
     """
     value, base_year, _ = _TABLE[_resolve(technology)]
+    h = check_halving_years(halving_years)  # checked even when unused, so that a bad value never passes
     if year is None:
         return value
     year = check_number(year, "year", minimum=YEAR_RANGE[0], maximum=YEAR_RANGE[1],
                         fix=f"give a year between {YEAR_RANGE[0]} and {YEAR_RANGE[1]}; the efficiency trend is "
                             "not meaningful outside that range.")
-    h = DEFAULT_HALVING_YEARS if halving_years is None else halving_years
     if h == math.inf:
         return value
-    h = check_number(h, "halving_years", minimum=0, exclusive=True,
-                     fix="give the halving time in years, or math.inf for no trend.")
     return value * 0.5 ** ((year - base_year) / h)
+
+
+def check_halving_years(halving_years: float | None) -> float:
+    """The halving time of the trend [years]: :data:`DEFAULT_HALVING_YEARS` for None, else a number > 0.
+
+    ``math.inf`` (no trend) is accepted; zero, a negative time (an efficiency that gets worse
+    exponentially), NaN and ``-inf`` are refused.
+
+    Raises
+    ------
+    ParameterError
+        Not a number > 0.
+
+    Examples
+    --------
+    >>> check_halving_years(None)
+    2.0
+    >>> check_halving_years(math.inf)
+    inf
+    """
+    if halving_years is None:
+        return DEFAULT_HALVING_YEARS
+    fix = "give the halving time in years (2 is the observed trend), or inf (math.inf) for no trend."
+    if isinstance(halving_years, (int, float)) and not isinstance(halving_years, bool) and halving_years == math.inf:
+        return math.inf
+    return check_number(halving_years, "halving_years", minimum=0, exclusive=True, fix=fix)
 
 
 def network_table(year: int | None = None, *, halving_years: float | None = None) -> pl.DataFrame:
     """Every technology: technology, energy_kwh_per_gb (for ``year``), base_year, base_kwh_per_gb,
     halving_years, year, unit, source."""
-    h = DEFAULT_HALVING_YEARS if halving_years is None else halving_years
+    h = check_halving_years(halving_years)
     rows = [{"technology": t, "energy_kwh_per_gb": energy_kwh_per_gb(t, year, halving_years=halving_years),
              "base_year": by, "base_kwh_per_gb": v, "halving_years": float(h), "year": year if year else by,
              "unit": "kWh/GB", "source": s}

@@ -9,7 +9,18 @@ from __future__ import annotations
 import polars as pl
 
 from workbench.checks import check_number
-from workbench.errors import UnknownNameError
+from workbench.errors import ParameterError, UnknownNameError
+
+MAX_PLAUSIBLE_PUE = 4.0
+"""Largest plausible PUE [1]: a figure above it is refused unless allowed.
+
+The Uptime Institute's surveys found an industry average of 2.5 in 2007 and 1.56 in 2024; Shehabi et al.
+(2016, LBNL, United States Data Center Energy Usage Report) assume 2.0 for the least efficient rooms
+(server closets). A facility drawing four times its IT load is beyond any reported figure."""
+
+MAX_PLAUSIBLE_REASON = ("the Uptime Institute's industry average was 2.5 in 2007 and 1.56 in 2024, and "
+                        "LBNL (Shehabi et al. 2016) assumes 2.0 for server closets")
+"""Why :data:`MAX_PLAUSIBLE_PUE` is the bound, as error messages say it."""
 
 _TABLE = (
     # kind, pue, year, source
@@ -58,13 +69,15 @@ def pue_table() -> pl.DataFrame:
     )
 
 
-def check_pue(value: float) -> float:
+def check_pue(value: float, *, allow_implausible: bool = False) -> float:
     """Validate a user-supplied PUE and return it.
 
     Parameters
     ----------
     value : float
         Facility energy / IT energy [1].
+    allow_implausible : bool
+        Accept a PUE above :data:`MAX_PLAUSIBLE_PUE` (it is refused otherwise).
 
     Returns
     -------
@@ -73,7 +86,17 @@ def check_pue(value: float) -> float:
     Raises
     ------
     ParameterError
-        Not a finite number >= 1.
+        Not a finite number >= 1, or above :data:`MAX_PLAUSIBLE_PUE` without ``allow_implausible``.
+
+    Examples
+    --------
+    >>> check_pue(1.1)
+    1.1
     """
-    return check_number(value, "PUE", minimum=1,
-                        fix="give facility energy / IT energy as a number >= 1, e.g. 1.1.")
+    value = check_number(value, "PUE", minimum=1,
+                         fix="give facility energy / IT energy as a number >= 1, e.g. 1.1.")
+    if value > MAX_PLAUSIBLE_PUE and not allow_implausible:
+        raise ParameterError(f"PUE {value:g} is above the plausible maximum of {MAX_PLAUSIBLE_PUE:g} "
+                             f"({MAX_PLAUSIBLE_REASON}). Fix: give facility energy / IT energy (e.g. 1.1), or pass "
+                             "allow_implausible=True if the value is right.")
+    return value
