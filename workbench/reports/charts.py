@@ -215,7 +215,7 @@ def continuum_chart(points: pl.DataFrame, *, x: str = "zoo_model", group: str = 
     range across devices (a bar), groups side by side in each ``x`` slot.
 
     ``points`` is long: one row per ``x`` × ``group`` × device × ``quantity`` with its ``value``
-    (e.g. :func:`workbench.reports.datasets_view.twin_points`). The ``quantity`` values are the
+    (e.g. :func:`workbench.reports.twins_view.twin_points`). The ``quantity`` values are the
     panels' axis titles, units included; panels come in their order of first appearance.
     """
     import altair as alt
