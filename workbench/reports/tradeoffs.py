@@ -1,7 +1,8 @@
 """Tables of the compression and cascade notebook, split into what is counted and what is measured.
 
-:func:`workbench.strategies.compression_experiments.run_compression` and ``run_cascade`` (:mod:`~workbench.strategies.staged_experiments`) train on digits with fixed
-seeds and measure every variant. Accuracy, parameters, weight bytes and (expected) FLOPs follow from the
+:func:`workbench.strategies.compression_experiments.run_compression` and
+:func:`workbench.strategies.staged_experiments.run_cascade` train on digits with fixed seeds and
+measure every variant. Accuracy, parameters, weight bytes and (expected) FLOPs follow from the
 seeded training and the test split, so they are reproducible; latency, memory and energy are measured
 and live in their own tables.
 """
