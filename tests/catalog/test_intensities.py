@@ -79,6 +79,16 @@ def test_network_trend():
     assert t.height == 4 and (t["source"].str.len_chars() > 20).all()
 
 
+@pytest.mark.parametrize("halving", [-2, 0, float("nan"), -math.inf, True, "2"])
+def test_network_halving_years_is_checked_even_without_a_year(halving):
+    # `workbench network --halving-years -2` used to print a table (the value unused without --year)
+    with pytest.raises(ParameterError, match="halving_years must be"):
+        network.network_table(None, halving_years=halving)
+    with pytest.raises(ParameterError, match="halving_years must be"):
+        network.energy_kwh_per_gb("4g", halving_years=halving)
+    assert network.network_table(None, halving_years=math.inf)["halving_years"].to_list() == [math.inf] * 4
+
+
 @pytest.mark.shared_data
 def test_pue_default_matches_green_algorithms(shared_data):
     ga = pl.read_csv(shared_data / "green-algorithms" / "defaults_PUE.csv", skip_rows=1)
