@@ -24,6 +24,8 @@ _EXPORTS = {
     "embodied_share": "workbench.lca.resolution",
     "ScenarioError": "workbench.lca.scenario",
     "ScenarioFormatError": "workbench.lca.scenario",
+    "ImplausibleValueError": "workbench.lca.scenario",
+    "BOUNDS": "workbench.lca.bounds",
     "setup_project": "workbench.lca.project",
     "open_project": "workbench.lca.project",
     "data_dir": "workbench.lca.project",

@@ -5,7 +5,10 @@
 [g CO2-eq/kWh], each device's IT energy [kWh], PUE, embodied emissions [kg CO2-eq/device] and
 lifetime [years], each network transfer's energy per GB [kWh/GB], each with the source it came
 from (the scenario, or which catalog table). Unknown names (country, device, technology, PUE kind)
-are reported here with close matches, still before anything is written to the Brightway project.
+are reported here with close matches, still before anything is written to the Brightway project,
+as are the plausibility checks that need the catalog's figures or derived numbers (``hours``
+beyond the device's lifetime, a device's or the scenario's energy beyond
+:data:`workbench.lca.bounds.MAX_ENERGY_KWH`; see :mod:`workbench.lca.bounds`).
 :func:`embodied_share` is the amortisation rule the footprint and the vectorised sweep share.
 """
 
@@ -18,7 +21,8 @@ from workbench.catalog import devices as catalog
 from workbench.catalog import grid, network
 from workbench.catalog import pue as cat_pue
 from workbench.errors import UnknownNameError
-from workbench.lca.scenario import DeviceSpec, Scenario
+from workbench.lca.bounds import BOUNDS, MAX_ENERGY_KWH, OVERRIDE_HINT, describe
+from workbench.lca.scenario import DeviceSpec, ImplausibleValueError, Scenario, ScenarioError
 from workbench.units import HOURS_PER_YEAR, J_PER_KWH
 
 DEFAULT_PUE = 1.0
@@ -99,6 +103,8 @@ class ResolvedScenario:
     uncertainty: dict
     method: str | None
     explicit_intensity: bool
+    allow_implausible: bool = False         # plausibility bounds lifted (the scenario said so)
+    source: str = "<scenario>"              # the scenario file, for messages
 
     @property
     def energy_kwh(self) -> float:
@@ -156,6 +162,11 @@ def resolve(scenario: Scenario) -> ResolvedScenario:
     UnknownNameError
         Unknown country, technology, PUE kind, or a device neither in the catalog nor given
         ``embodied_kgco2e`` (messages suggest close matches).
+    ImplausibleValueError
+        ``hours`` beyond the device's lifetime, or a device's or the scenario's energy beyond
+        :data:`~workbench.lca.bounds.MAX_ENERGY_KWH`, unless the scenario allows implausible values.
+    ScenarioError
+        A derived number overflows (not finite), even when implausible values are allowed.
     """
     if scenario.carbon_intensity_g_per_kwh is not None:
         intensity = scenario.carbon_intensity_g_per_kwh
@@ -165,7 +176,8 @@ def resolve(scenario: Scenario) -> ResolvedScenario:
     else:
         intensity = float(grid.carbon_intensity_g_per_kwh(scenario.country))
         isrc = _grid_source(scenario.country)
-    devices = tuple(_resolve_device(d) for d in scenario.devices)
+    devices = tuple(_checked(_resolve_device(d), d, f"devices[{i}] ({d.name})", scenario)
+                    for i, d in enumerate(scenario.devices))
     nets = []
     for n in scenario.network:
         tech = n.technology
@@ -178,10 +190,42 @@ def resolve(scenario: Scenario) -> ResolvedScenario:
                         else network.energy_kwh_per_gb(tech))
             src = f"workbench.catalog.network ({tech}{', ' + str(n.year) if n.year else ''})"
         nets.append(ResolvedNetwork(technology=tech, gigabytes=n.gigabytes, kwh_per_gb=kwh, source=src))
-    return ResolvedScenario(name=scenario.name, functional_unit=scenario.functional_unit, country=scenario.country,
-                            carbon_intensity_g_per_kwh=float(intensity), intensity_source=isrc, devices=devices,
-                            network=tuple(nets), uncertainty=dict(scenario.uncertainty), method=scenario.method,
-                            explicit_intensity=scenario.carbon_intensity_g_per_kwh is not None)
+    rs = ResolvedScenario(name=scenario.name, functional_unit=scenario.functional_unit, country=scenario.country,
+                          carbon_intensity_g_per_kwh=float(intensity), intensity_source=isrc, devices=devices,
+                          network=tuple(nets), uncertainty=dict(scenario.uncertainty), method=scenario.method,
+                          explicit_intensity=scenario.carbon_intensity_g_per_kwh is not None,
+                          allow_implausible=scenario.allow_implausible, source=scenario.source)
+    _check_energy(rs.energy_kwh, "the scenario's grid electricity (devices x PUE + network)", scenario)
+    return rs
+
+
+def _check_energy(value: float, what: str, scenario: Scenario) -> None:
+    """A derived energy [kWh]: finite always, within :data:`MAX_ENERGY_KWH` unless implausible values are allowed."""
+    if not math.isfinite(value):
+        raise ScenarioError(f"{scenario.source}: {what} overflows ({value!r} kWh): the scenario's magnitudes "
+                            "multiply beyond floating point. Fix: correct the magnitudes (units?).")
+    if value > MAX_ENERGY_KWH and not scenario.allow_implausible:
+        raise ImplausibleValueError(f"{scenario.source}: {what} = {describe(value, BOUNDS['energy_kwh'])}. "
+                                    f"Fix: correct the inputs it is computed from, or {OVERRIDE_HINT}.")
+
+
+def _checked(d: ResolvedDevice, spec: DeviceSpec, where: str, scenario: Scenario) -> ResolvedDevice:
+    """``d`` after the checks that need its resolved figures: energy, and hours against the lifetime."""
+    by = {"power_w*hours": "power_w x hours", "energy_kwh": "energy_kwh",
+          "per-inference": "energy_per_inference_j x inferences"}[d.energy_method]
+    _check_energy(d.energy_kwh, f"{where}: the energy per device ({by})", scenario)
+    _check_energy(d.facility_energy_kwh_group, f"{where}: the group's energy (count x energy per device x PUE)",
+                  scenario)
+    if d.hours is not None and d.lifetime_years is not None and not scenario.allow_implausible:
+        life_h = d.lifetime_years * HOURS_PER_YEAR
+        if d.hours > life_h:
+            origin = "the scenario's" if spec.lifetime_years is not None else "the catalog's"
+            raise ImplausibleValueError(
+                f"{scenario.source}: {where}.hours = {d.hours:g} h is more than the device's lifetime of "
+                f"{d.lifetime_years:g} years ({life_h:g} h, {origin} lifetime_years): one device cannot be busy "
+                "longer than it lives (its whole manufacturing would be charged more than once). Fix: give the "
+                "busy hours per device, spread the work over more devices (count), or " + OVERRIDE_HINT + ".")
+    return d
 
 
 def _grid_source(iso3: str) -> str:

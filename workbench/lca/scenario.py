@@ -33,6 +33,11 @@ Format (all device quantities are *per device*; the group multiplies by ``count`
     # kwh_per_gb = 0.03                     # override the catalog figure
     [uncertainty]                           # optional: spreads used by --monte-carlo
     grid_rel_sd = 0.15
+
+Every number must be finite; each quantity also has a plausibility bound (:mod:`workbench.lca.bounds`,
+e.g. ``power_w`` <= 1 MW per device, a grid intensity <= 2,000 g/kWh, ``hours`` within the device's
+lifetime) beyond which the scenario is refused as a likely unit slip, unless it says
+``allow_implausible = true`` at its top level.
 """
 
 from __future__ import annotations
@@ -44,25 +49,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench.catalog.network import YEAR_RANGE
 from workbench.checks import check_int
-from workbench.errors import ImportFormatError, ParameterError
+from workbench.errors import ParameterError
+from workbench.lca.bounds import OVERRIDE_HINT, bound_for, describe
+from workbench.lca.scenario_file import ImplausibleValueError, ScenarioError, ScenarioFormatError, read_scenario_text
 
-
-class ScenarioError(ParameterError):
-    """A scenario has a missing key, an unknown key, or a value outside its valid range."""
-
-
-class ScenarioFormatError(ImportFormatError):
-    """A scenario file is not valid TOML (line and column given)."""
-
-    def __init__(self, path, reason: str, line: int | None, column: int | None):
-        self.path, self.reason, self.line, self.column = path, reason, line, column
-        where = f" at line {line}, column {column}" if line is not None else ""
-        super().__init__(f"scenario file {path} is not valid TOML{where}: {reason}. Fix the syntax there "
-                         "(strings need quotes, e.g. country = \"FRA\").")
-
-
-TOP_KEYS = {"name", "functional_unit", "description", "method", "location", "devices", "network", "uncertainty"}
+TOP_KEYS = {"name", "functional_unit", "description", "method", "location", "devices", "network", "uncertainty",
+            "allow_implausible"}
 LOCATION_KEYS = {"country", "carbon_intensity_g_per_kwh"}
 DEVICE_KEYS = {"name", "count", "power_w", "hours", "energy_kwh", "energy_per_inference_j", "inferences", "pue",
                "embodied_kgco2e", "lifetime_years", "utilization", "note"}
@@ -120,34 +114,55 @@ class Scenario:
     uncertainty: dict = field(default_factory=lambda: dict(DEFAULT_UNCERTAINTY))
     method: str | None = None
     description: str = ""
+    allow_implausible: bool = False     # values beyond the plausibility bounds were accepted on purpose
+    source: str = "<scenario>"          # the file (or "<scenario>"), for messages about its values
 
 
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, *, allow_implausible: bool = False) -> Scenario:
     """Read and validate a scenario TOML file.
+
+    Parameters
+    ----------
+    path : path-like
+        The file (any extension; UTF-8, with or without a byte-order mark).
+    allow_implausible : bool
+        Accept values beyond their plausibility bounds (as ``allow_implausible = true`` in the file).
+
+    Raises
+    ------
+    ScenarioError
+        No such file, a directory, an unreadable or empty file; missing or unknown keys, values of
+        the wrong type or outside their range (:class:`ImplausibleValueError` beyond a plausibility bound).
+    ScenarioFormatError
+        The file is not UTF-8 text or not valid TOML (message gives line and column).
+    """
+    return parse_scenario(read_scenario_text(path), source=str(path), allow_implausible=allow_implausible)
+
+
+def parse_scenario(text_or_dict: str | dict, *, source: str = "<scenario>",
+                   allow_implausible: bool = False) -> Scenario:
+    """Validate a scenario given as TOML text or as an already-parsed dict (see module docstring).
+
+    Parameters
+    ----------
+    text_or_dict : str or dict
+        TOML text, or the dict ``tomllib`` would give.
+    source : str
+        Name of the scenario in messages (the file's path).
+    allow_implausible : bool
+        Accept values beyond their plausibility bounds (as ``allow_implausible = true`` in the scenario).
 
     Raises
     ------
     ScenarioFormatError
-        The file is not valid TOML (message gives line and column).
+        Not valid TOML (line and column given).
     ScenarioError
-        Missing or unknown keys, values of the wrong type or outside their range.
+        Missing, unknown or malformed keys; a value out of range (:class:`ImplausibleValueError`
+        beyond a plausibility bound, see :mod:`workbench.lca.bounds`).
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"scenario file {path} does not exist; give the path of a .toml file "
-                            "(examples under data/scenarios/)") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioFormatError(path, f"not UTF-8 text ({exc.reason})", None, None) from None
-    return parse_scenario(text, source=str(path))
-
-
-def parse_scenario(text_or_dict: str | dict, *, source: str = "<scenario>") -> Scenario:
-    """Validate a scenario given as TOML text or as an already-parsed dict (see module docstring)."""
     if isinstance(text_or_dict, str):
         try:
             raw = tomllib.loads(text_or_dict)
@@ -160,7 +175,10 @@ def parse_scenario(text_or_dict: str | dict, *, source: str = "<scenario>") -> S
         raw = text_or_dict
     else:
         raise ScenarioError(f"a scenario is TOML text or a dict, got {type(text_or_dict).__name__}")
-    return _validate(raw, source)
+    if not raw:
+        raise ScenarioError(f"{source}: the scenario is empty (no keys). Fix: give at least name, [location] and "
+                            "one [[devices]] or [[network]] entry (start from data/scenarios/example.toml).")
+    return _validate(raw, source, allow_implausible)
 
 
 def _check_keys(table: dict, allowed: set, where: str, source: str) -> None:
@@ -173,7 +191,8 @@ def _check_keys(table: dict, allowed: set, where: str, source: str) -> None:
 
 
 def _number(table: dict, key: str, where: str, source: str, *, required: bool = False, positive: bool = False,
-            default=None):
+            default=None, allow: bool = False):
+    """``table[key]`` as a finite float >= 0 (> 0 if ``positive``) within its plausibility bound unless ``allow``."""
     if key not in table:
         if required:
             raise ScenarioError(f"{source}: {where} lacks the required key {key!r}. Add e.g. `{key} = ...`.")
@@ -188,6 +207,10 @@ def _number(table: dict, key: str, where: str, source: str, *, required: bool = 
         bound = "> 0" if positive else ">= 0"
         raise ScenarioError(f"{source}: {where}.{key} = {value:g} is negative{' or zero' if positive else ''}; "
                             f"it must be {bound}.")
+    plausible = bound_for(key)
+    if plausible is not None and value > plausible.maximum and not allow:
+        raise ImplausibleValueError(f"{source}: {where}.{key} = {describe(value, plausible)}. Fix: correct the value, "
+                                    f"or {OVERRIDE_HINT}.")
     return value
 
 
@@ -196,8 +219,9 @@ def _year(table: dict, where: str, source: str) -> int | None:
     if "year" not in table:
         return None
     try:
-        return check_int(table["year"], f"{source}: {where}.year", minimum=None,
-                         fix="write the year as a whole number without quotes, e.g. year = 2024.")
+        return check_int(table["year"], f"{source}: {where}.year", minimum=YEAR_RANGE[0], maximum=YEAR_RANGE[1],
+                         fix=f"write the year as a whole number without quotes between {YEAR_RANGE[0]} and "
+                             f"{YEAR_RANGE[1]} (the catalog's trend range), e.g. year = 2024.")
     except ParameterError as exc:  # the same message, as the scenario's own error class
         raise ScenarioError(str(exc)) from None
 
@@ -213,18 +237,27 @@ def _string(table: dict, key: str, where: str, source: str, *, required: bool = 
     return value.strip()
 
 
-def _validate(raw: dict, source: str) -> Scenario:
+def _validate(raw: dict, source: str, allow_implausible: bool = False) -> Scenario:
     _check_keys(raw, TOP_KEYS, "the scenario", source)
+    allow = raw.get("allow_implausible", False)
+    if not isinstance(allow, bool):
+        raise ScenarioError(f"{source}: allow_implausible must be true or false, got {allow!r}. Fix: write "
+                            "allow_implausible = true (no quotes) to accept values beyond the plausibility bounds.")
+    allow = allow or bool(allow_implausible)
     name = _string(raw, "name", "the scenario", source, required=True)
     fu = _string(raw, "functional_unit", "the scenario", source, default="1 run")
     method = _string(raw, "method", "the scenario", source)
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise ScenarioError(f"{source}: description must be a string, got {description!r}.")
     loc = raw.get("location")
     if not isinstance(loc, dict):
-        raise ScenarioError(f"{source}: the scenario lacks a [location] table; add [location] with "
+        got = "" if loc is None else f" (location = {loc!r} is not a table)"
+        raise ScenarioError(f"{source}: the scenario lacks a [location] table{got}; add [location] with "
                             "country = \"ISO3\" or carbon_intensity_g_per_kwh = <number>.")
     _check_keys(loc, LOCATION_KEYS, "[location]", source)
     country = _string(loc, "country", "[location]", source)
-    intensity = _number(loc, "carbon_intensity_g_per_kwh", "[location]", source)
+    intensity = _number(loc, "carbon_intensity_g_per_kwh", "[location]", source, allow=allow)
     if country is None and intensity is None:
         raise ScenarioError(f"{source}: [location] needs country = \"ISO3\" (e.g. \"FRA\") or "
                             "carbon_intensity_g_per_kwh = <g CO2-eq per kWh>.")
@@ -238,15 +271,15 @@ def _validate(raw: dict, source: str) -> Scenario:
     if not devices_raw and not network_raw:
         raise ScenarioError(f"{source}: the scenario has no [[devices]] and no [[network]] entry; add at least one.")
 
-    devices = tuple(_device(d, f"devices[{i}]", source) for i, d in enumerate(devices_raw))
+    devices = tuple(_device(d, f"devices[{i}]", source, allow) for i, d in enumerate(devices_raw))
     network = []
     for i, n in enumerate(network_raw):
         where = f"network[{i}]"
         _check_keys(n, NETWORK_KEYS, where, source)
         network.append(NetworkSpec(
-            gigabytes=_number(n, "gigabytes", where, source, required=True),
+            gigabytes=_number(n, "gigabytes", where, source, required=True, allow=allow),
             technology=_string(n, "technology", where, source, required=True),
-            kwh_per_gb=_number(n, "kwh_per_gb", where, source), year=_year(n, where, source)))
+            kwh_per_gb=_number(n, "kwh_per_gb", where, source, allow=allow), year=_year(n, where, source)))
 
     unc_raw = raw.get("uncertainty", {})
     if not isinstance(unc_raw, dict):
@@ -254,22 +287,22 @@ def _validate(raw: dict, source: str) -> Scenario:
     _check_keys(unc_raw, UNCERTAINTY_KEYS, "[uncertainty]", source)
     unc = dict(DEFAULT_UNCERTAINTY)
     for key in unc_raw:
-        unc[key] = _number(unc_raw, key, "[uncertainty]", source)
+        unc[key] = _number(unc_raw, key, "[uncertainty]", source, allow=allow)
     return Scenario(name=name, functional_unit=fu, country=country, carbon_intensity_g_per_kwh=intensity,
                     devices=devices, network=tuple(network), uncertainty=unc, method=method,
-                    description=str(raw.get("description", "")))
+                    description=description, allow_implausible=allow, source=source)
 
 
-def _device(d: dict, where: str, source: str) -> DeviceSpec:
+def _device(d: dict, where: str, source: str, allow: bool = False) -> DeviceSpec:
     _check_keys(d, DEVICE_KEYS, where, source)
     name = _string(d, "name", where, source, required=True)
     where = f"{where} ({name})"
-    count = _number(d, "count", where, source, positive=True, default=1.0)
-    power = _number(d, "power_w", where, source)
-    hours = _number(d, "hours", where, source)
-    energy = _number(d, "energy_kwh", where, source)
-    e_inf = _number(d, "energy_per_inference_j", where, source)
-    n_inf = _number(d, "inferences", where, source)
+    count = _number(d, "count", where, source, positive=True, default=1.0, allow=allow)
+    power = _number(d, "power_w", where, source, allow=allow)
+    hours = _number(d, "hours", where, source, allow=allow)
+    energy = _number(d, "energy_kwh", where, source, allow=allow)
+    e_inf = _number(d, "energy_per_inference_j", where, source, allow=allow)
+    n_inf = _number(d, "inferences", where, source, allow=allow)
     modes = [m for m, present in (("power_w", power is not None), ("energy_kwh", energy is not None),
                                   ("energy_per_inference_j", e_inf is not None)) if present]
     if len(modes) > 1:
@@ -290,16 +323,17 @@ def _device(d: dict, where: str, source: str) -> DeviceSpec:
         if isinstance(pue, str):
             pue = pue.strip()
         else:
-            pue = _number(d, "pue", where, source)
+            pue = _number(d, "pue", where, source, allow=True)  # below 1 is the first thing to say
             if pue < 1:
                 raise ScenarioError(f"{source}: {where}.pue = {pue:g} is below 1; a PUE is facility energy / IT "
                                     "energy >= 1 (use 1 for no overhead).")
+            pue = _number(d, "pue", where, source, allow=allow)
     util = _number(d, "utilization", where, source)
     if util is not None and not 0 < util <= 1:
         raise ScenarioError(f"{source}: {where}.utilization = {util:g} is outside (0, 1]; it is the busy "
                             "fraction of the device's service life (e.g. 0.85).")
     return DeviceSpec(name=name, count=count, power_w=power, hours=hours, energy_kwh=energy,
                       energy_per_inference_j=e_inf, inferences=n_inf, pue=pue,
-                      embodied_kgco2e=_number(d, "embodied_kgco2e", where, source),
-                      lifetime_years=_number(d, "lifetime_years", where, source, positive=True),
+                      embodied_kgco2e=_number(d, "embodied_kgco2e", where, source, allow=allow),
+                      lifetime_years=_number(d, "lifetime_years", where, source, positive=True, allow=allow),
                       utilization=util)
