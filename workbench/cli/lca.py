@@ -8,11 +8,15 @@ on first use (its lazy attribute loader), and Brightway is imported when a comma
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
+from pathlib import Path
 
 from workbench import lca
 
@@ -36,6 +40,9 @@ def register(sub) -> None:
     p.add_argument("--lca-dir", default=None,
                    help="Brightway data directory (default $WORKBENCH_LCA_DIR or the user data dir)")
     p.add_argument("--keep", action="store_true", help="keep the scenario database in the Brightway project")
+    p.add_argument("--allow-implausible", action="store_true",
+                   help="accept values beyond their physical plausibility bounds (e.g. power_w above 1 MW per "
+                        "device); same as allow_implausible = true in the scenario")
     p.set_defaults(func=cmd_footprint)
 
     s = sub.add_parser("lca-setup", help="create (once) the offline Brightway project used by `footprint`")
@@ -61,20 +68,46 @@ def _quiet():
 def cmd_footprint(args: argparse.Namespace) -> int:
     """Run ``workbench footprint``: print the footprint of a scenario file as a table or JSON.
 
+    The scenario argument is always read as a file path (never as TOML text). A SIGTERM while the
+    footprint runs exits through the library's cleanup, so the temporary scenario database is deleted.
+
     Returns
     -------
     int
         0 (errors are raised as :class:`workbench.errors.WorkbenchError`, exit code 2).
     """
     _quiet()
-    out = lca.footprint_dict(args.scenario, method=args.method, lca_dir=args.lca_dir, keep=args.keep,
-                             monte_carlo=args.monte_carlo, seed=args.seed)
+    with _terminate_as_exit():
+        out = lca.footprint_dict(Path(args.scenario), method=args.method, lca_dir=args.lca_dir, keep=args.keep,
+                                 monte_carlo=args.monte_carlo, seed=args.seed,
+                                 allow_implausible=args.allow_implausible)
     if args.format == "json":
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(format_table(out))
     return 0
+
+
+@contextlib.contextmanager
+def _terminate_as_exit():
+    """Turn SIGTERM into ``SystemExit(143)`` inside the block (main thread only), so ``finally`` clauses run.
+
+    Python's default SIGTERM action ends the process at once; raising instead lets the footprint
+    delete its scenario database. (``kill -9`` cannot be caught: the next footprint sweeps it.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _exit(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def cmd_setup(args: argparse.Namespace) -> int:

@@ -1,25 +1,13 @@
 """Footprint of a scenario: its Brightway database, the LCA, and the per-device breakdown.
 
-A resolved scenario becomes a small Brightway database (name ``workbench-scenario-<random>``),
-linked to the foreground (:mod:`workbench.lca.inventory`):
-
-``scenario``  "<name>" [functional unit]
-    ← 1 ``use|i`` per device group, ← ``gigabytes`` of ``network|j`` per transfer
-``use|i``  "use of <count> × <device>" [unit]
-    ← ``count × energy_kwh`` of ``dc|i`` (IT electricity; uncertain: power),
-    ← ``count × embodied_share`` of the device's manufacturing (foreground node when the embodied
-      figure is the catalog's, else a scenario node; uncertain: lifetime)
-``dc|i``  "data-centre electricity, PUE <pue>" [kilowatt hour at the IT equipment]
-    ← ``pue`` kWh of ``grid`` (uncertain: PUE, triangular)
-``network|j``  "network transfer, <technology>" [gigabyte]
-    ← ``kwh_per_gb`` of ``grid`` (uncertain: network energy)
-``grid``  "electricity supply, <country>" [kilowatt hour]
-    ← 1 kWh of the foreground market for the country (uncertain: a lognormal factor of median 1
-      standing for the uncertainty of the grid intensity), or, with an explicit intensity, emits
-      ``intensity / 1000`` kg CO2-eq itself.
+A resolved scenario becomes a small Brightway database (name ``workbench-scenario-<host>-<pid>-<random>``,
+content: :mod:`workbench.lca.scenario_db`), linked to the foreground (:mod:`workbench.lca.inventory`).
 
 The database is written only after the scenario validated, and deleted after the calculation
-unless ``keep=True``. Every figure is computed by ``bw2calc.LCA`` and characterised by Brightway.
+unless ``keep=True``, on every path: an exception, a full disk (:class:`~workbench.errors.StoreError`)
+or an interrupt while it is written or used deletes it too, and one left behind by a killed process
+is deleted before the next one is written (:func:`workbench.lca.database.sweep_stale_scenarios`).
+Every figure is computed by ``bw2calc.LCA`` and characterised by Brightway.
 
 Brightway (``bw2data``, ``bw2calc``, ``bw_processing``, ``stats_arrays``) is imported inside the functions
 that use it: importing ``bw2data`` fixes its data directory, which :func:`workbench.lca.project.activate`
@@ -28,125 +16,32 @@ chooses first.
 
 from __future__ import annotations
 
-import contextlib
-import math
-import uuid
+import os
 import warnings
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from workbench.checks import check_int
-from workbench.errors import ParameterError, WorkbenchError
-from workbench.lca import inventory, matrices, project
-from workbench.lca.database import write_database
+from workbench.errors import ParameterError
+from workbench.lca import database, inventory, matrices, project
+from workbench.lca.database import SCENARIO_DB_PREFIX, write_database
 from workbench.lca.engine import characterised_flows, make_lca, score
-from workbench.lca.inventory import FOREGROUND
 from workbench.lca.resolution import ResolvedScenario, resolve
 from workbench.lca.scenario import Scenario, load_scenario, parse_scenario
+from workbench.lca.scenario_db import check_amounts, scenario_data
 from workbench.lca.uncertainty import monte_carlo as run_monte_carlo
 
-SCENARIO_DB_PREFIX = "workbench-scenario-"
-
-
-def _lognormal_sigma(rel_sd: float) -> float:
-    """σ of the log for a lognormal with coefficient of variation ``rel_sd``."""
-    return math.sqrt(math.log1p(rel_sd**2))
-
-
-def _unc_lognormal(amount: float, rel_sd: float) -> dict:
-    if amount <= 0 or rel_sd <= 0:
-        return {}
-    return inventory.lognormal(amount, _lognormal_sigma(rel_sd))
-
-
-def _unc_pue(pue: float, halfwidth: float) -> dict:
-    from stats_arrays import TriangularUncertainty  # Brightway's distributions: loaded on first use
-
-    if halfwidth <= 0:
-        return {}
-    lo, hi = max(1.0, pue - halfwidth), pue + halfwidth
-    if lo >= pue:  # PUE 1 with halfwidth: triangular needs min < mode; use [1, 1 + h] with mode 1
-        lo = 1.0
-    return {"uncertainty type": TriangularUncertainty.id, "loc": pue, "minimum": lo, "maximum": hi}
-
-
-def scenario_data(rs: ResolvedScenario, db_name: str, co2_key, foreground_codes: set[str]) -> dict:
-    """The scenario's Brightway database as a ``{(db, code): dataset}`` dict (pure)."""
-    unc = rs.uncertainty
-    key = lambda code: (db_name, code)  # noqa: E731
-    data = {}
-    top = {"name": rs.name, "unit": rs.functional_unit, "location": rs.country or "GLO", "type": "process",
-           "reference product": rs.functional_unit,
-           "exchanges": [{"input": key("scenario"), "amount": 1.0, "type": "production"}]}
-    grid = {"name": f"electricity supply, {rs.country or 'explicit intensity'}", "unit": "kilowatt hour",
-            "location": rs.country or "GLO", "type": "process", "reference product": "electricity",
-            "carbon_intensity_g_per_kwh": rs.carbon_intensity_g_per_kwh, "comment": rs.intensity_source,
-            "exchanges": [{"input": key("grid"), "amount": 1.0, "type": "production"}]}
-    if rs.explicit_intensity:
-        amount = rs.carbon_intensity_g_per_kwh / 1000.0
-        grid["exchanges"].append({"input": co2_key, "amount": amount, "type": "biosphere",
-                                  **_unc_lognormal(amount, unc["grid_rel_sd"])})
-    else:
-        market = f"electricity|grid|{rs.country}"
-        if market not in foreground_codes:
-            raise WorkbenchError(f"the foreground has no grid market for {rs.country}; refresh it with "
-                                 "`workbench lca-setup` (the catalog changed?)")
-        grid["exchanges"].append({"input": (FOREGROUND, market), "amount": 1.0, "type": "technosphere",
-                                  **_unc_lognormal(1.0, unc["grid_rel_sd"])})
-    data[key("grid")] = grid
-    for i, d in enumerate(rs.devices):
-        use = {"name": f"use of {d.count:g} × {d.name}", "unit": "unit", "location": rs.country or "GLO",
-               "type": "process", "reference product": f"use of {d.name}",
-               "exchanges": [{"input": key(f"use|{i}"), "amount": 1.0, "type": "production"}]}
-        e_group = d.count * d.energy_kwh
-        if e_group > 0:
-            use["exchanges"].append({"input": key(f"dc|{i}"), "amount": e_group, "type": "technosphere",
-                                     **_unc_lognormal(e_group, unc["power_rel_sd"])})
-        data[key(f"dc|{i}")] = {
-            "name": f"data-centre electricity, PUE {d.pue:g}", "unit": "kilowatt hour",
-            "location": rs.country or "GLO", "type": "process", "reference product": "electricity, at IT equipment",
-            "comment": f"PUE source: {d.pue_source}",
-            "exchanges": [{"input": key(f"dc|{i}"), "amount": 1.0, "type": "production"},
-                          {"input": key("grid"), "amount": d.pue, "type": "technosphere",
-                           **_unc_pue(d.pue, unc["pue_halfwidth"])}]}
-        share = d.count * d.embodied_share
-        if share > 0 and d.embodied_kgco2e > 0:
-            fg_code = f"manufacturing|{d.name}"
-            if d.embodied_source == "catalog" and fg_code in foreground_codes:
-                mkey = (FOREGROUND, fg_code)
-            else:
-                mkey = key(f"manufacturing|{i}")
-                sigma = None
-                if d.embodied_kgco2e_low and d.embodied_kgco2e_high and d.embodied_kgco2e_high > d.embodied_kgco2e_low:
-                    sigma = inventory.lognormal_sigma_from_range(d.embodied_kgco2e_low, d.embodied_kgco2e_high)
-                else:
-                    sigma = _lognormal_sigma(unc["embodied_rel_sd"])
-                data[mkey] = inventory.manufacturing_dataset(mkey, d.name, d.embodied_kgco2e, co2_key, sigma=sigma,
-                                                             source=d.embodied_source)
-            use["exchanges"].append({"input": mkey, "amount": share, "type": "technosphere",
-                                     **_unc_lognormal(share, unc["lifetime_rel_sd"])})
-        data[key(f"use|{i}")] = use
-        top["exchanges"].append({"input": key(f"use|{i}"), "amount": 1.0, "type": "technosphere"})
-    for j, n in enumerate(rs.network):
-        data[key(f"network|{j}")] = {
-            "name": f"network transfer, {n.technology}", "unit": "gigabyte", "location": rs.country or "GLO",
-            "type": "process", "reference product": "data transfer", "comment": f"Energy per GB: {n.source}",
-            "exchanges": [{"input": key(f"network|{j}"), "amount": 1.0, "type": "production"},
-                          {"input": key("grid"), "amount": n.kwh_per_gb, "type": "technosphere",
-                           **_unc_lognormal(n.kwh_per_gb, unc["network_rel_sd"])}]}
-        if n.gigabytes > 0:
-            top["exchanges"].append({"input": key(f"network|{j}"), "amount": n.gigabytes, "type": "technosphere"})
-    data[key("scenario")] = top
-    return data
+__all__ = ["SCENARIO_DB_PREFIX", "ScenarioModel", "as_resolved", "compute", "footprint", "footprint_dict",
+           "scenario_data", "write_scenario"]
 
 
 @dataclass
 class ScenarioModel:
     """A scenario written to the Brightway project, with the float64 datapackages to compute it.
 
-    Use as a context manager: the scenario database is deleted on exit unless ``keep``.
+    Use as a context manager: the scenario database is deleted on exit, also when the block raises;
+    with ``keep`` and a block that succeeded it is marked as kept instead (never swept).
     """
 
     resolved: ResolvedScenario
@@ -158,40 +53,66 @@ class ScenarioModel:
     def node_id(self, code: str) -> int:
         return self.ids[(self.db_name, code)]
 
-    def close(self) -> None:
+    def close(self, *, failed: bool = False) -> None:
+        """Delete the scenario database (keep it, marked as kept, when ``keep`` and not ``failed``)."""
         import bw2data as bd
 
-        if not self.keep and self.db_name in bd.databases:
-            del bd.databases[self.db_name]
+        if self.keep and not failed and self.db_name in bd.databases:
+            database.mark_kept(bd, self.db_name)
+        else:
+            database.drop_database(bd, self.db_name)
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, exc, tb):
+        self.close(failed=exc_type is not None)
 
 
 def write_scenario(rs: ResolvedScenario, *, keep: bool = False, db_name: str | None = None,
                    foreground_inputs=None) -> ScenarioModel:
-    """Write a resolved scenario into the current Brightway project and prepare its datapackages."""
+    """Write a resolved scenario into the current Brightway project and prepare its datapackages.
+
+    Scenario databases left behind by processes that are gone are deleted first
+    (:func:`workbench.lca.database.sweep_stale_scenarios`). If anything fails (or is interrupted)
+    once the write began, the new database is deleted before the error propagates.
+
+    Returns
+    -------
+    ScenarioModel
+        Use it as a context manager, so that the database is deleted after use.
+
+    Raises
+    ------
+    ScenarioError
+        An amount Brightway cannot store (:func:`check_amounts`); nothing is written.
+    StoreError
+        The project's disk is full, or it is read-only or locked; nothing is kept.
+    """
     import bw2data as bd
 
     fg_package, fg_ids = inventory.foreground_package(foreground_inputs)
-    db_name = db_name or f"{SCENARIO_DB_PREFIX}{uuid.uuid4().hex[:10]}"
     codes = {code for (_, code) in fg_ids}
-    data = scenario_data(rs, db_name, inventory.co2_flow_key(bd), codes)
+    name = db_name or database.new_scenario_name()
+    try:
+        data = scenario_data(rs, name, inventory.co2_flow_key(bd), codes)
+        check_amounts(data, rs)
+    except BaseException:
+        database.release(name)  # nothing was written under it
+        raise
+    db_name = name
+    database.sweep_stale_scenarios(bd)
     try:
         write_database(db_name, data)
+        bd.databases[db_name]["workbench_scenario"] = rs.name
+        bd.databases.flush()
+        ids = dict(fg_ids)
+        ids.update(matrices.node_ids(bd, db_name))
+        package = matrices.datapackage(data, ids, db_name)
+        biosphere = bd.Database("biosphere3").datapackage()
     except BaseException:
-        with contextlib.suppress(Exception):
-            del bd.databases[db_name]
+        database.drop_database(bd, db_name)
         raise
-    bd.databases[db_name]["workbench_scenario"] = rs.name
-    bd.databases.flush()
-    ids = dict(fg_ids)
-    ids.update(matrices.node_ids(bd, db_name))
-    package = matrices.datapackage(data, ids, db_name)
-    biosphere = bd.Database("biosphere3").datapackage()
     return ScenarioModel(rs, db_name, ids, [biosphere, fg_package, package], keep=keep)
 
 
@@ -255,7 +176,7 @@ def compute(model: ScenarioModel, method: tuple) -> dict:
 
 
 def footprint_dict(scenario, *, method=None, lca_dir=None, keep: bool = False, monte_carlo: int = 0,
-                   seed: int | None = None, foreground_inputs=None) -> dict:
+                   seed: int | None = None, foreground_inputs=None, allow_implausible: bool = False) -> dict:
     """Footprint of a scenario as a JSON-ready dict (the CLI's ``--format json``).
 
     Parameters
@@ -273,6 +194,9 @@ def footprint_dict(scenario, *, method=None, lca_dir=None, keep: bool = False, m
         Seed of the Monte Carlo draws.
     foreground_inputs : workbench.lca.inventory.ForegroundInputs, optional
         Build the foreground from these numbers instead of the catalog.
+    allow_implausible : bool
+        Accept values beyond their plausibility bounds (:mod:`workbench.lca.bounds`), as
+        ``allow_implausible = true`` in the scenario does.
 
     Returns
     -------
@@ -284,14 +208,23 @@ def footprint_dict(scenario, *, method=None, lca_dir=None, keep: bool = False, m
     Raises
     ------
     ScenarioError, ScenarioFormatError, UnknownNameError
-        A bad scenario (raised before anything is written to the Brightway project).
+        A bad scenario (raised before anything is written to the Brightway project);
+        :class:`~workbench.lca.scenario.ImplausibleValueError` for a value beyond its plausibility bound.
     ParameterError
-        ``monte_carlo`` is not an integer >= 0 (or is 1: Monte Carlo needs 2 draws).
+        ``monte_carlo`` is not an integer >= 0 (or is 1: Monte Carlo needs 2 draws), or ``seed`` is
+        not an integer >= 0.
+    StoreError
+        The Brightway project cannot be written (full disk, read-only); nothing is kept.
     """
-    rs = as_resolved(scenario)  # every input error is raised here, before Brightway is touched
+    rs = as_resolved(scenario, allow_implausible=allow_implausible)  # input errors: before Brightway is touched
     method = project.parse_method(method if method is not None else rs.method)
     monte_carlo = check_int(monte_carlo, "monte_carlo", minimum=0,
                             fix="give a number of Monte Carlo iterations >= 2, or 0 for none.")
+    if monte_carlo:
+        check_int(monte_carlo, "iterations", minimum=2,
+                  fix="Monte Carlo needs at least 2 iterations to give a spread, e.g. iterations=1000.")
+    if seed is not None:
+        check_int(seed, "seed", minimum=0, fix="give a whole number >= 0, e.g. --seed 0.")
     project.open_project(lca_dir, foreground_inputs=foreground_inputs)
     method = project.check_method(method)
     with write_scenario(rs, keep=keep, foreground_inputs=foreground_inputs) as model:
@@ -303,24 +236,30 @@ def footprint_dict(scenario, *, method=None, lca_dir=None, keep: bool = False, m
     return out
 
 
-def as_resolved(scenario) -> ResolvedScenario:
-    """Accept a path, TOML text, dict, :class:`Scenario` or :class:`ResolvedScenario`."""
+def as_resolved(scenario, *, allow_implausible: bool = False) -> ResolvedScenario:
+    """Accept a path, TOML text, dict, :class:`Scenario` or :class:`ResolvedScenario`.
+
+    A string is a path when it is one line without ``=`` or ends in ``.toml`` (a scenario in TOML
+    has several lines with ``key = value``), else TOML text. ``allow_implausible`` lifts the
+    plausibility bounds (:mod:`workbench.lca.bounds`) for a scenario not resolved yet.
+    """
+    allow = bool(allow_implausible)
     if isinstance(scenario, ResolvedScenario):
         return scenario
     if isinstance(scenario, Scenario):
-        return resolve(scenario)
+        return resolve(replace(scenario, allow_implausible=True) if allow else scenario)
     if isinstance(scenario, dict):
-        return resolve(parse_scenario(scenario))
-    if isinstance(scenario, Path) or (isinstance(scenario, str) and "\n" not in scenario
-                                      and scenario.endswith(".toml")):
-        return resolve(load_scenario(scenario))
+        return resolve(parse_scenario(scenario, allow_implausible=allow))
+    if isinstance(scenario, os.PathLike) or (isinstance(scenario, str) and "\n" not in scenario
+                                             and (scenario.endswith(".toml") or "=" not in scenario)):
+        return resolve(load_scenario(scenario, allow_implausible=allow))
     if isinstance(scenario, str):
-        return resolve(parse_scenario(scenario))
+        return resolve(parse_scenario(scenario, allow_implausible=allow))
     raise ParameterError(f"cannot read a scenario from {type(scenario).__name__}; give a .toml path, TOML text "
                          "or a dict")
 
 
-def footprint(scenario, *, method=None, lca_dir=None, keep: bool = False):
+def footprint(scenario, *, method=None, lca_dir=None, keep: bool = False, allow_implausible: bool = False):
     """Footprint of a scenario as a polars frame: one row per component (device groups, network).
 
     Columns: ``scenario``, ``component`` ("device" | "network"), ``name``, ``energy_kwh``,
@@ -332,7 +271,7 @@ def footprint(scenario, *, method=None, lca_dir=None, keep: bool = False):
     >>> from workbench.lca import footprint                               # doctest: +SKIP
     >>> footprint("data/scenarios/bloom_176b.toml")["total_kgco2e"].sum()  # doctest: +SKIP
     """
-    out = footprint_dict(scenario, method=method, lca_dir=lca_dir, keep=keep)
+    out = footprint_dict(scenario, method=method, lca_dir=lca_dir, keep=keep, allow_implausible=allow_implausible)
     rows = [{"scenario": out["scenario"], "component": "device", "name": d["name"], "energy_kwh": d["energy_kwh"],
              "operational_kgco2e": d["operational_kgco2e"], "embodied_kgco2e": d["embodied_kgco2e"],
              "network_kgco2e": 0.0, "total_kgco2e": d["total_kgco2e"], "method": out["method"]}
