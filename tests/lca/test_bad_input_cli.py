@@ -64,6 +64,7 @@ CASES = [
      ["devices must be an array of tables"]),
     ("location-not-table", patched(('[location]\ncountry = "FRA"\n', 'location = "FRA"\n')), [],
      ["location = 'FRA' is not a table"]),
+    ("description-as-number", "description = 5\n" + BASE, [], ["description must be a string, got 5"]),
     ("allow-flag-as-string", 'allow_implausible = "yes"\n' + BASE, [],
      ["allow_implausible must be true or false, got 'yes'"]),
     ("year-as-string", patched(('technology = "fixed"', 'technology = "fixed"\nyear = "2024"')), [],
