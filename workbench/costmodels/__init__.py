@@ -9,7 +9,8 @@ estimators of :mod:`~workbench.costmodels.baselines`, :mod:`~workbench.costmodel
 :mod:`~workbench.costmodels.training` (a store's training tables, layer shapes filled),
 :mod:`~workbench.costmodels.validation` (metrics, leave-one-family-out, leave-one-benchmark-out),
 :mod:`~workbench.costmodels.fewshot` (calibrating a new device from k measurements),
-:mod:`~workbench.costmodels.persistence` (JSON model files) and
+:mod:`~workbench.costmodels.persistence` (JSON model files, checked on load by
+:mod:`~workbench.costmodels.integrity`) and
 :mod:`~workbench.costmodels.workflow` (fit from a store or rows, save). See
 ``docs/costmodels.md``.
 """
@@ -31,6 +32,7 @@ _EXPORTS = {
     "TARGETS": "features",
     "TargetMismatchError": "persistence",
     "TreeCostModel": "regressions",
+    "UnknownCostModelClassError": "persistence",
     "VersionMismatchError": "persistence",
     "evaluate_fewshot": "fewshot",
     "feature_frame": "features",
