@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.model_selection import KFold
 from sklearn.utils.validation import check_is_fitted
 
+from workbench.checks import check_int
 from workbench.costmodels.base import CostModel, FeatureMismatchError, _check_y, _frame
 from workbench.costmodels.regressions import TreeCostModel
 from workbench.errors import ParameterError
@@ -211,7 +212,8 @@ class ResidualBoostedCostModel(RegressorMixin, BaseEstimator):
     base : cost model, optional
         The model to correct (default :class:`LayerAdditiveCostModel`).
     cv : int
-        Folds of the out-of-fold base predictions.
+        Folds of the out-of-fold base predictions (≥ 2; at most one per row). With a single training
+        row there is no out-of-fold prediction: the correction is 1 and the model is the base model.
     shrink : float
         Exponent of the correction at prediction time (1: all of it, 0: the base model alone).
     random_state : int
@@ -241,16 +243,20 @@ class ResidualBoostedCostModel(RegressorMixin, BaseEstimator):
         Raises
         ------
         ParameterError
-            A target ≤ 0 or not finite, or what the base model's ``fit`` raises.
+            ``cv`` not an integer ≥ 2, a target ≤ 0 or not finite, or what the base model's ``fit`` raises.
         """
         y = _check_y(y)
+        check_int(self.cv, "cv", minimum=2, fix="give the number of folds of the out-of-fold predictions, e.g. cv=5.")
         X = _frame(X)
         base = self.base if self.base is not None else LayerAdditiveCostModel()
-        oof = np.empty_like(y)
-        for tr, te in KFold(min(self.cv, len(y)), shuffle=True, random_state=self.random_state).split(X):
-            oof[te] = clone(base).fit(X.iloc[tr], y[tr]).predict(X.iloc[te])
         self.base_ = clone(base).fit(X, y)
-        r = np.log(y) - np.log(np.maximum(oof, 1e-300))
+        if len(y) < 2:  # one row: no out-of-fold prediction, so no correction (a factor of 1)
+            r = np.zeros(len(y))
+        else:
+            oof = np.empty_like(y)
+            for tr, te in KFold(min(self.cv, len(y)), shuffle=True, random_state=self.random_state).split(X):
+                oof[te] = clone(base).fit(X.iloc[tr], y[tr]).predict(X.iloc[te])
+            r = np.log(y) - np.log(np.maximum(oof, 1e-300))
         self.correction_ = TreeCostModel("gbm", n_estimators=200, max_depth=2, random_state=self.random_state).fit(
             X, np.exp(r))
         self.feature_names_in_ = list(X.columns)

@@ -9,12 +9,12 @@ from __future__ import annotations
 from workbench.checks import check_interval
 from workbench.costmodels.additive import LayerAdditiveCostModel, ResidualBoostedCostModel
 from workbench.costmodels.baselines import FlopsProportionalCostModel, RooflineCostModel
-from workbench.costmodels.features import BASE_FEATURES
+from workbench.costmodels.features import BASE_FEATURES, DEVICE_FEATURES
 from workbench.costmodels.intervals import ConformalCostModel
 from workbench.costmodels.kinds import DEFAULT_KIND, KINDS
 from workbench.costmodels.layerwise import LayerwiseCostModel
 from workbench.costmodels.regressions import LogLinearCostModel, TreeCostModel
-from workbench.errors import UnknownNameError
+from workbench.errors import ParameterError, UnknownNameError
 
 
 def make_estimator(kind: str = DEFAULT_KIND, *, interval: float | None = 0.9, random_state: int = 0):
@@ -66,3 +66,35 @@ def needs_layers(est) -> bool:
     """Whether ``fit``/``predict`` of ``est`` need the per-layer table (``layers=``)."""
     inner = getattr(est, "estimator", None)
     return isinstance(est, LayerwiseCostModel) or (inner is not None and needs_layers(inner))
+
+
+def check_kind(kind: str, target: str | None = None, X=None) -> None:
+    """Raise unless a model of ``kind`` can be fitted for ``target`` on the feature frame ``X``.
+
+    Parameters
+    ----------
+    kind : str
+        A key of :data:`KINDS`.
+    target : str, optional
+        The quantity to predict (not checked when None).
+    X : pandas DataFrame, optional
+        The training features (not checked when None).
+
+    Raises
+    ------
+    UnknownNameError
+        ``kind`` is not a key of :data:`KINDS`.
+    ParameterError
+        ``layerwise`` for a target other than latency (the per-layer table holds latencies only), or
+        ``roofline`` on features without the device peaks (:data:`~workbench.costmodels.features.DEVICE_FEATURES`).
+    """
+    if kind not in KINDS:
+        raise UnknownNameError("cost-model kind", kind, KINDS)
+    if kind == "layerwise" and target is not None and target != "latency_ms":
+        raise ParameterError(f"kind 'layerwise' predicts latency only (the per-layer table has no {target}). "
+                             "Fix: choose another --kind, e.g. additive or loglinear-layers.")
+    if kind == "roofline" and X is not None and not set(DEVICE_FEATURES) <= set(X.columns):
+        raise ParameterError(
+            f"kind 'roofline' needs each row's device peaks {list(DEVICE_FEATURES)}, which the store's feature frame "
+            "does not hold. Fix: choose another --kind (e.g. flops, the other one-coefficient baseline), or fit "
+            "RooflineCostModel(peak_flops_per_s, memory_bandwidth_bytes_per_s) in Python.")

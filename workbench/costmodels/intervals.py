@@ -48,6 +48,23 @@ def _coverage_quantile(scores, coverage: float) -> float:
     return float("inf") if k > n else float(s[k - 1])
 
 
+def calibration_rows_needed(interval: float) -> int:
+    """The fewest calibration rows whose ``⌈(n+1)·interval⌉``-th smallest score exists (a finite interval).
+
+    The rule of :func:`_coverage_quantile`, which :class:`ConformalCostModel` uses: 9 rows for 0.9.
+
+    Raises
+    ------
+    ParameterError
+        ``interval`` is not a fraction in (0, 1).
+    """
+    interval = check_interval(interval)
+    n = 1
+    while not np.isfinite(_coverage_quantile(np.zeros(n), interval)):
+        n += 1
+    return n
+
+
 def conformal_quantile(scores, alpha: float) -> float:
     """The ``⌈(n+1)(1−α)⌉``-th smallest score (∞ when n is too small for the level).
 
@@ -92,6 +109,9 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
         Half-width of the interval in log space (interval factor ``e^q_``).
     oof_log_ratio_ : numpy array
         Out-of-fold ``log(ŷ / y)`` of the training rows (except ``train_only`` rows).
+    calibration_ : str
+        ``"family-out"`` (folds held out whole groups) or ``"rows"`` (K folds over rows: no groups,
+        or a single one, so the coverage for a new group is not tested).
     """
 
     def __init__(self, estimator=None, interval: float = 0.9, cv: int = 5, random_state: int = 0):
@@ -128,8 +148,9 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
         Raises
         ------
         ParameterError
-            ``interval`` not in (0, 1), ``cv`` not an integer ≥ 2, a target ≤ 0, or ``train_only``
-            of the wrong length or marking every row; and what the inner ``fit`` raises.
+            ``interval`` not in (0, 1), ``cv`` not an integer ≥ 2, a target ≤ 0, ``train_only``
+            of the wrong length or marking every row, fewer than 2 calibration rows (rows not
+            ``train_only``: a cross-fit needs 2 folds); and what the inner ``fit`` raises.
         """
         y = _check_y(y)
         interval = check_interval(self.interval)
@@ -145,11 +166,18 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
                                  f"entries, {int(always.sum())} set).")
         cal = np.flatnonzero(~always)
         fixed = np.flatnonzero(always)
+        if cal.size < 2:
+            ops = f" ({fixed.size} operator-block rows train but never calibrate)" if fixed.size else ""
+            raise ParameterError(
+                f"conformal prediction intervals need at least 2 calibration rows (one per cross-fitting fold), "
+                f"got {cal.size}{ops}. Fix: measure more models, or fit without intervals (interval=None; "
+                "CLI: --interval 0).")
         families = None if groups is None else np.asarray(groups)
         if groups is not None:
             groups = np.asarray(groups)[cal]
             if len(np.unique(groups)) < 2:
                 groups = None  # one group: nothing to hold out, residuals come from K-fold over rows
+        self.calibration_ = "rows" if groups is None else "family-out"
         if groups is not None:
             splits = GroupKFold(n_splits=min(self.cv, len(np.unique(groups)))).split(cal, groups=groups)
         else:

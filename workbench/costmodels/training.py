@@ -199,12 +199,26 @@ def training_runs(store, models, *, threads: int | None = None, repeats: int = 2
     return TrainingRuns(have.sort("model", "measurement_id"), layers, device, n_threads, profiled)
 
 
-def read_training_tables(store) -> tuple[pl.DataFrame, pl.DataFrame]:
+def read_training_tables(store, *, skip_corrupt: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A store's rows and per-layer table for fitting: zoo runs stored before the profiler recorded
     layer shapes get them from their definitions (:func:`with_layer_shapes`), so one older run does
-    not make a whole store fit without shapes. The store itself is not changed."""
+    not make a whole store fit without shapes. The store itself is not changed.
+
+    Parameters
+    ----------
+    store : Store or path
+        The run store.
+    skip_corrupt : bool
+        Skip unreadable run and per-layer files with a warning (``Store.read(skip_corrupt=True)``)
+        instead of raising (CLI: ``--skip-corrupt``).
+
+    Raises
+    ------
+    CorruptFileError
+        A file of the store cannot be read (without ``skip_corrupt``).
+    """
     store = Store.coerce(store)
-    rows, layers = store.read(), store.read_layers()
+    rows, layers = store.read(skip_corrupt=skip_corrupt), store.read_layers(skip_corrupt=skip_corrupt)
     if layers.height and layers["input_bytes"].null_count():
         layers = with_layer_shapes(rows, layers)
     return rows, layers

@@ -18,7 +18,7 @@ from sklearn.base import clone
 
 from workbench.checks import check_int
 from workbench.costmodels.base import fit_intercept_scale, operator_fit_params
-from workbench.costmodels.factory import make_estimator, needs_layers
+from workbench.costmodels.factory import check_kind, make_estimator, needs_layers
 from workbench.costmodels.features import training_data, training_layers
 from workbench.errors import ParameterError
 from workbench.schema import OPERATOR_FAMILY
@@ -51,6 +51,23 @@ def metrics(y_true, y_pred, lower=None, upper=None) -> dict:
         out["coverage"] = float(np.mean((y >= lower) & (y <= upper)))
         out["median_width_factor"] = float(np.median(np.sqrt(np.asarray(upper) / np.asarray(lower))))
     return out
+
+
+def check_n_jobs(n_jobs) -> int | None:
+    """``n_jobs`` if it is None or a non-zero integer (joblib's convention: -1 is one per core).
+
+    Raises
+    ------
+    ParameterError
+        Not None, not an integer, or 0.
+    """
+    if n_jobs is None:
+        return None
+    fix = "give the number of parallel fits (-1: one per core; 1 or None: none in parallel; CLI: --jobs)."
+    n_jobs = check_int(n_jobs, "n_jobs", minimum=None, fix=fix)
+    if n_jobs == 0:  # joblib's convention: a positive count, or -1, -2, ... for all cores, all but one, ...
+        raise ParameterError(f"n_jobs must be a non-zero integer (-1: one per core) or None, got 0. Fix: {fix}")
+    return n_jobs
 
 
 def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = None,
@@ -86,14 +103,11 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
     Raises
     ------
     ParameterError
-        ``n_jobs`` not None or a non-zero integer, ``train_only`` of the wrong length, or fewer
-        than 2 groups to hold out.
+        ``n_jobs`` not None or a non-zero integer, ``train_only`` of the wrong length, fewer
+        than 2 groups to hold out, or (an estimator with intervals) a held-out group that leaves
+        fewer than 2 rows to calibrate on.
     """
-    if n_jobs is not None:
-        fix = "give the number of parallel fits (-1: one per core; 1 or None: none in parallel)."
-        n_jobs = check_int(n_jobs, "n_jobs", minimum=None, fix=fix)
-        if n_jobs == 0:  # joblib's convention: a positive count, or -1, -2, ... for all cores, all but one, ...
-            raise ParameterError(f"n_jobs must be a non-zero integer (-1: one per core) or None, got 0. Fix: {fix}")
+    n_jobs = check_n_jobs(n_jobs)
     groups = np.asarray(groups)
     y = np.asarray(y, float)
     always = np.zeros(len(y), bool) if train_only is None else np.asarray(train_only, bool)
@@ -101,7 +115,16 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
         raise ParameterError(f"train_only has {always.size} entries for {y.size} rows.")
     uniq = np.unique(groups[~always])
     if len(uniq) < 2:
-        raise ParameterError(f"leave-one-group-out needs at least 2 groups, got {uniq.tolist()}.")
+        raise ParameterError(f"leave-one-group-out needs at least 2 groups, got {uniq.tolist()}. Fix: add rows of "
+                             "another group (each group is predicted by a model fitted on the others).")
+    if hasattr(estimator, "predict_interval"):
+        left = {g: int(((groups != g) & ~always).sum()) for g in uniq}
+        g, n = min(left.items(), key=lambda kv: kv[1])
+        if n < 2:
+            raise ParameterError(
+                f"with prediction intervals every fold calibrates on the rows it trains on and needs at least 2; "
+                f"holding out {str(g)!r} leaves {n}. Fix: measure more models of the other groups, or evaluate without "
+                "intervals (interval=None; CLI: --interval 0).")
     X = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
     pred = np.empty_like(y)
     lo = np.full_like(y, np.nan)
@@ -171,7 +194,8 @@ def layer_sum_family_out(y, layer_sum_ms, groups, *, operator_rows=None) -> pd.D
                              "finite, the latency > 0 and the sum >= 0. Fix: drop rows without a per-layer breakdown.")
     uniq = np.unique(groups[~ops])
     if len(uniq) < 2:
-        raise ParameterError(f"leave-one-group-out needs at least 2 groups, got {uniq.tolist()}.")
+        raise ParameterError(f"leave-one-group-out needs at least 2 groups, got {uniq.tolist()}. Fix: add networks "
+                             "of another family.")
     pred = np.full(len(y), np.nan)
     for g in uniq:
         train = (groups != g) & ~ops
@@ -215,10 +239,31 @@ def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", 
         ``predictions``: one row per (kind, measurement) with y_true, y_pred (and bounds);
         ``metrics``: per kind overall (``device_class == model_family == "all"``), per device
         class (when there are several) and per family.
+
+    Raises
+    ------
+    UnknownNameError
+        An unknown kind.
+    ParameterError
+        ``interval`` not in (0, 1) or ``n_jobs`` 0; the rows hold fewer than 2 model families (besides
+        operator blocks); a kind the rows cannot feed (:func:`~workbench.costmodels.factory.check_kind`);
+        with intervals, a held-out family that leaves fewer than 2 rows to calibrate on.
     """
+    n_jobs = check_n_jobs(n_jobs)
     groups = meta["model_family"].fillna("?").to_numpy()
     if train_only is None and 0 < (groups == OPERATOR_FAMILY).sum() < len(groups):
         train_only = groups == OPERATOR_FAMILY
+    for kind in kinds:  # every kind is checked before the first is fitted
+        make_estimator(kind, interval=interval)
+        check_kind(kind, None, X)
+    scored = groups if train_only is None else groups[~np.asarray(train_only, bool)]
+    fams, counts = np.unique(scored, return_counts=True)
+    if len(fams) < 2:
+        held = ", ".join(f"{f!r} ({c} rows)" for f, c in zip(fams.tolist(), counts.tolist(), strict=True)) or "none"
+        raise ParameterError(
+            f"leave-one-family-out evaluation needs rows of at least 2 model families (each family is predicted by "
+            f"models fitted on the others); the rows hold {len(fams)}: {held}. Fix: profile models of a second "
+            "family (`workbench profile --model ...`), or select more rows (--device-class, --device-name).")
     preds, tables = [], []
     for kind in kinds:
         est = make_estimator(kind, interval=interval)
