@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import warnings
+from pathlib import Path
 
+from workbench.checks import check_int, check_interval
 from workbench.costmodels.kinds import KINDS
-from workbench.errors import UnknownNameError
+from workbench.errors import ParameterError, UnknownNameError
 
 
 def register(sub) -> None:
@@ -31,11 +35,13 @@ def register(sub) -> None:
     p.add_argument("--device-class", help="fit on rows of this device class (see `workbench schema`)")
     p.add_argument("--device-name", help="fit on rows of this device only")
     p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
-    p.add_argument("--out", required=True, metavar="FILE", help="model file to write (JSON)")
+    p.add_argument("--skip-corrupt", action="store_true", help="skip unreadable store files with a warning")
+    p.add_argument("--out", required=True, metavar="FILE", help="model file to write (JSON; its directory must exist)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists (default: refuse)")
     p.add_argument("--kind", default=None,
                    help=f"model kind (default: layerwise for latency_ms, additive otherwise). {kinds_help}")
-    p.add_argument("--interval", type=float, default=0.9,
-                   help="coverage of the conformal prediction interval (default 0.9; 0 for none)")
+    p.add_argument("--interval", default="0.9",
+                   help="coverage of the conformal prediction interval, in (0, 1) (default 0.9; 0 for none)")
     p.add_argument("--zoo-twins", metavar="DATASET",
                    help="give imported rows of DATASET (e.g. mlperf-tiny) their zoo twin's FLOPs, sizes and "
                         "per-layer table before fitting (public results publish none)")
@@ -45,8 +51,8 @@ def register(sub) -> None:
     p.add_argument("--cost-model", required=True, metavar="FILE", help="model file from `workbench fit`")
     p.add_argument("--model", action="append", required=True, metavar="NAME",
                    help="zoo model (repeatable; see `workbench models`)")
-    p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--dtype", default="fp32")
+    p.add_argument("--batch-size", type=int, default=1, help="samples per forward call (default 1)")
+    p.add_argument("--dtype", default="fp32", help="numeric format of the zoo model (default fp32)")
     p.add_argument("--target", help="refuse the file unless it predicts this target")
     p.add_argument("--ignore-versions", action="store_true",
                    help="load a file written with other numpy/scikit-learn/workbench versions")
@@ -58,14 +64,87 @@ def register(sub) -> None:
     p.add_argument("--device-class", help="evaluate on rows of this device class")
     p.add_argument("--device-name", help="evaluate on rows of this device only")
     p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
+    p.add_argument("--skip-corrupt", action="store_true", help="skip unreadable store files with a warning")
     p.add_argument("--kind", action="append", metavar="KIND",
                    help="model kind (repeatable; default: flops, loglinear, additive)")
-    p.add_argument("--interval", type=float, default=0.9, help="interval coverage (default 0.9; 0 for none)")
+    p.add_argument("--interval", default="0.9", help="interval coverage, in (0, 1) (default 0.9; 0 for none)")
     p.add_argument("--per-family", action="store_true", help="also print metrics per held-out family")
     p.add_argument("--jobs", type=int, default=1,
                    help="held-out families fitted in parallel (-1: one per core; the figures do not change)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(func=cmd_evaluate)
+
+
+def parse_interval(text: str) -> float | None:
+    """``--interval``: a coverage in (0, 1), or None for ``0``/``none`` (point predictions only).
+
+    Raises
+    ------
+    ParameterError
+        Not a number, not finite, or outside (0, 1) and not 0.
+    """
+    if str(text).strip().lower() in ("0", "none"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ParameterError(f"--interval must be a number, got {text!r}. Fix: give the nominal coverage as a fraction "
+                             "in (0, 1), e.g. --interval 0.9 for 90 % intervals, or 0 for none.") from None
+    return None if value == 0 else check_interval(value, "--interval")
+
+
+def store_directory(path: str) -> Path:
+    """``--store`` as a path, if it is an existing directory (a command never creates a store by reading it).
+
+    Raises
+    ------
+    ParameterError
+        The directory does not exist, or is a file.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ParameterError(f"--store {path!r} does not exist. Fix: give the store directory that `workbench "
+                             "profile` or `workbench import` wrote (default data/runs).")
+    if not p.is_dir():
+        raise ParameterError(f"--store {path!r} is a file, not a store directory. Fix: give the directory that "
+                             "holds the run files (default data/runs).")
+    return p
+
+
+def check_model_output(path: str, store: Path, overwrite: bool) -> Path:
+    """``--out`` as a path, checked before any fitting: a file name in an existing, writable directory,
+    outside the store, and new unless ``overwrite``.
+
+    Raises
+    ------
+    ParameterError
+        The path is a directory, inside the store, in a missing or read-only directory, or exists
+        (without ``overwrite``).
+    """
+    from workbench.store import Store
+
+    p = Path(path)
+    if p.is_dir():
+        raise ParameterError(f"--out {path!r} is a directory. Fix: give a file name, e.g. {str(p / 'model.json')!r}.")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise ParameterError(f"the directory of --out {path!r} ({str(parent)!r}) does not exist; nothing was fitted. "
+                             "Fix: create it first, or choose another path.")
+    if Store(store).contains(p):
+        raise ParameterError(f"--out {path!r} lies inside the store {str(store)!r}; nothing was fitted. Fix: write "
+                             "the model file outside the store directory, which holds runs only.")
+    if p.exists() and not overwrite:
+        raise ParameterError(f"--out {path!r} already exists; nothing was fitted or written. Fix: choose another file "
+                             "name, or pass --overwrite to replace it.")
+    if not os.access(parent, os.W_OK):
+        raise ParameterError(f"the directory of --out {path!r} ({str(parent)!r}) is not writable; nothing was "
+                             "fitted. Fix: choose a writable directory.")
+    return p
+
+
+def _warn(caught) -> None:
+    for w in caught:  # e.g. "skipping corrupt file ..." from --skip-corrupt: one line each
+        print(f"warning: {w.message}", file=sys.stderr)
 
 
 def _print(df, fmt: str) -> None:
@@ -86,8 +165,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     Parameters
     ----------
     args : argparse.Namespace
-        ``target``, ``store``, ``out``, ``device_class``, ``device_name``, ``kind``, ``interval``
-        (coverage in (0, 1); 0 for point predictions only) and ``zoo_twins``.
+        ``target``, ``store``, ``skip_corrupt``, ``out``, ``overwrite``, ``device_class``,
+        ``device_name``, ``kind``, ``interval`` (text: a coverage in (0, 1); 0 for point
+        predictions only) and ``zoo_twins``.
 
     Returns
     -------
@@ -100,20 +180,42 @@ def cmd_fit(args: argparse.Namespace) -> int:
     UnknownNameError
         Unknown kind, device class or zoo-twin dataset.
     ParameterError
-        No rows match, or ``interval`` not in (0, 1).
+        ``interval`` not 0 or in (0, 1), ``store`` missing, ``out`` unusable (see
+        :func:`check_model_output`), no rows match, or too few rows.
+    CorruptFileError
+        A store file cannot be read (without ``--skip-corrupt``).
+    StoreError
+        The model file cannot be written; nothing was written.
     """
+    from workbench.costmodels.factory import check_kind
     from workbench.costmodels.workflow import fit_from_store, save_fitted
+
+    interval = parse_interval(args.interval)
+    if args.kind is not None:
+        check_kind(args.kind, args.target)
+    store = store_directory(args.store)
+    out = check_model_output(args.out, store, overwrite=True)  # the path's directory, before any reading
+
+    def new_file(_):  # once the rows are known to fit on: refuse to replace a file before fitting
+        check_model_output(args.out, store, args.overwrite)
 
     twins = None
     if args.zoo_twins:
         from workbench.costmodels.twins import dataset_twins
 
         twins = dataset_twins(args.zoo_twins)
-    saved = fit_from_store(args.store, target=args.target, device_class=args.device_class,
-                           device_name=args.device_name, kind=args.kind, interval=args.interval or None,
-                           zoo_twins=twins)
-    save_fitted(saved, args.out)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            saved = fit_from_store(store, target=args.target, device_class=args.device_class,
+                                   device_name=args.device_name, kind=args.kind, interval=interval,
+                                   zoo_twins=twins, skip_corrupt=args.skip_corrupt, before_fit=new_file)
+        finally:
+            _warn(caught)  # files skipped by --skip-corrupt are named even when the fit then fails
+    save_fitted(saved, out, overwrite=args.overwrite)
     md = saved.metadata
+    for note in md.get("notes") or []:
+        print(f"note: {note}.", file=sys.stderr)
     print(f"fitted {md['kind']} cost model for {args.target} on {md['n_train']} rows "
           f"({len(md['families'])} families, {len(md['devices'])} device(s)); wrote {args.out}", file=sys.stderr)
     return 0
@@ -138,21 +240,28 @@ def cmd_predict(args: argparse.Namespace) -> int:
     Raises
     ------
     UnknownNameError
-        Unknown zoo model or dtype.
+        Unknown zoo model, dtype or target.
+    ParameterError
+        ``batch_size`` not a positive integer.
     CorruptFileError, VersionMismatchError, TargetMismatchError
         The model file cannot be used (see :func:`workbench.costmodels.persistence.load`).
     """
     import pandas as pd
 
     from workbench.costmodels.factory import needs_layers
-    from workbench.costmodels.features import align_features, zoo_features
+    from workbench.costmodels.features import DTYPE_BYTES, align_features, target_column, zoo_features
     from workbench.costmodels.persistence import load
     from workbench.measure import zoo  # imports torch
 
+    batch_size = check_int(args.batch_size, "--batch-size", fix="give the samples per forward call, e.g. 1.")
+    if args.dtype not in DTYPE_BYTES:
+        raise UnknownNameError("dtype", args.dtype, DTYPE_BYTES)
+    if args.target is not None:
+        target_column(args.target)  # a known target, before the file is blamed for predicting another
     for m in args.model:  # validate names before any work
         zoo.resolve(m)
     saved = load(args.cost_model, target=args.target, check_versions=not args.ignore_versions)
-    X, layers = zoo_features(args.model, batch_size=args.batch_size, dtype=args.dtype)
+    X, layers = zoo_features(args.model, batch_size=batch_size, dtype=args.dtype)
     X = align_features(X, saved.features)
     kw = {"layers": layers} if needs_layers(saved.estimator) else {}
     pred = saved.predict(X, **kw)
@@ -173,8 +282,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     Parameters
     ----------
     args : argparse.Namespace
-        ``target``, ``store``, ``device_class``, ``device_name``, ``kind`` (list or None),
-        ``interval`` (coverage in (0, 1); 0 for none), ``per_family``, ``jobs`` and ``format``.
+        ``target``, ``store``, ``skip_corrupt``, ``device_class``, ``device_name``, ``kind`` (list
+        or None), ``interval`` (text: a coverage in (0, 1); 0 for none), ``per_family``, ``jobs``
+        and ``format``.
 
     Returns
     -------
@@ -187,22 +297,32 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     UnknownNameError
         Unknown kind, target or device class.
     ParameterError
-        No rows match, ``interval`` not in (0, 1), or ``jobs`` 0.
+        ``interval`` not 0 or in (0, 1), ``jobs`` 0, ``store`` missing, no rows match, fewer
+        than 2 model families, or too few rows for intervals.
+    CorruptFileError
+        A store file cannot be read (without ``--skip-corrupt``).
     """
+    from workbench.costmodels.factory import check_kind
     from workbench.costmodels.features import training_data, training_layers
     from workbench.costmodels.training import read_training_tables
-    from workbench.costmodels.validation import evaluate_family_out
+    from workbench.costmodels.validation import check_n_jobs, evaluate_family_out
 
+    interval = parse_interval(args.interval)
+    n_jobs = check_n_jobs(args.jobs)
     kinds = args.kind or ["flops", "loglinear", "additive"]
     for k in kinds:
-        if k not in KINDS:
-            raise UnknownNameError("cost-model kind", k, KINDS)
-    rows, layers = read_training_tables(args.store)
+        check_kind(k, args.target)
+    store = store_directory(args.store)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            rows, layers = read_training_tables(store, skip_corrupt=args.skip_corrupt)
+        finally:
+            _warn(caught)
     X, y, meta = training_data(rows, layers, target=args.target,
                                device_class=args.device_class, device_name=args.device_name)
     layers = training_layers(rows, layers)
-    _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=args.interval or None, layers=layers,
-                                   n_jobs=args.jobs)
+    _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=interval, layers=layers, n_jobs=n_jobs)
     if not args.per_family:
         table = table[table["model_family"] == "all"]  # overall and per device class
     _print(table, args.format)
