@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from workbench import datasets
+from workbench.datasets._common import content_id, identity_key
 from workbench.errors import ImportFormatError
 
 pytestmark = pytest.mark.shared_data
@@ -29,10 +30,21 @@ def mlenergy(shared_dir):
     return datasets.load("ml-energy", shared_dir / "ml-energy-leaderboard")
 
 
-def _row(df, measurement_suffix):
-    hit = df.filter(pl.col("measurement_id").str.ends_with(measurement_suffix))
-    assert hit.height == 1, measurement_suffix
+def _row(df, kind, scope="", **identity):
+    """The row of one source result, found by its content id (the identity columns' values as in the file)."""
+    mid = content_id(kind, identity_key(kind, scope or kind, identity.items()))
+    hit = df.filter(pl.col("measurement_id") == mid)
+    assert hit.height == 1, identity
     return hit.row(0, named=True)
+
+
+def _tiny(df, system, bench, version="0.5", org="reference"):
+    return _row(df, "mlperf-tiny", version=version, division="closed", organization=org, system_dir=system,
+                benchmark=bench, model_variant="")
+
+
+def _inference(df, scenario):
+    return _row(df, "mlperf-inference", version="v5.1", ID="5.1-0370", Model="resnet", Scenario=scenario)
 
 
 def test_mlperf_tiny_counts(tiny):
@@ -47,7 +59,7 @@ def test_mlperf_tiny_counts(tiny):
 
 def test_mlperf_tiny_values_by_hand(tiny):
     # line 14: 0.5,closed,reference,Nucleo-L4R5ZI,ad,,10.0516,99.487,416.312,96.154,40.095437,...
-    r = _row(tiny, "-12")
+    r = _tiny(tiny, "Nucleo-L4R5ZI", "ad")
     assert (r["model"], r["task"], r["source"]) == ("fc-autoencoder", "anomaly-detection", "mlperf-tiny v0.5")
     assert r["latency_ms_mean"] == 10.0516 and r["throughput_per_s"] == 99.487
     assert r["energy_j"] == pytest.approx(416.312e-6, rel=1e-12)  # µJ → J
@@ -55,10 +67,10 @@ def test_mlperf_tiny_values_by_hand(tiny):
     assert (r["device_name"], r["device_class"], r["energy_scope"]) == ("stm32l4r5zi", "mcu", "inference")
     assert json.loads(r["config_json"])["energy_mode_throughput_per_s"] == 96.154
     # line 15: ...,ic,,704.2254,1.42,29207.01,1.42,41.47691...,86.5,0.99,...
-    r = _row(tiny, "-13")
+    r = _tiny(tiny, "Nucleo-L4R5ZI", "ic")
     assert r["accuracy"] == pytest.approx(0.865, rel=1e-12) and r["energy_j"] == pytest.approx(0.02920701, rel=1e-12)
     # line 2: PCL Scepu02 ad 13.6509 ms, no energy run
-    r = _row(tiny, "-0")
+    r = _tiny(tiny, "dividiti-closed-pcl-scepu02", "ad", org="PengChengLaboratory")
     assert r["energy_method"] == "none" and r["energy_j"] is None and r["device_class"] == "mcu"
 
 
@@ -93,17 +105,17 @@ def test_mlperf_inference_counts(inference):
 def test_mlperf_inference_values_by_hand(inference):
     # line 2344: ...,resnet,mobilenet-v1-precision_float-1.0-128,SingleStream,...,4.77892,Latency (ms),
     #            155.1423475863,millijoules,...
-    r = _row(inference, "-2342")
+    r = _inference(inference, "SingleStream")
     assert (r["scenario"], r["latency_ms_p90"], r["model"]) == ("SingleStream", 4.77892,
                                                                 "mobilenet-v1-precision_float-1.0-128")
     assert r["energy_j"] == pytest.approx(0.1551423475863, rel=1e-12) and r["energy_scope"] == "inference"
     assert (r["device_class"], r["task"]) == ("laptop", "image-classification")
     # line 2342: MultiStream 42.193952 ms per 8-sample query, 1241.1387806903 mJ per query
-    r = _row(inference, "-2340")
+    r = _inference(inference, "MultiStream")
     assert r["latency_ms_p99"] == 42.193952
     assert r["energy_j"] == pytest.approx(1.2411387806903 / 8, rel=1e-12)
     # line 2343: Offline 220.502 samples/s at 34.1764831261 W → J per sample
-    r = _row(inference, "-2341")
+    r = _inference(inference, "Offline")
     assert r["throughput_per_s"] == 220.502 and r["power_w"] == 34.1764831261
     assert r["energy_j"] == pytest.approx(34.1764831261 / 220.502, rel=1e-12)
     h100 = inference.filter(pl.col("device_name") == "h100-sxm5-80gb")

@@ -18,12 +18,16 @@ def register(sub) -> None:
     """Add the ``import``, ``devices``, ``grid``, ``network`` and ``pue`` subcommands to ``sub``."""
     p = sub.add_parser("import", help="import a public dataset or a codecarbon emissions.csv into the store",
                        description="Import a dataset file (or the directory holding it) into the store. "
-                                   "Importing the same file twice adds nothing; a file with a malformed row "
+                                   "Each result is stored once: importing the same content again (whatever "
+                                   "its row order or line endings) adds nothing; a file with a malformed row "
                                    f"adds nothing and lists the rows. KIND: {_KINDS_HELP}.")
     p.add_argument("kind", metavar="KIND", help=_KINDS_HELP)
     p.add_argument("path", metavar="PATH", help="dataset file, or directory holding it")
     p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
     p.add_argument("--dry-run", action="store_true", help="read and validate only; print what would be added")
+    p.add_argument("--allow-implausible", action="store_true",
+                   help="accept values above the physical plausibility bounds (workbench.bounds), "
+                        "e.g. a real 2-day latency; by default they are refused as unit slips")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("devices", help="list the device catalog (cited specifications)")
@@ -69,33 +73,50 @@ def cmd_import(args: argparse.Namespace) -> int:
     Parameters
     ----------
     args : argparse.Namespace
-        ``kind`` (a dataset kind), ``path`` (file or directory), ``store`` (directory), ``dry_run``.
+        ``kind`` (a dataset kind), ``path`` (file or directory), ``store`` (directory), ``dry_run``,
+        ``allow_implausible``.
 
     Returns
     -------
     int
-        0; what was added (or would be, with ``dry_run``) is printed.
+        0; per file, what was added (or would be, with ``dry_run``) or that its rows were already in
+        the store is printed, followed by its notes (rows skipped, repeats collapsed, columns ignored).
 
     Raises
     ------
     UnknownNameError
         An unknown dataset kind.
     ImportFormatError
-        A malformed file (nothing is added; the message lists the rows).
+        A malformed file (nothing is added; the message lists the rows, or says what the file is).
+    StoreError
+        The store cannot be written.
     """
     from workbench import datasets
 
     if args.dry_run:
-        df = datasets.load(args.kind, args.path)
-        print(f"{df.height} row(s) would be imported from {args.path} (dry run: nothing written)")
+        reads = datasets.read_files(args.kind, args.path, allow_implausible=args.allow_implausible)
+        n = sum(r.frame.height for r in reads)
+        print(f"{n} row(s) would be imported from {args.path} (dry run: nothing written)")
+        for r in reads:
+            _notes(r.notes)
         return 0
-    results = datasets.import_file(args.kind, args.path, args.store)
+    results = datasets.import_file(args.kind, args.path, args.store, allow_implausible=args.allow_implausible)
     for r in results:
-        if r.skipped:
-            print(f"{r.path}: already imported into {args.store} (sha256 {r.sha256[:12]}…); nothing added")
+        if r.same_bytes:
+            print(f"{r.path}: already imported into {args.store} (sha256 {r.sha256[:12]}…): "
+                  f"{r.rows_already} row(s) already in the store, nothing added")
+        elif r.skipped:
+            print(f"{r.path}: {r.rows_already} row(s) already in the store, nothing added")
         else:
-            print(f"{r.path}: {r.rows_added} row(s) added to {args.store} ({r.run_file.name})")
+            already = f"; {r.rows_already} row(s) already in the store" if r.rows_already else ""
+            print(f"{r.path}: {r.rows_added} row(s) added to {args.store} ({r.run_file.name}){already}")
+        _notes(r.notes)
     return 0
+
+
+def _notes(notes) -> None:
+    for note in notes:
+        print(f"  note: {note}")
 
 
 def cmd_devices(args: argparse.Namespace) -> int:

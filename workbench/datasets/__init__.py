@@ -14,12 +14,21 @@ nn-meter           nn-Meter model latency CSV (wide: mean/std per device)      n
 codecarbon         codecarbon ``emissions.csv`` of users' tracked runs         dataset, run
 =================  ==========================================================  ======================
 
-:func:`load` returns the validated rows; :func:`workbench.datasets.public.load_public_data` reads
-every dataset a public datasets folder holds (and says which were skipped); :func:`import_file`
-writes them to a store once per file (the file's SHA-256 is recorded in ``input_sha256``; importing
-the same bytes again adds nothing).
+:func:`load` returns the validated rows (and warns with :class:`DatasetNote` about rows skipped,
+repeats collapsed or columns ignored); :func:`read_files` returns them with those notes;
+:func:`workbench.datasets.public.load_public_data` reads every dataset a public datasets folder
+holds (and says which were skipped); :func:`import_file` writes them to a store, each result once.
+
+Row identity: every row's ``measurement_id`` is derived from its content (the dataset kind, its
+version and the source fields that identify one result; :mod:`workbench.datasets._common`), so the
+same result gets the same id whatever the file's bytes (row order, CRLF, whitespace, trailing
+newlines). An import adds only rows whose id is not yet in the store; a file repeating one result
+with identical values imports it once (a note says so), with other values is an error naming both
+lines. Imports into one store are serialised by a lock file (:data:`LOCK_NAME`).
+
 A file with any malformed row raises :class:`~workbench.errors.ImportFormatError` listing the rows
-by line number, and nothing is written (all-or-nothing).
+by line number, and nothing is written (all-or-nothing); so does a file that is empty, binary,
+UTF-16, JSON, separated by ``;`` or tabs, truncated, header-only, or of another KIND (named).
 
 Examples
 --------
@@ -31,14 +40,25 @@ Examples
 from __future__ import annotations
 
 import importlib
+import os
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from workbench.datasets._common import ImportContext, sha256_file
-from workbench.errors import ImportFormatError, UnknownNameError
+from workbench import schema
+from workbench.datasets._common import ImportContext, MissingColumnsError, sha256_file
+from workbench.errors import ImportFormatError, StoreError, UnknownNameError
 from workbench.store import Store
+
+try:  # POSIX; elsewhere imports into one store are not serialised (documented in docs/data.md)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 
 KINDS: dict[str, str] = {
     "mlperf-tiny": "workbench.datasets.mlperf_tiny",
@@ -48,6 +68,18 @@ KINDS: dict[str, str] = {
     "codecarbon": "workbench.datasets.codecarbon_emissions",
 }
 """Dataset kind → importer module (each has ``KIND``, ``SOURCE``, ``FILE_NAMES`` and ``read(path, ctx)``)."""
+
+LOCK_NAME = ".import.lock"
+"""Lock file in the store directory that serialises imports (``fcntl.flock``; created by the first import)."""
+
+_CONTENT_COLUMNS = [c for c in schema.COLUMN_NAMES if c not in ("measurement_id", "run_id", "timestamp_utc",
+                                                                 "input_sha256")]
+"""Columns compared to recognise rows stored under a legacy id (everything but the per-import fields)."""
+
+
+class DatasetNote(UserWarning):
+    """Something :func:`load` did that is not an error but must not pass silently: rows without a
+    measurement skipped, identical repeats collapsed, unknown columns ignored, new benchmark codes."""
 
 
 def importer_module(kind: str):
@@ -78,7 +110,8 @@ def files_for(kind: str, path) -> list[Path]:
     Raises
     ------
     ImportFormatError
-        The path does not exist, or a directory holds none of the kind's files.
+        The path does not exist, is not a regular file or directory, or a directory holds none of the
+        kind's files.
     """
     mod = importer_module(kind)
     p = Path(path)
@@ -92,15 +125,80 @@ def files_for(kind: str, path) -> list[Path]:
                 "Fix: pass the file itself, or the directory that holds it."
             )
         return found
+    if p.exists():
+        raise ImportFormatError(f"input {p} is neither a regular file nor a directory. Fix: pass the dataset file.")
     raise ImportFormatError(f"input {p} does not exist. Fix: pass the path of the dataset file.")
 
 
-def _read(kind: str, path: Path) -> pl.DataFrame:
+def _fits(kind: str, columns: list[str]) -> bool:
+    """Whether a file with ``columns`` has every column dataset ``kind`` needs."""
     mod = importer_module(kind)
-    return mod.read(path, ImportContext.for_file(kind, path))
+    if hasattr(mod, "required_columns"):  # ml-energy: the columns of the generation the file looks like
+        try:
+            required = mod.required_columns(columns)
+        except ImportFormatError:
+            return False
+    else:
+        required = mod.REQUIRED
+    return set(required) <= set(columns)
 
 
-def load(kind: str, path, as_pandas: bool = False):
+@dataclass(frozen=True)
+class FileRead:
+    """One input file read and validated (nothing stored): its rows and the notes about it."""
+
+    path: Path
+    sha256: str
+    frame: pl.DataFrame
+    """Validated measurement rows, each ``measurement_id`` once."""
+    notes: tuple[str, ...]
+    """What was skipped, collapsed or ignored (rows without a measurement, identical repeats, columns)."""
+
+
+def read_file(kind: str, path, *, allow_implausible: bool = False) -> FileRead:
+    """Read and validate one dataset file (nothing is stored).
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`KINDS`.
+    path : str or Path
+        The file.
+    allow_implausible : bool
+        Accept values above the plausibility bounds (:data:`workbench.bounds.PLAUSIBLE_MAXIMA`).
+
+    Returns
+    -------
+    FileRead
+
+    Raises
+    ------
+    ImportFormatError
+        A malformed file or rows (by line); a file of another kind names that kind.
+    """
+    mod = importer_module(kind)
+    p = Path(path)
+    ctx = ImportContext.for_file(kind, p, allow_implausible=allow_implausible)
+    try:
+        frame = mod.read(p, ctx)
+    except MissingColumnsError as exc:
+        other = [k for k in KINDS if k != kind and _fits(k, exc.found)]
+        if not other:
+            raise
+        shown = exc.found[:6]
+        raise ImportFormatError(
+            f"{p}: this file looks like {other[0]}'s (columns {shown}{' …' if len(exc.found) > 6 else ''}), "
+            f"not {kind}'s. Fix: `workbench import {other[0]} {p}`."
+        ) from None
+    return FileRead(p, ctx.sha256, frame, tuple(ctx.notes))
+
+
+def read_files(kind: str, path, *, allow_implausible: bool = False) -> list[FileRead]:
+    """:func:`read_file` for every file ``path`` stands for (:func:`files_for`); all are validated."""
+    return [read_file(kind, f, allow_implausible=allow_implausible) for f in files_for(kind, path)]
+
+
+def load(kind: str, path, as_pandas: bool = False, *, allow_implausible: bool = False):
     """Read a dataset into validated measurement rows (nothing is stored).
 
     Parameters
@@ -111,10 +209,17 @@ def load(kind: str, path, as_pandas: bool = False):
         The dataset file, or a directory holding the kind's file(s) (all are read and concatenated).
     as_pandas : bool
         Return a pandas DataFrame instead of polars.
+    allow_implausible : bool
+        Accept values above the plausibility bounds (:data:`workbench.bounds.PLAUSIBLE_MAXIMA`).
 
     Returns
     -------
-    polars.DataFrame (or pandas) with the measurement schema.
+    polars.DataFrame (or pandas) with the measurement schema, each ``measurement_id`` once.
+
+    Warns
+    -----
+    DatasetNote
+        One per note of a file (:attr:`FileRead.notes`): rows skipped, repeats collapsed, columns ignored.
 
     Raises
     ------
@@ -123,8 +228,16 @@ def load(kind: str, path, as_pandas: bool = False):
     ImportFormatError
         Missing file, missing columns (expected and missing listed) or malformed rows (by line).
     """
-    frames = [_read(kind, f) for f in files_for(kind, path)]
-    df = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
+    reads = read_files(kind, path, allow_implausible=allow_implausible)
+    for r in reads:
+        for note in r.notes:
+            warnings.warn(f"{r.path}: {note}", DatasetNote, stacklevel=2)
+    df = pl.concat([r.frame for r in reads], how="vertical") if len(reads) > 1 else reads[0].frame
+    if df["measurement_id"].n_unique() < df.height:  # the same result in two files of one directory
+        dup = df.height - df["measurement_id"].n_unique()
+        warnings.warn(f"{path}: {dup} row(s) repeat a result of an earlier file; kept once", DatasetNote,
+                      stacklevel=2)
+        df = df.unique("measurement_id", keep="first", maintain_order=True)
     return df.to_pandas() if as_pandas else df
 
 
@@ -136,19 +249,97 @@ class ImportResult:
     sha256: str
     rows_added: int
     skipped: bool
-    """True when the store already held this file (same SHA-256) or all its rows: nothing was written."""
+    """True when nothing was written: the store already held this file (same SHA-256) or all its rows."""
     run_file: Path | None
+    rows_read: int = 0
+    """Rows the file holds (identical repeats counted once)."""
+    rows_already: int = 0
+    """Rows of the file already in the store (by ``measurement_id``, or by content for legacy ids)."""
+    notes: tuple[str, ...] = ()
+    """Notes about the file (:attr:`FileRead.notes`)."""
+    same_bytes: bool = False
+    """True when the store already held a file with these bytes (SHA-256): the file was not read again."""
 
 
-def import_file(kind: str, path, store) -> list[ImportResult]:
-    """Import a dataset file (or a directory of them) into a store, once per file content.
+@contextmanager
+def import_lock(store: Store) -> Iterator[Path]:
+    """Hold the store's import lock (``<store>/.import.lock``, ``fcntl.flock``); blocks while another import holds it.
 
-    Every file is read and validated before anything is written; a file whose SHA-256 is already
-    in the store (:meth:`workbench.store.Store.input_hashes`) is skipped, and rows whose
-    ``measurement_id`` is already stored are dropped (codecarbon ids come from its run id, so a grown
-    ``emissions.csv`` adds only its new runs). Each new file becomes one run file in the store,
-    written atomically. Two imports of the same file running at the same moment are not
-    coordinated (each checks the store before writing).
+    Raises
+    ------
+    StoreError
+        The lock file cannot be created or opened.
+    """
+    path = store.path / LOCK_NAME
+    if fcntl is None:  # pragma: no cover - no flock on this platform
+        yield path
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(f"cannot open the import lock {path} ({exc.strerror or exc}). "
+                         "Fix: choose another --store directory or fix its permissions.") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield path
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _legacy_pattern(kind: str) -> str:
+    """``measurement_id`` of rows imported before ids were content ids: ``<kind>-<sha12 of the file>-<row>...``."""
+    return rf"^{re.escape(kind)}-[0-9a-f]{{12}}-\d+"
+
+
+def _content_keys(df: pl.DataFrame) -> pl.Series:
+    return df.select(pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in _CONTENT_COLUMNS],
+                                   separator="\x1f")).to_series()
+
+
+def _stored(st: Store, kind: str) -> tuple[set[str], set[str]]:
+    """Ids in the store, and the content keys of this kind's rows stored under legacy ids."""
+    ids = set(st.scan().select("measurement_id").collect()["measurement_id"].to_list())
+    legacy = st.scan().filter(pl.col("measurement_id").str.contains(_legacy_pattern(kind))).collect()
+    return ids, set(_content_keys(legacy).to_list()) if legacy.height else set()
+
+
+def _new_rows(st: Store, kind: str, reads: list[FileRead | None]) -> list[pl.DataFrame | None]:
+    """Per read file, its rows the store lacks (and no earlier file of this import holds)."""
+    ids, legacy = _stored(st, kind)
+    out: list[pl.DataFrame | None] = []
+    for r in reads:
+        if r is None:
+            out.append(None)
+            continue
+        keep = ~pl.col("measurement_id").is_in(list(ids))
+        if legacy:
+            keep = keep & ~_content_keys(r.frame).is_in(list(legacy))
+        out.append(r.frame.filter(keep))
+        ids |= set(r.frame["measurement_id"].to_list())
+    return out
+
+
+def _rows_by_sha(st: Store, kind: str, shas: set[str]) -> dict[str, int]:
+    """SHA-256 of files already imported as ``kind`` → rows stored from them."""
+    got = (st.scan().filter(pl.col("input_sha256").is_in(list(shas))
+                            & pl.col("measurement_id").str.starts_with(f"{kind}-"))
+           .group_by("input_sha256").len().collect())
+    return dict(got.iter_rows())
+
+
+def import_file(kind: str, path, store, *, allow_implausible: bool = False) -> list[ImportResult]:
+    """Import a dataset file (or a directory of them) into a store, each result once.
+
+    Every file is read and validated before anything is written. A file whose bytes were imported
+    as ``kind`` before (its SHA-256 in ``input_sha256``) is not read again; of the others, only rows
+    whose ``measurement_id`` (a content id: same result, same id) is not in the store are added, so
+    the same content with other bytes (row order, CRLF, a trailing newline) adds nothing and a grown
+    codecarbon ``emissions.csv`` adds only its new runs. Rows stored by earlier versions under
+    file-based ids (``<kind>-<sha12>-<row>``) are recognised by content: every column but id, run,
+    timestamp and input hash equal. Writing happens under the store's import lock
+    (:func:`import_lock`), and the ids are read again under it, so concurrent imports of one file
+    add its rows once. Each file with new rows becomes one run file, written atomically. An import
+    that adds nothing writes nothing (not even the lock file).
 
     Parameters
     ----------
@@ -158,33 +349,42 @@ def import_file(kind: str, path, store) -> list[ImportResult]:
         File or directory (see :func:`load`).
     store : workbench.store.Store or str or Path
         Destination store.
+    allow_implausible : bool
+        Accept values above the plausibility bounds (:data:`workbench.bounds.PLAUSIBLE_MAXIMA`);
+        CLI ``--allow-implausible``.
 
     Returns
     -------
     list of ImportResult, one per input file.
+
+    Raises
+    ------
+    ImportFormatError
+        A malformed file (nothing is written; see :func:`read_file`).
+    StoreError
+        The store cannot be written.
     """
     st = Store.coerce(store)
     files = files_for(kind, path)
-    st.check_writable()
-    known = st.input_hashes()
-    pending: list[tuple[Path, str, pl.DataFrame | None]] = []
-    known_ids: set[str] | None = None
-    for f in files:  # read and validate everything first: all-or-nothing across the files
-        sha = sha256_file(f)
-        df = None if sha in known else _read(kind, f)
-        if df is not None:
-            # rows already stored under the same id (a grown codecarbon emissions.csv) are not added again
-            if known_ids is None:
-                known_ids = set(st.scan().select("measurement_id").collect()["measurement_id"].to_list())
-            df = df.filter(~pl.col("measurement_id").is_in(list(known_ids)))
-            if df.height == 0:
-                df = None
-        pending.append((f, sha, df))
+    shas = [sha256_file(f) for f in files]
+    imported = _rows_by_sha(st, kind, set(shas))
+    reads = [None if sha in imported else read_file(kind, f, allow_implausible=allow_implausible)
+             for f, sha in zip(files, shas, strict=True)]
+    new = _new_rows(st, kind, reads)  # without the lock first: stored rows are never removed, so a no-op stays one
+    run_files: list[Path | None] = [None] * len(files)
+    if any(df is not None and df.height for df in new):
+        st.check_writable()
+        with import_lock(st):
+            new = _new_rows(st, kind, reads)  # again under the lock: another import may have added them meanwhile
+            for i, df in enumerate(new):
+                if df is not None and df.height:
+                    run_files[i] = st.append(df, allow_implausible=allow_implausible)
     results = []
-    for f, sha, df in pending:
-        if df is None:
-            results.append(ImportResult(f, sha, 0, True, None))
+    for f, sha, r, df, run_file in zip(files, shas, reads, new, run_files, strict=True):
+        if r is None:
+            results.append(ImportResult(f, sha, 0, True, None, imported[sha], imported[sha], (), True))
             continue
-        run_file = st.append(df)
-        results.append(ImportResult(f, sha, df.height, False, run_file))
+        added = df.height if run_file is not None else 0
+        results.append(ImportResult(f, sha, added, run_file is None, run_file, r.frame.height,
+                                    r.frame.height - added, r.notes))
     return results

@@ -1,65 +1,263 @@
-"""Shared plumbing of the importers: strict CSV reading, row-error collection, base records.
+"""Shared plumbing of the importers: strict CSV reading, row identity, duplicates, row errors, base records.
 
-Every importer reads its file with every column as text, checks the columns it needs (an error
-lists expected and missing ones), parses each row into a schema record while collecting problems
-with their line numbers, and raises one :class:`ImportFormatError` listing them: nothing is
-returned (nor stored) from a file with a malformed row.
+Every importer reads its file with :func:`read_text_csv` (every column as text, stripped of
+surrounding whitespace; the encoding, the delimiter, JSON and binary files are recognised first and
+named in one error with the fix), checks the columns it needs (an error lists expected and missing
+ones), collapses repeated rows with :func:`unique_rows`, parses each row into a schema record while
+collecting problems with their line numbers, and hands the records to :func:`finish`, which raises
+one :class:`ImportFormatError` listing every problem: nothing is returned (nor stored) from a file
+with a malformed row.
+
+Row identity
+------------
+Each source row has an identity: the importer's identity columns (``IDENTITY``; e.g. MLPerf Tiny's
+version, division, organization, system, benchmark and model variant), or, for a dataset without a
+key, the whole row. Its canonical text (:func:`identity_key`) is the JSON of the dataset kind, the
+importer's scope (dataset and version where the columns do not say it) and the sorted
+``[column, value]`` pairs, values normalised by :func:`norm`. The row's ``measurement_id`` is
+``"<kind>-" + sha256(key [+ "\\x1f" + part])[:20]`` (``part`` names one of several records made from
+one row, e.g. an nn-Meter device), so the same result gets the same id whatever the file's bytes
+(row order, CRLF, whitespace around cells, trailing newlines, column order).
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
 
+from workbench import schema
+from workbench.bounds import PLAUSIBLE_MAXIMA
 from workbench.errors import ImportFormatError
 
 LINE = "__line__"
-"""Column that :func:`read_text_csv` adds: the file line of each row (header = line 1)."""
+"""Column that :func:`read_text_csv` adds: the file line where each row starts (header = line 1)."""
+
+KEY = "__key__"
+"""Column that :func:`unique_rows` adds: the row's identity key (:func:`identity_key`)."""
 
 MAX_LISTED = 10
 """Problems listed in an error message (the count is always given)."""
 
+ID_HEX = 20
+"""Hex digits of the SHA-256 kept in a content ``measurement_id`` (80 bits)."""
+
+_SNIFF_BYTES = 1 << 16
+_MAGIC = {b"\x1f\x8b": "a gzip-compressed file", b"PK\x03\x04": "a ZIP archive (or an .xlsx workbook)",
+          b"PAR1": "a Parquet file", b"%PDF": "a PDF document"}
+
+
+class MissingColumnsError(ImportFormatError):
+    """A file lacks columns its importer needs; ``found`` holds the columns it has (to name the right KIND)."""
+
+    def __init__(self, message: str, found: list[str]):
+        self.found = found
+        super().__init__(message)
+
 
 def sha256_file(path: Path) -> str:
-    """SHA-256 of a file's bytes (hex)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def read_text_csv(path: Path, required: list[str] | tuple[str, ...], kind: str) -> pl.DataFrame:
-    """Read a CSV with every column as text (stripped of surrounding whitespace) and check columns.
+    """SHA-256 of a file's bytes (hex).
 
     Raises
     ------
     ImportFormatError
-        Unreadable file, or missing columns (listing expected and missing ones).
+        The file cannot be read (permissions, a special file).
+    """
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as exc:
+        raise ImportFormatError(f"{path}: cannot be read ({exc.strerror or exc}). "
+                                "Fix: check the path and its permissions.") from None
+    return h.hexdigest()
+
+
+def norm(value) -> str:
+    """Canonical text of a cell for identities and comparisons: stripped; finite numbers as Python floats.
+
+    ``"10.50"``, ``" 10.5 "`` and ``"1.05e1"`` all become ``"10.5"``; text stays as it is (case kept).
+
+    Examples
+    --------
+    >>> norm(" 10.50 "), norm("1"), norm("v4.1-0001"), norm(None)
+    ('10.5', '1.0', 'v4.1-0001', '')
+    """
+    if value is None:
+        return ""
+    text = str(value).strip()
+    try:
+        v = float(text)
+    except ValueError:
+        return text
+    return repr(v) if math.isfinite(v) else text
+
+
+def identity_key(kind: str, scope: str, pairs) -> str:
+    """The canonical identity text of a source row: JSON of kind, scope and sorted ``[column, value]`` pairs."""
+    return json.dumps({"kind": kind, "scope": scope, "key": sorted([c, norm(v)] for c, v in pairs)},
+                      ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def content_id(kind: str, key: str, part: str | None = None) -> str:
+    """``measurement_id`` of a record: ``<kind>-`` and the first :data:`ID_HEX` hex digits of SHA-256(key[, part])."""
+    text = key if part is None else f"{key}\x1f{part}"
+    return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:ID_HEX]}"
+
+
+def _fix_file(kind: str) -> str:
+    return f"Fix: pass the {kind!r} results file as comma-separated UTF-8 text (`workbench import --help`)."
+
+
+def _sniff(path: Path, data: bytes, kind: str) -> str:
+    """The file's text (UTF-8, BOM removed), or an :class:`ImportFormatError` saying what the file is and the fix."""
+    if not data.strip():
+        raise ImportFormatError(f"{path}: the file is empty ({len(data)} bytes): no header line and no data rows. "
+                                f"{_fix_file(kind)}")
+    head = data[:_SNIFF_BYTES]
+    for magic, what in _MAGIC.items():
+        if head.startswith(magic):
+            raise ImportFormatError(f"{path}: this is {what}, not a CSV text file. Fix: extract or export the CSV "
+                                    f"and pass that file.")
+    nuls = head.count(b"\x00")
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (nuls and nuls >= len(head) // 4 and (
+            head[1::2].count(b"\x00") >= 0.9 * nuls or head[0::2].count(b"\x00") >= 0.9 * nuls)):
+        raise ImportFormatError(
+            f"{path}: the file is UTF-16 text (a byte-order mark or a NUL byte between characters), not UTF-8. "
+            "Fix: convert it, e.g. `iconv -f UTF-16 -t UTF-8 FILE > FILE-utf8.csv`, or save it as "
+            "'CSV UTF-8 (comma delimited)' from the spreadsheet.")
+    if nuls:
+        raise ImportFormatError(f"{path}: the file holds NUL bytes (the first at byte {head.index(0)}): it is a binary "
+                                f"file, not CSV text. {_fix_file(kind)}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ImportFormatError(
+            f"{path}: the file is not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line} (byte {exc.start}) is "
+            "not valid UTF-8. Fix: re-save it as UTF-8, e.g. `iconv -f latin1 -t UTF-8 FILE > FILE-utf8.csv`."
+        ) from None
+    first = text.lstrip()[:1]
+    if first in ("{", "["):
+        raise ImportFormatError(
+            f"{path}: the file looks like JSON (it starts with {first!r}), not CSV. Fix: convert it to a CSV with one "
+            "row per result and the dataset's columns as header (e.g. "
+            "`python -c \"import pandas as p; p.read_json('FILE').to_csv('FILE.csv', index=False)\"`).")
+    header = next((ln for ln in text.splitlines() if ln.strip()), "")
+    commas = header.count(",")
+    for sep, name in ((";", "semicolons (';')"), ("\t", "tabs")):
+        if header.count(sep) > commas:
+            raise ImportFormatError(
+                f"{path}: the file is separated by {name}, not commas: its header line has {header.count(sep)} "
+                f"{name.split(' ')[0]} and {commas} commas. Fix: re-save it as comma-separated CSV (e.g. "
+                f"`python -c \"import pandas as p; p.read_csv('FILE', sep={sep!r}).to_csv('FILE.csv', index=False)\"`).")
+    return text
+
+
+def _records(path: Path, text: str, kind: str) -> list[tuple[int, list[str]]]:
+    """CSV records with the line where each starts (blank lines dropped)."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    out: list[tuple[int, list[str]]] = []
+    last = 0
+    try:
+        for rec in reader:
+            start, last = last + 1, reader.line_num
+            if any(c.strip() for c in rec):
+                out.append((start, rec))
+    except csv.Error as exc:
+        raise ImportFormatError(
+            f"{path}: line {last + 1} cannot be parsed as CSV ({exc}; an unclosed quote means a cut-off or damaged "
+            f"file). {_fix_file(kind)}") from None
+    return out
+
+
+def read_table(path: Path, kind: str) -> pl.DataFrame:
+    """Read a CSV file as text columns (stripped, empty → null) plus :data:`LINE`; no column is required yet.
+
+    Raises
+    ------
+    ImportFormatError
+        An empty, binary, UTF-16, non-UTF-8, JSON or non-comma-separated file; a header with a repeated
+        column; rows with more or fewer fields than the header (a truncated file); or no data rows.
     """
     try:
-        df = pl.read_csv(path, infer_schema_length=0, encoding="utf8-lossy", raise_if_empty=False)
-    except Exception as exc:  # polars raises ComputeError/NoDataError and friends
-        raise ImportFormatError(f"{path}: cannot be read as CSV for {kind!r} ({str(exc).splitlines()[0]}).") from None
-    df = df.rename({c: c.lstrip("\ufeff").strip() for c in df.columns})
-    missing = [c for c in required if c not in df.columns]
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ImportFormatError(f"{path}: cannot be read ({exc.strerror or exc}). "
+                                "Fix: check the path and its permissions.") from None
+    recs = _records(path, _sniff(path, data, kind), kind)
+    (_, header), body = recs[0], recs[1:]
+    names = [h.strip() for h in header]
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        if n and n in seen:
+            raise ImportFormatError(f"{path}: column {n!r} appears twice in the header (fields {seen[n] + 1} and "
+                                    f"{i + 1}). Fix: rename or remove one of them.")
+        seen[n] = i
+    bad = []
+    for line, rec in body:
+        extra = rec[len(names):]
+        if len(rec) < len(names):
+            bad.append(f"line {line} has {len(rec)} field(s), the header {len(names)} (the row is cut short: "
+                       "a truncated file, or a missing delimiter?)")
+        elif any(c.strip() for c in extra):
+            surplus = next(c.strip() for c in extra if c.strip())
+            bad.append(f"line {line} has {len(rec)} fields, the header {len(names)} (an unquoted comma in a "
+                       f"value? a value beyond the last column is {surplus[:40]!r})")
+    if bad:
+        more = f" (and {len(bad) - MAX_LISTED} more)" if len(bad) > MAX_LISTED else ""
+        raise ImportFormatError(f"{path}: {len(bad)} row(s) do not have the header's {len(names)} fields; nothing "
+                                f"was imported. {'; '.join(bad[:MAX_LISTED])}{more}. Fix: repair or remove those "
+                                "lines (line numbers count the header as line 1), or pass the complete file.")
+    if not body:
+        raise ImportFormatError(f"{path}: no data rows: the file holds only a header line ({len(names)} columns). "
+                                "Fix: pass the file with the results (was it written completely?).")
+    keep = [i for i, n in enumerate(names) if n]  # unnamed columns (a trailing comma in the header) hold nothing
+    cols = {names[i]: [(r[i].strip() or None) if i < len(r) else None for _, r in body] for i in keep}
+    cols[LINE] = [ln for ln, _ in body]
+    return pl.DataFrame(cols, schema={**{names[i]: pl.String for i in keep}, LINE: pl.Int64})
+
+
+def check_columns(df: pl.DataFrame, path: Path, kind: str, required, known=None, notes: list[str] | None = None):
+    """Raise :class:`MissingColumnsError` unless ``df`` has every ``required`` column; note unused columns.
+
+    Parameters
+    ----------
+    known : sequence of str, optional
+        Further columns the importer reads or knows to ignore; other columns are named in ``notes``
+        (a newer release of a dataset may add columns: they are ignored, never an error).
+    """
+    found = [c for c in df.columns if c != LINE]
+    missing = [c for c in required if c not in found]
     if missing:
-        raise ImportFormatError(
-            f"{path}: missing column(s) {missing} for dataset kind {kind!r}. Expected columns: {list(required)}; "
-            f"found: {df.columns}. Fix: pass the right file or the right KIND (`workbench import --help`)."
-        )
-    df = df.with_columns([pl.col(c).str.strip_chars() for c in df.columns if df.schema[c] == pl.String])
-    # file line of each row (header = line 1), then drop blank lines (every cell empty)
-    df = df.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
-    cells = [c for c in df.columns if c != LINE]
-    if cells:
-        df = df.filter(~pl.all_horizontal([pl.col(c).is_null() | (pl.col(c) == "") for c in cells]))
+        if len(missing) == len(required):
+            what = (f"its header line holds none of the {kind!r} columns (found {found[:8]}"
+                    f"{' …' if len(found) > 8 else ''}): it is not a {kind} file, or its header line is missing")
+        else:
+            what = f"missing column(s) {missing} for dataset kind {kind!r}; found: {found}"
+        raise MissingColumnsError(
+            f"{path}: {what}. Expected columns: {list(required)}. Fix: pass the right file or the right KIND "
+            "(`workbench import --help`).", found)
+    if known is not None and notes is not None:
+        unused = [c for c in found if c not in required and c not in known]
+        if unused:
+            notes.append(f"ignored column(s) {unused}: the {kind} importer does not read them "
+                         "(a newer release of the dataset?)")
+
+
+def read_text_csv(path: Path, required, kind: str, known=None, notes: list[str] | None = None) -> pl.DataFrame:
+    """:func:`read_table` then :func:`check_columns`: the file's rows as text, every required column present."""
+    df = read_table(path, kind)
+    check_columns(df, path, kind, required, known, notes)
     return df
 
 
@@ -70,19 +268,29 @@ class RowErrors:
     path: Path
     kind: str
     problems: list[tuple[int, str]] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
 
     def add(self, line: int, message: str) -> None:
+        """Record a problem of the row starting on file line ``line``."""
         self.problems.append((line, message))
 
+    def hint(self, text: str) -> None:
+        """Add a fix beyond the default one (once)."""
+        if text not in self.hints:
+            self.hints.append(text)
+
     def raise_if_any(self) -> None:
+        """Raise one :class:`ImportFormatError` listing the problems (by line), if any."""
         if not self.problems:
             return
-        listed = "; ".join(f"line {ln}: {msg}" for ln, msg in self.problems[:MAX_LISTED])
-        more = f" (and {len(self.problems) - MAX_LISTED} more)" if len(self.problems) > MAX_LISTED else ""
-        n_rows = len({ln for ln, _ in self.problems})
+        probs = sorted(self.problems, key=lambda p: p[0])
+        listed = "; ".join(f"line {ln}: {msg}" for ln, msg in probs[:MAX_LISTED])
+        more = f" (and {len(probs) - MAX_LISTED} more)" if len(probs) > MAX_LISTED else ""
+        n_rows = len({ln for ln, _ in probs})
+        hints = "".join(f"; {h}" for h in self.hints)
         raise ImportFormatError(
             f"{self.path}: {n_rows} malformed row(s) for {self.kind!r}; nothing was imported. "
-            f"{listed}{more}. Fix the rows (line numbers count the header as line 1) and import again."
+            f"{listed}{more}. Fix the rows (line numbers count the header as line 1) and import again{hints}."
         )
 
 
@@ -91,13 +299,17 @@ def line_of(row: dict) -> int:
     return row[LINE]
 
 
+_NAN = ("nan", "none", "null", "n/a", "na")
+
+
 def number(row: dict, col: str, line: int, errors: RowErrors, *, required: bool = False,
            positive: bool = False) -> float | None:
     """Parse a non-negative finite number from text; record a problem (and return None) otherwise."""
     text = row.get(col)
-    if text is None or text == "" or text.lower() in ("nan", "none", "null", "n/a", "na"):
+    if text is None or text == "" or text.lower() in _NAN:
         if required:
-            errors.add(line, f"column {col!r} is empty but required")
+            errors.add(line, f"column {col!r} is empty but required" if not text else
+                       f"column {col!r} = {text!r} holds no value, but a number is required")
         return None
     try:
         v = float(text)
@@ -108,6 +320,12 @@ def number(row: dict, col: str, line: int, errors: RowErrors, *, required: bool 
         errors.add(line, f"column {col!r} = {text!r} must be a finite number {'> 0' if positive else '>= 0'}")
         return None
     return v
+
+
+def blank(row: dict, col: str) -> bool:
+    """Whether a cell holds no value: empty, or a missing-value token (NaN, None, null, n/a, na)."""
+    v = row.get(col)
+    return v is None or v == "" or v.lower() in _NAN
 
 
 def text(row: dict, col: str) -> str | None:
@@ -122,28 +340,132 @@ def config(**kwargs) -> str | None:
     return json.dumps(d, sort_keys=True) if d else None
 
 
-@dataclass(frozen=True)
+def _cells(row: dict) -> dict[str, str]:
+    return {c: norm(v) for c, v in row.items() if c not in (LINE, KEY) and v not in (None, "")}
+
+
+def unique_rows(df: pl.DataFrame, identity, scope: str, ctx: ImportContext, errors: RowErrors) -> pl.DataFrame:
+    """Add each row's identity key (:data:`KEY`); collapse identical repeats; report conflicting ones.
+
+    Parameters
+    ----------
+    identity : sequence of str or None
+        The columns that identify one result; None: the whole row (a dataset without a key).
+    scope : str
+        What the identity columns do not say (dataset and version, e.g. nn-Meter's commit).
+
+    Returns
+    -------
+    polars.DataFrame
+        The rows, each identity once (the first line of identical repeats kept), with :data:`KEY`.
+        Repeats are counted in ``ctx.notes``; a repeat with other values is a problem in ``errors``
+        naming both lines and the differing columns.
+    """
+    rows = list(df.iter_rows(named=True))
+    first: dict[str, dict] = {}
+    keys, keep, repeats = [], [], defaultdict(list)
+    for row in rows:
+        cells = _cells(row)
+        pairs = cells.items() if identity is None else ((c, row.get(c)) for c in identity)
+        key = identity_key(ctx.kind, scope, pairs)
+        keys.append(key)
+        if key not in first:
+            first[key] = row
+            keep.append(True)
+            continue
+        keep.append(False)
+        seen = first[key]
+        old = _cells(seen)
+        if old == cells:
+            repeats[seen[LINE]].append(row[LINE])
+            continue
+        diff = sorted(c for c in set(old) | set(cells) if old.get(c) != cells.get(c))
+        shown = ", ".join(f"{c}: {seen.get(c)!r} vs {row.get(c)!r}" for c in diff[:3])
+        who = ", ".join(f"{c}={row.get(c)!r}" for c in identity)  # identity is not None: whole rows never conflict
+        errors.add(row[LINE], f"gives the same result as line {seen[LINE]} ({who}) with other values ({shown}"
+                              f"{' …' if len(diff) > 3 else ''}); keep the right one of the two lines")
+    if repeats:
+        n = sum(len(v) for v in repeats.values())
+        listed = ", ".join(f"line {a} = line(s) {', '.join(map(str, b))}" for a, b in sorted(repeats.items())[:5])
+        ctx.notes.append(f"{n} identical repeated row(s) collapsed into one ({listed}"
+                         f"{' …' if len(repeats) > 5 else ''})")
+    return df.with_columns(pl.Series(KEY, keys, dtype=pl.String)).filter(pl.Series(keep))
+
+
+@dataclass
 class ImportContext:
-    """What every row of one import shares."""
+    """What every row of one import shares, and the notes the import collects (skipped rows, ignored columns)."""
 
     kind: str
     path: Path
     sha256: str
     run_id: str
     timestamp: datetime
+    allow_implausible: bool = False
+    notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def for_file(cls, kind: str, path: Path) -> "ImportContext":
+    def for_file(cls, kind: str, path: Path, *, allow_implausible: bool = False) -> ImportContext:
+        """The context of importing ``path`` now (run id from the file's SHA-256)."""
         sha = sha256_file(path)
         return cls(kind=kind, path=path, sha256=sha, run_id=f"import-{kind}-{sha[:12]}",
-                   timestamp=datetime.now(timezone.utc))
+                   timestamp=datetime.now(timezone.utc), allow_implausible=allow_implausible)
 
-    def base(self, index: int, source: str, suffix: str = "") -> dict:
-        """The columns every imported row fills: ids, run, timestamp, source, input hash."""
+    def base(self, row: dict, source: str, part: str | None = None) -> dict:
+        """The columns every imported row fills: content id (:func:`content_id`), run, timestamp, source, input hash.
+
+        ``row`` is a row returned by :func:`unique_rows`; ``part`` tells apart several records of one row.
+        """
         return {
-            "measurement_id": f"{self.kind}-{self.sha256[:12]}-{index}{suffix}",
+            "measurement_id": content_id(self.kind, row[KEY], part),
             "run_id": self.run_id,
             "timestamp_utc": self.timestamp,
             "source": source,
             "input_sha256": self.sha256,
+            "_line": row[LINE],
         }
+
+
+def _plausibility(records: list[dict], lines: list[int], errors: RowErrors) -> None:
+    """Report values above :data:`workbench.bounds.PLAUSIBLE_MAXIMA` by file line (the schema's rule)."""
+    for rec, line in zip(records, lines, strict=True):
+        for col in schema.COLUMNS:
+            v = rec.get(col.name)
+            if col.maximum is None or v is None:
+                continue
+            bound, why = PLAUSIBLE_MAXIMA[col.maximum]
+            if v > bound:
+                errors.add(line, f"{col.name} = {v:g} {col.unit} is above its plausibility bound {bound:g} ({why})")
+        e = rec.get("energy_j")
+        if e is not None:
+            key = "energy_j_per_inference" if rec.get("energy_scope") in (None, "inference", "request", "token") \
+                else "energy_j_per_run"
+            bound, why = PLAUSIBLE_MAXIMA[key]
+            if e > bound:
+                errors.add(line, f"energy_j = {e:g} J ({rec.get('energy_scope')}) is above its plausibility bound "
+                                 f"{bound:g} ({why})")
+    if errors.problems:
+        errors.hint("check the unit of the input (J vs mJ or µJ, ms vs µs); if the values are real, import with "
+                    "--allow-implausible (Python: allow_implausible=True)")
+
+
+def finish(records: list[dict], ctx: ImportContext, errors: RowErrors) -> pl.DataFrame:
+    """Check plausibility by line, raise the collected problems, and build the validated frame.
+
+    Raises
+    ------
+    ImportFormatError
+        Any row problem (listed by line), or no record at all (the notes say why).
+    """
+    lines = [r.pop("_line") for r in records]
+    if not ctx.allow_implausible:
+        _plausibility(records, lines, errors)
+    errors.raise_if_any()
+    if not records:
+        why = f" ({'; '.join(ctx.notes)})" if ctx.notes else ""
+        raise ImportFormatError(f"{ctx.path}: none of the data rows holds a {ctx.kind!r} result{why}; nothing to "
+                                f"import. Fix: pass the file with the results.")
+    ids = [r["measurement_id"] for r in records]
+    if len(set(ids)) != len(ids):  # unique_rows makes this impossible; a bug if it happens
+        raise RuntimeError(f"{ctx.kind} importer built {len(ids) - len(set(ids))} repeated measurement_id(s)")
+    return schema.from_records(records, allow_implausible=ctx.allow_implausible)

@@ -15,8 +15,10 @@ fallback); its CSV does not say which, and ``notes`` says so.
 
 The codecarbon timestamp is local time without a zone, so it is kept in ``config_json``
 (``codecarbon_timestamp``) and ``timestamp_utc`` is the import time, as for every dataset.
-``measurement_id`` is derived from codecarbon's ``run_id`` and timestamp, so re-importing an
-``emissions.csv`` that has grown adds only the new runs.
+``measurement_id`` is ``codecarbon-`` and the first 16 hex digits of SHA-256 of
+``"<run_id>|<timestamp>|<project_name>"`` (the scheme since the first release, so rows imported
+before keep matching), so re-importing an ``emissions.csv`` that has grown adds only the new runs.
+A run repeated in the file with identical values is imported once; with other values it is an error.
 """
 
 from __future__ import annotations
@@ -26,8 +28,18 @@ from pathlib import Path
 
 import polars as pl
 
-from workbench import schema, units
-from workbench.datasets._common import ImportContext, RowErrors, config, line_of, number, read_text_csv, text
+from workbench import units
+from workbench.datasets._common import (
+    ImportContext,
+    RowErrors,
+    config,
+    finish,
+    line_of,
+    number,
+    read_text_csv,
+    text,
+    unique_rows,
+)
 from workbench.datasets.mlperf_inference import device_of
 
 KIND = "codecarbon"
@@ -40,13 +52,24 @@ REQUIRED = (
 """Columns every codecarbon version since 2.x writes; later columns (cpu_model, gpu_model, pue, ...)
 are used when present."""
 
+KNOWN = (
+    "experiment_id", "emissions_rate", "water_consumed", "country_name", "region", "cloud_provider", "cloud_region",
+    "os", "python_version", "codecarbon_version", "cpu_count", "cpu_model", "gpu_count", "gpu_model", "longitude",
+    "latitude", "ram_total_size", "tracking_mode", "cpu_utilization_percent", "gpu_utilization_percent",
+    "ram_utilization_percent", "ram_used_gb", "on_cloud", "pue", "wue",
+)
+"""Further columns of codecarbon's ``EmissionsData`` (3.x); others (a newer codecarbon's) are ignored with a note."""
+
+IDENTITY = ("run_id", "timestamp", "project_name")
+"""The columns that identify one tracked run (also the input of its ``measurement_id``)."""
+
 
 def read(path: Path, ctx: ImportContext) -> pl.DataFrame:
     """Normalise a codecarbon emissions.csv into measurement rows (validated)."""
-    df = read_text_csv(path, REQUIRED, KIND)
+    df = read_text_csv(path, REQUIRED, KIND, KNOWN, ctx.notes)
     errors = RowErrors(path, KIND)
     records = []
-    for i, row in enumerate(df.iter_rows(named=True)):
+    for row in unique_rows(df, IDENTITY, KIND, ctx, errors).iter_rows(named=True):
         line = line_of(row)
         duration = number(row, "duration", line, errors, required=True)
         energy_kwh = number(row, "energy_consumed", line, errors, required=True)
@@ -70,7 +93,7 @@ def read(path: Path, ctx: ImportContext) -> pl.DataFrame:
         version = text(row, "codecarbon_version")
         ident = hashlib.sha256(f"{run_id}|{stamp}|{project}".encode()).hexdigest()[:16]
         records.append({
-            **ctx.base(i, f"codecarbon {version}" if version else "codecarbon emissions.csv"),
+            **ctx.base(row, f"codecarbon {version}" if version else "codecarbon emissions.csv"),
             "measurement_id": f"codecarbon-{ident}",
             "model": project, "strategy": None,
             "energy_j": energy_j, "energy_scope": "run", "energy_method": "dataset",
@@ -93,5 +116,4 @@ def read(path: Path, ctx: ImportContext) -> pl.DataFrame:
             "notes": "codecarbon run: energy may be measured (RAPL/NVML) or TDP-estimated by codecarbon; "
                      "its CSV does not record which",
         })
-    errors.raise_if_any()
-    return schema.from_records(records)
+    return finish(records, ctx, errors)

@@ -33,9 +33,22 @@ from pathlib import Path
 
 import polars as pl
 
-from workbench import schema, units
+from workbench import units
 from workbench.catalog.devices import get_device
-from workbench.datasets._common import ImportContext, RowErrors, config, line_of, number, read_text_csv, text
+from workbench.datasets._common import (
+    LINE,
+    ImportContext,
+    MissingColumnsError,
+    RowErrors,
+    check_columns,
+    config,
+    finish,
+    line_of,
+    number,
+    read_table,
+    text,
+    unique_rows,
+)
 from workbench.errors import ImportFormatError, UnknownNameError
 
 KIND = "ml-energy"
@@ -49,6 +62,22 @@ V3 = ("task", "model_id", "gpu_model", "num_gpus", "avg_power_watts", "energy_pe
       "total_params_billions", "median_itl_ms", "p90_itl_ms", "p95_itl_ms", "p99_itl_ms",
       "output_throughput_tokens_per_sec", "avg_output_len", "batch_latency_s", "batch_size",
       "throughput_images_per_sec", "throughput_videos_per_sec")
+REQUIRED = {"v1": V1, "v2": V2, "v3": V3}
+"""The columns each generation needs."""
+
+KNOWN = {
+    "v1": (),
+    "v2": ("Avg BS (reqs)", "Max BS (reqs)", "Denoising steps", "Frames"),
+    "v3": ("activated_params_billions", "architecture", "avg_batch_size", "data_parallel", "expert_parallel",
+           "max_num_seqs", "nickname", "tensor_parallel", "image_height", "image_width", "inference_steps",
+           "ring_degree", "ulysses_degree", "fps", "num_frames", "video_height", "video_width"),
+}
+"""Further columns of each generation (read when present, or known and unused); others are ignored with a note."""
+
+IDENTITY = {"v1": ("gpu", "task", "model"), "v2": ("task_path", "config_file", "Model", "GPU"), "v3": None}
+"""The columns that identify one result per generation; v3 has no key (rows that agree on every
+configuration column still differ in their measurements), so a v3 row is identified by all its cells."""
+
 SOURCES = {"v1": "ml-energy leaderboard v1 (2023)", "v2": "ml-energy leaderboard v2 (2024)",
            "v3": "ml-energy leaderboard v3 (2026)"}
 
@@ -75,8 +104,17 @@ def _task(name: str) -> str:
     return "llm-serving"
 
 
+def required_columns(columns) -> tuple[str, ...]:
+    """The columns a file with these ``columns`` needs: those of its generation (:func:`detect`)."""
+    return REQUIRED[detect(list(columns))]
+
+
 def detect(columns: list[str]) -> str:
-    """Which generation a file is, from its columns (raises with the expected columns)."""
+    """Which generation a file is, from its columns (raises with the expected columns).
+
+    A file with v2's ``task_path`` or v3's ``gpu_model`` is that generation, one with all v1 columns
+    is v1; otherwise the generation whose columns it mostly has (so that a missing column is named).
+    """
     cols = set(columns)
     if set(V1) <= cols:
         return "v1"
@@ -84,15 +122,19 @@ def detect(columns: list[str]) -> str:
         return "v2"
     if "gpu_model" in cols:
         return "v3"
+    best = max(REQUIRED, key=lambda g: len(cols & set(REQUIRED[g])) / len(REQUIRED[g]))
+    if len(cols & set(REQUIRED[best])) >= len(REQUIRED[best]) / 2:
+        return best
     raise ImportFormatError(
         f"columns {sorted(cols)[:12]} match no ML.ENERGY leaderboard generation. Expected v1 columns {list(V1)}, "
-        f"or v2 columns {list(V2)}, or v3 columns {list(V3)}."
+        f"or v2 columns {list(V2)}, or v3 columns {list(V3)}. Fix: pass a leaderboard CSV, or the right KIND "
+        "(`workbench import --help`)."
     )
 
 
 def _v1(df, ctx, errors):
     out = []
-    for i, row in enumerate(df.iter_rows(named=True)):
+    for row in df.iter_rows(named=True):
         line = line_of(row)
         energy = number(row, "energy", line, errors, required=True, positive=True)
         latency_s = number(row, "latency", line, errors)
@@ -105,7 +147,7 @@ def _v1(df, ctx, errors):
         if energy is None:
             continue
         out.append({
-            **ctx.base(i, SOURCES["v1"]), "model": model, "task": "llm-serving", "strategy": "baseline",
+            **ctx.base(row, SOURCES["v1"]), "model": model, "task": "llm-serving", "strategy": "baseline",
             "batch_size": 1, "energy_j": energy, "energy_scope": "request", "energy_method": "dataset",
             "device_name": _device(gpu), "device_class": "cloud-gpu", "accelerator": gpu,
             "config_json": config(generation="v1", prompt_task=text(row, "task"), tokens_per_s=tput,
@@ -119,7 +161,7 @@ def _v1(df, ctx, errors):
 
 def _v2(df, ctx, errors):
     out = []
-    for i, row in enumerate(df.iter_rows(named=True)):
+    for row in df.iter_rows(named=True):
         line = line_of(row)
         task_path, gpu, model = text(row, "task_path"), text(row, "GPU"), text(row, "Model")
         if not task_path or not gpu or not model:
@@ -140,7 +182,7 @@ def _v2(df, ctx, errors):
             continue
         llm = e_req is not None
         rec = {
-            **ctx.base(i, SOURCES["v2"]), "model": model, "task": task, "strategy": "baseline",
+            **ctx.base(row, SOURCES["v2"]), "model": model, "task": task, "strategy": "baseline",
             "energy_j": given[0], "energy_scope": "request" if llm else "inference", "energy_method": "dataset",
             "device_name": _device(gpu), "device_class": "cloud-gpu", "accelerator": gpu,
             "config_json": config(generation="v2", task_path=task_path, config=text(row, "config_file"),
@@ -163,7 +205,7 @@ def _v2(df, ctx, errors):
 
 def _v3(df, ctx, errors):
     out = []
-    for i, row in enumerate(df.iter_rows(named=True)):
+    for row in df.iter_rows(named=True):
         line = line_of(row)
         task, gpu, model = text(row, "task"), text(row, "gpu_model"), text(row, "model_id")
         if not task or not gpu or not model:
@@ -184,7 +226,7 @@ def _v3(df, ctx, errors):
         precision = text(row, "weight_precision")
         params = vals["total_params_billions"]
         rec = {
-            **ctx.base(i, SOURCES["v3"]), "model": model, "task": kind, "strategy": "baseline",
+            **ctx.base(row, SOURCES["v3"]), "model": model, "task": kind, "strategy": "baseline",
             "dtype": _PRECISION.get((precision or "").lower(), (precision or "").lower() or None),
             "params": int(round(params * 1e9)) if params is not None else None,
             "energy_j": energy, "energy_scope": "request" if llm else "inference", "energy_method": "dataset",
@@ -221,13 +263,13 @@ def _v3(df, ctx, errors):
 
 def read(path: Path, ctx: ImportContext) -> pl.DataFrame:
     """Normalise one ML.ENERGY leaderboard CSV (v1, v2 or v3) into measurement rows (validated)."""
-    head = read_text_csv(path, (), KIND)
+    df = read_table(path, KIND)
     try:
-        gen = detect(head.columns)
+        gen = detect(df.columns)
     except ImportFormatError as exc:
-        raise ImportFormatError(f"{path}: {exc}") from None
-    df = read_text_csv(path, {"v1": V1, "v2": V2, "v3": V3}[gen], KIND)
+        raise MissingColumnsError(f"{path}: {exc}", [c for c in df.columns if c != LINE]) from None
+    check_columns(df, path, KIND, REQUIRED[gen], KNOWN[gen], ctx.notes)
     errors = RowErrors(path, KIND)
+    df = unique_rows(df, IDENTITY[gen], SOURCES[gen], ctx, errors)
     records = {"v1": _v1, "v2": _v2, "v3": _v3}[gen](df, ctx, errors)
-    errors.raise_if_any()
-    return schema.from_records(records)
+    return finish(records, ctx, errors)

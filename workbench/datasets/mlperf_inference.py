@@ -36,9 +36,18 @@ from pathlib import Path
 
 import polars as pl
 
-from workbench import schema
 from workbench.catalog.devices import get_device
-from workbench.datasets._common import ImportContext, RowErrors, config, line_of, number, read_text_csv, text
+from workbench.datasets._common import (
+    ImportContext,
+    RowErrors,
+    config,
+    finish,
+    line_of,
+    number,
+    read_text_csv,
+    text,
+    unique_rows,
+)
 from workbench.errors import UnknownNameError
 
 KIND = "mlperf-inference"
@@ -50,6 +59,17 @@ REQUIRED = (
     "Processor", "Accelerator", "a#", "weight_data_types", "Performance_Result", "Performance_Units",
     "Power_Result", "Power_Units",
 )
+
+KNOWN = ("Availability", "Platform", "UsedModel", "host_processors_per_node", "host_processor_core_count", "Software",
+         "operating_system", "inferred", "compliance", "errors", "has_power", "Location", "Notes")
+"""Further columns of the v4.1/v5.1 summaries (read when present, or known and unused); others are
+ignored with a note."""
+
+IDENTITY = ("version", "ID", "Model", "Scenario")
+"""The columns that identify one result (a submitted system's benchmark in one scenario of one round)."""
+
+NEW_SCENARIO = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+"""A scenario name this importer does not know yet but that reads as one (a newer round's scenario)."""
 
 SCENARIOS = ("SingleStream", "MultiStream", "Offline", "Server", "Interactive")
 MULTISTREAM_SAMPLES_PER_QUERY = 8
@@ -119,17 +139,25 @@ def _dtype(raw: str | None) -> str | None:
 
 
 def read(path: Path, ctx: ImportContext) -> pl.DataFrame:
-    """Normalise an MLPerf Inference summary CSV into measurement rows (validated)."""
-    df = read_text_csv(path, REQUIRED, KIND)
+    """Normalise an MLPerf Inference summary CSV into measurement rows (validated).
+
+    A scenario not in :data:`SCENARIOS` (a newer round's) is imported, with a note, when its
+    result is a throughput; its latency percentile is not known, so a latency result is an error.
+    """
+    df = read_text_csv(path, REQUIRED, KIND, KNOWN, ctx.notes)
     errors = RowErrors(path, KIND)
     records = []
-    for i, row in enumerate(df.iter_rows(named=True)):
+    new_scenarios: dict[str, int] = {}
+    for row in unique_rows(df, IDENTITY, KIND, ctx, errors).iter_rows(named=True):
         line = line_of(row)
         scenario, units_ = text(row, "Scenario"), text(row, "Performance_Units")
         model, version = text(row, "Model"), text(row, "version")
         if scenario not in SCENARIOS:
-            errors.add(line, f"Scenario {scenario!r} is not one of {list(SCENARIOS)}")
-            continue
+            if not scenario or not NEW_SCENARIO.match(scenario):
+                errors.add(line, f"Scenario {scenario!r} is not one of {list(SCENARIOS)} (nor reads as a newer "
+                                 "round's scenario name)")
+                continue
+            new_scenarios[scenario] = new_scenarios.get(scenario, 0) + 1
         if not model or not version:
             errors.add(line, "'Model' and 'version' must not be empty")
             continue
@@ -149,7 +177,8 @@ def read(path: Path, ctx: ImportContext) -> pl.DataFrame:
             elif scenario == "MultiStream":
                 rec["latency_ms_p99"] = perf
             else:
-                errors.add(line, f"latency result for scenario {scenario!r}; expected SingleStream or MultiStream")
+                errors.add(line, f"latency result for scenario {scenario!r}; a latency is known only for "
+                                 "SingleStream (p90) and MultiStream (p99)")
                 continue
         elif units_ in ("Samples/s", "Queries/s"):
             rec["throughput_per_s"] = perf
@@ -178,7 +207,7 @@ def read(path: Path, ctx: ImportContext) -> pl.DataFrame:
         n_nodes = int(nodes) if nodes else 1
         system = f"{n_nodes} node(s)" + (f" × {n_acc:g} × {acc}" if acc and n_acc else "")
         records.append({
-            **ctx.base(i, SOURCE.format(version=version)),
+            **ctx.base(row, SOURCE.format(version=version)),
             "model": used, "model_family": family_of(model) if used == model else None, "task": task_of(model),
             "strategy": "baseline",
             "scenario": scenario, "dtype": _dtype(text(row, "weight_data_types")), **rec,
@@ -197,5 +226,7 @@ def read(path: Path, ctx: ImportContext) -> pl.DataFrame:
             ),
             "notes": f"whole-system figures: {system}" + ("; power is system wall power" if power is not None else ""),
         })
-    errors.raise_if_any()
-    return schema.from_records(records)
+    if new_scenarios:
+        ctx.notes.append(f"{sum(new_scenarios.values())} row(s) of scenario(s) {sorted(new_scenarios)} unknown to this "
+                         f"importer (known: {list(SCENARIOS)}): imported with their throughput")
+    return finish(records, ctx, errors)

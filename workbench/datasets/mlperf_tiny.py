@@ -20,8 +20,15 @@ Normalisation:
 - ``accuracy`` = ``top1_pct`` / 100 for classification benchmarks; anomaly detection's AUC goes to
   ``config_json`` (AUC is not an accuracy).
 - Identical resubmissions (same board, benchmark, model variant and identical latency, throughput,
-  energy and power figures — e.g. Syntiant NDP9120 in v1.0 and v1.1) are imported once, the first
-  occurrence kept; the others are listed in its ``config_json["resubmissions"]``.
+  energy and power figures — e.g. Syntiant NDP9120 in v1.0 and v1.1) are imported once, the earliest
+  round kept (then by organization and system, never by file order); the others are listed in its
+  ``config_json["resubmissions"]``.
+- Newer rounds: a row with energy but no latency (v1.3's streaming wake word) is a result and is
+  imported; a benchmark code not in :data:`BENCHMARKS` is imported without task and per-inference
+  energy (its energy and top-1 go to ``config_json``) with a note; columns the importer does not
+  know are ignored with a note. A row with none of latency, throughput and energy is an error.
+- ``measurement_id``: the content id (:mod:`workbench.datasets._common`) of the row's
+  :data:`IDENTITY` (version, division, organization, system_dir, benchmark, model_variant).
 - ``device_name`` is the catalog name where the board is in the catalog (``workbench devices``),
   else the board name as published. ``device_class``: catalog class; else ``edge-accelerator`` for
   FPGA and neural-processor boards, ``edge-cpu`` for Linux single-board computers, ``phone`` for
@@ -30,13 +37,27 @@ Normalisation:
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
 from pathlib import Path
 
 import polars as pl
 
-from workbench import schema, units
+from workbench import units
 from workbench.catalog.devices import get_device
-from workbench.datasets._common import ImportContext, RowErrors, config, line_of, number, read_text_csv, text
+from workbench.datasets._common import (
+    KEY,
+    ImportContext,
+    RowErrors,
+    blank,
+    config,
+    finish,
+    line_of,
+    number,
+    read_text_csv,
+    text,
+    unique_rows,
+)
 from workbench.errors import UnknownNameError
 
 KIND = "mlperf-tiny"
@@ -88,8 +109,32 @@ REQUIRED = (
     "Inference Framework",
 )
 
+KNOWN = (
+    "perf_note", "notes", "SoC Name", "Accelerator(s) Frequencies", "Status", "system_json", "system_match_score",
+    "commit",
+)
+"""Further columns of the v0.5–v1.x summary: read when present (notes, status, commit) or known and unused.
+Other columns (a newer release's) are ignored with a note."""
+
+IDENTITY = ("version", "division", "organization", "system_dir", "benchmark", "model_variant")
+"""The columns that identify one result (one submitted system × benchmark × model variant in one round)."""
+
+NEW_BENCHMARK = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
+"""A benchmark code this importer does not know yet but that reads as one (a newer round's benchmark)."""
+
 _DEDUP_KEY = ("Board Name", "division", "benchmark", "model_variant", "latency_ms", "throughput_inf_s",
               "energy_uJ_per_inf", "energy_mode_median_power_mW")
+
+
+def _version_key(version: str | None) -> tuple:
+    """Sort key of a round (``0.5`` < ``0.7`` < ``1.0`` < ``1.10``)."""
+    parts = (version or "").lstrip("v").split(".")
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+
+
+def _canonical(row: dict) -> tuple:
+    """Which of identical resubmissions is kept: the earliest round, then organization and system (not file order)."""
+    return (_version_key(row.get("version")), row.get("organization") or "", row.get("system_dir") or "", row[KEY])
 
 
 def device_of(board: str, processor: str | None, accelerator: str | None) -> tuple[str, str]:
@@ -111,22 +156,36 @@ def device_of(board: str, processor: str | None, accelerator: str | None) -> tup
 
 
 def read(path: Path, ctx: ImportContext) -> pl.DataFrame:
-    """Normalise an MLPerf Tiny summary CSV into measurement rows (validated)."""
-    df = read_text_csv(path, REQUIRED, KIND)
+    """Normalise an MLPerf Tiny summary CSV into measurement rows (validated).
+
+    Rows of a newer round are accepted as far as they are results: energy-only rows (v1.3's
+    streaming wake word has no latency), a benchmark code not in :data:`BENCHMARKS` (imported
+    without task and per-inference energy, with a note), new columns (ignored, with a note). A row
+    without any of latency, throughput and energy, or with a malformed value, is an error.
+    """
+    df = read_text_csv(path, REQUIRED, KIND, KNOWN, ctx.notes)
     errors = RowErrors(path, KIND)
+    rows = list(unique_rows(df, IDENTITY, KIND, ctx, errors).iter_rows(named=True))
+    # identical resubmissions: one kept per group, chosen by content (earliest round), so row order does not matter
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(row.get(c) for c in _DEDUP_KEY)].append(row)
+    kept = {k: min(g, key=_canonical) for k, g in groups.items()}
+    new_codes: dict[str, int] = defaultdict(int)
     records: list[dict] = []
-    first_of: dict[tuple, int] = {}
-    for i, row in enumerate(df.iter_rows(named=True)):
+    for row in rows:
         line = line_of(row)
-        bench = (row["benchmark"] or "").lower()
-        if bench not in BENCHMARKS:
-            errors.add(line, f"benchmark {row['benchmark']!r} is not one of {sorted(BENCHMARKS)}")
+        raw_bench = text(row, "benchmark")
+        bench = (raw_bench or "").lower()
+        if bench not in BENCHMARKS and not NEW_BENCHMARK.match(bench):
+            errors.add(line, f"benchmark {raw_bench!r} is not a benchmark code (known: {sorted(BENCHMARKS)}; a newer "
+                             "round's code is accepted if it is lowercase letters, digits, '-', '_' or '.')")
             continue
         version, board = text(row, "version"), text(row, "Board Name")
         if not version or not board:
             errors.add(line, "'version' and 'Board Name' must not be empty")
             continue
-        latency = number(row, "latency_ms", line, errors, required=True, positive=True)
+        latency = number(row, "latency_ms", line, errors, positive=True)
         thr = number(row, "throughput_inf_s", line, errors, positive=True)
         energy_uj = number(row, "energy_uJ_per_inf", line, errors)
         power_mw = number(row, "energy_mode_median_power_mW", line, errors)
@@ -134,21 +193,30 @@ def read(path: Path, ctx: ImportContext) -> pl.DataFrame:
         top1 = number(row, "top1_pct", line, errors)
         auc = number(row, "auc", line, errors)
         if top1 is not None and top1 > 100:
-            errors.add(line, f"top1_pct = {top1} is above 100")
-        if latency is None:
+            errors.add(line, f"top1_pct = {top1:g} is above 100")
+        if all(blank(row, c) for c in ("latency_ms", "throughput_inf_s", "energy_uJ_per_inf")):
+            errors.add(line, "no result: 'latency_ms', 'throughput_inf_s' and 'energy_uJ_per_inf' are all empty "
+                             f"(or NaN: {row.get('latency_ms')!r}, {row.get('throughput_inf_s')!r}, "
+                             f"{row.get('energy_uJ_per_inf')!r})")
             continue
-        key = tuple(row.get(c) for c in _DEDUP_KEY)
-        resub = {"version": version, "organization": row["organization"], "system_dir": row["system_dir"]}
-        if key in first_of:
-            records[first_of[key]].setdefault("_resubmissions", []).append(resub)
-            continue
-        first_of[key] = len(records)
-        model, family, task, shape = BENCHMARKS[bench]
+        if kept[tuple(row.get(c) for c in _DEDUP_KEY)] is not row:
+            continue  # an identical resubmission of the kept row (listed in its config_json)
+        known = bench in BENCHMARKS
+        if known:
+            model, family, task, shape = BENCHMARKS[bench]
+        else:
+            new_codes[bench] += 1
+            model, family, task, shape = bench, None, None, None
+        resubs = sorted((r for r in groups[tuple(row.get(c) for c in _DEDUP_KEY)] if r is not row), key=_canonical)
         name, cls = device_of(board, text(row, "Processor(s) Name"), text(row, "Accelerator"))
-        has_energy = energy_uj is not None
+        has_energy = energy_uj is not None and known  # what a new benchmark's energy covers is not known
         proc, freq = text(row, "Processor(s) Name"), text(row, "Processor(s) Frequencies")
+        notes = text(row, "notes")
+        if energy_uj is not None and not known:
+            notes = "; ".join(n for n in (notes, f"benchmark {bench!r} is new to this importer: its energy "
+                                          "(µJ as published) is in config_json, not energy_j") if n)
         records.append({
-            **ctx.base(i, SOURCE.format(version=version)),
+            **ctx.base(row, SOURCE.format(version=version)),
             "model": text(row, "model_variant") or model, "model_family": family, "task": task,
             "strategy": "baseline", "input_shape": shape, "batch_size": 1,
             "latency_ms_mean": latency, "throughput_per_s": thr,
@@ -156,21 +224,24 @@ def read(path: Path, ctx: ImportContext) -> pl.DataFrame:
             "energy_scope": ("stream" if bench in STREAM_BENCHMARKS else "inference") if has_energy else None,
             "energy_method": "dataset" if has_energy else "none",
             "power_w": units.mw_to_w(power_mw) if power_mw is not None else None,
-            "accuracy": top1 / 100 if top1 is not None and bench != "ad" and top1 <= 100 else None,
+            "accuracy": top1 / 100 if top1 is not None and bench != "ad" and known and top1 <= 100 else None,
             "device_name": name, "device_class": cls,
             "cpu_model": f"{proc} @ {freq}" if proc and freq else proc,
             "accelerator": text(row, "Accelerator"),
-            "_config": dict(
+            "config_json": config(
                 benchmark=bench, division=row["division"], organization=row["organization"],
                 system_dir=row["system_dir"], board=board, framework=text(row, "Inference Framework"),
                 processor_frequency=freq, energy_mode_throughput_per_s=thr_energy, auc=auc,
                 perf_note=text(row, "perf_note"), status=text(row, "Status"), commit=text(row, "commit"),
+                energy_uJ_per_inf=energy_uj if energy_uj is not None and not known else None,
+                top1_pct=top1 if top1 is not None and not known else None,
+                resubmissions=[{"version": r["version"], "organization": r["organization"],
+                                "system_dir": r["system_dir"]} for r in resubs] or None,
             ),
-            "notes": text(row, "notes"),
+            "notes": notes,
         })
-    errors.raise_if_any()
-    for r in records:
-        cfg = r.pop("_config")
-        cfg["resubmissions"] = r.pop("_resubmissions", None)
-        r["config_json"] = config(**cfg)
-    return schema.from_records(records)
+    if new_codes:
+        ctx.notes.append(f"{sum(new_codes.values())} row(s) of benchmark code(s) {sorted(new_codes)} unknown to this "
+                         f"importer (known: {sorted(BENCHMARKS)}): imported without task, model family and "
+                         "per-inference energy (their energy and top-1 are kept in config_json)")
+    return finish(records, ctx, errors)

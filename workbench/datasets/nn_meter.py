@@ -13,7 +13,11 @@ Caveats kept honest in the rows:
 
 - The VPU log has no standard deviation (every ``std`` is 0), so its ``latency_cv`` is null, not 0.
 - ``resnet2`` repeats 1,500 of ``resnet``'s Adreno 630 rows with identical values; identical
-  (model, device, mean, std) duplicates are imported once.
+  (model, device, mean, std) duplicates are imported once (from the log file that sorts first).
+- A row whose every device mean is empty holds no measurement: it is skipped and counted in a note
+  (the import summary; a :class:`workbench.datasets.DatasetNote` warning from ``load``).
+- ``measurement_id``: the content id (:mod:`workbench.datasets._common`) of (``model_family_file``,
+  ``model_id``) within this commit's data, one part per device.
 - Model-structure features (FLOPs, params) are not in this file (they are in nn-Meter's release
   zip), so ``flops``/``params`` stay null.
 """
@@ -24,8 +28,17 @@ from pathlib import Path
 
 import polars as pl
 
-from workbench import schema
-from workbench.datasets._common import ImportContext, RowErrors, config, line_of, number, read_text_csv
+from workbench.datasets._common import (
+    ImportContext,
+    RowErrors,
+    blank,
+    config,
+    finish,
+    line_of,
+    number,
+    read_text_csv,
+    unique_rows,
+)
 
 KIND = "nn-meter"
 SOURCE = "nn-meter 4ca1750 (2021-05-17)"
@@ -62,41 +75,61 @@ FAMILIES = {
 
 REQUIRED = ("model_family_file", "model_id", *(f"{d}_{s}" for d in DEVICES for s in ("mean", "std")))
 
+IDENTITY = ("model_family_file", "model_id")
+"""The columns that identify one source row (a model in one log file); each device is a part of it."""
+
 
 def read(path: Path, ctx: ImportContext) -> pl.DataFrame:
-    """Normalise the nn-Meter wide CSV into measurement rows (validated)."""
-    df = read_text_csv(path, REQUIRED, KIND)
+    """Normalise the nn-Meter wide CSV into measurement rows (validated).
+
+    Rows whose every device mean is empty hold no measurement: they are skipped, counted and named
+    in ``ctx.notes`` (never silently). Columns of devices this importer does not know are ignored
+    with a note.
+    """
+    df = read_text_csv(path, REQUIRED, KIND, (), ctx.notes)
     errors = RowErrors(path, KIND)
-    records: list[dict] = []
-    seen: set[tuple] = set()
-    for i, row in enumerate(df.iter_rows(named=True)):
+    candidates: list[tuple[dict, str, float, float | None]] = []
+    empty: list[int] = []
+    for row in unique_rows(df, IDENTITY, SOURCE, ctx, errors).iter_rows(named=True):
         line = line_of(row)
-        model = row["model_id"]
-        fam_file = row["model_family_file"]
-        if not model or not fam_file:
+        if not row["model_id"] or not row["model_family_file"]:
             errors.add(line, "model_family_file and model_id must not be empty")
             continue
-        for prefix, dev in DEVICES.items():
+        found = False
+        for prefix in DEVICES:
             mean = number(row, f"{prefix}_mean", line, errors, positive=True)
             std = number(row, f"{prefix}_std", line, errors)
-            if mean is None:
-                continue
-            key = (model, prefix, mean, std)
-            if key in seen:  # identical repeat (resnet2 duplicates resnet on the Adreno 630)
-                continue
-            seen.add(key)
-            has_std = std is not None and not (prefix.startswith("myriadvpu") and std == 0)
-            records.append({
-                **ctx.base(i, SOURCE, f"-{prefix}"),
-                "model": model, "model_family": FAMILIES.get(fam_file, fam_file), "task": "image-classification",
-                "strategy": "baseline", "batch_size": 1, "dtype": dev["dtype"],
-                "latency_ms_mean": mean, "latency_cv": std / mean if has_std else None,
-                "energy_method": "none",
-                "device_name": dev["device_name"], "device_class": dev["device_class"],
-                "cpu_model": dev["cpu_model"], "accelerator": dev["accelerator"],
-                "config_json": config(nn_meter_device=prefix, framework=dev["framework"], log_file=fam_file,
-                                      latency_std_ms=std if has_std else None),
-                "notes": None if has_std else "the VPU log records no standard deviation",
-            })
-    errors.raise_if_any()
-    return schema.from_records(records)
+            found = found or not blank(row, f"{prefix}_mean")
+            if mean is not None:
+                candidates.append((row, prefix, mean, std))
+        if not found:
+            empty.append(line)
+    if empty:
+        ctx.notes.append(f"{len(empty)} row(s) without any device mean skipped (every *_mean cell empty): line(s) "
+                         f"{', '.join(map(str, empty[:10]))}{' …' if len(empty) > 10 else ''}")
+    # identical (model, device, mean, std) repeats across log files (resnet2 repeats resnet on the Adreno 630):
+    # one kept, from the log file that sorts first (not the first in file order)
+    kept: dict[tuple, str] = {}
+    for row, prefix, mean, std in candidates:
+        key = (row["model_id"], prefix, mean, std)
+        kept[key] = min(kept.get(key, row["model_family_file"]), row["model_family_file"])
+    records: list[dict] = []
+    for row, prefix, mean, std in candidates:
+        fam_file = row["model_family_file"]
+        if kept[(row["model_id"], prefix, mean, std)] != fam_file:
+            continue
+        dev = DEVICES[prefix]
+        has_std = std is not None and not (prefix.startswith("myriadvpu") and std == 0)
+        records.append({
+            **ctx.base(row, SOURCE, prefix),
+            "model": row["model_id"], "model_family": FAMILIES.get(fam_file, fam_file), "task": "image-classification",
+            "strategy": "baseline", "batch_size": 1, "dtype": dev["dtype"],
+            "latency_ms_mean": mean, "latency_cv": std / mean if has_std else None,
+            "energy_method": "none",
+            "device_name": dev["device_name"], "device_class": dev["device_class"],
+            "cpu_model": dev["cpu_model"], "accelerator": dev["accelerator"],
+            "config_json": config(nn_meter_device=prefix, framework=dev["framework"], log_file=fam_file,
+                                  latency_std_ms=std if has_std else None),
+            "notes": None if has_std else "the VPU log records no standard deviation",
+        })
+    return finish(records, ctx, errors)
