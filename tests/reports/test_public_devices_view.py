@@ -36,13 +36,6 @@ def test_dataset_sections_without_data_say_how_to_enable_them(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ notes from tables
-def test_calibration_rows_needed_by_hand():
-    # ⌈(n+1)·interval⌉ ≤ n first holds at: 0.5 → 1 (⌈1⌉), 0.8 → 4 (⌈4⌉), 0.9 → 9 (⌈9⌉), 0.95 → 19 (⌈19⌉)
-    assert [pv.calibration_rows_needed(q) for q in (0.5, 0.8, 0.9, 0.95)] == [1, 4, 9, 19]
-    with pytest.raises(ParameterError, match="interval"):
-        pv.calibration_rows_needed(1.0)
-
-
 def test_benchmark_out_note_counts_what_the_tables_hold():
     # two boards: b1 ran 5 benchmarks (models m0..m4, twins z0..z4), b2 ran 3 of them
     preds = pl.DataFrame({"target": "latency_ms", "kind": "flops",

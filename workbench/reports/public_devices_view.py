@@ -25,6 +25,7 @@ import polars as pl
 from workbench.checks import check_int, check_interval
 from workbench.costmodels.boards import evaluate_board_out
 from workbench.costmodels.fewshot import ARCH_COLUMN, evaluate_fewshot, wide_latencies
+from workbench.costmodels.intervals import calibration_rows_needed
 from workbench.costmodels.prediction import inside_interval
 from workbench.costmodels.training import check_training_kinds
 from workbench.costmodels.twins import dataset_twins, with_zoo_features
@@ -39,28 +40,6 @@ from workbench.reports.sections import (
     skipped_section,
     spelled,
 )
-
-
-def calibration_rows_needed(interval: float) -> int:
-    """The fewest calibration rows that give a finite split-conformal quantile of coverage ``interval``.
-
-    The quantile is the ⌈(n+1)·interval⌉-th smallest of n scores (the rule of
-    :class:`workbench.costmodels.intervals.ConformalCostModel`, a product within 1e-9 of an integer
-    counting as that integer); it exists once that rank is ≤ n.
-
-    Raises
-    ------
-    ParameterError
-        ``interval`` is not a fraction in (0, 1).
-    """
-    interval = check_interval(interval)
-    n = 1
-    while True:
-        v = (n + 1) * interval
-        rank = round(v) if abs(v - round(v)) <= 1e-9 * max(1.0, v) else math.ceil(v)
-        if rank <= n:
-            return n
-        n += 1
 
 
 def board_energy_section(data_dir: Path | None, *, interval: float = 0.9) -> DatasetSection:
@@ -138,7 +117,7 @@ def benchmark_out_section(data_dir: Path | None, *, targets=("latency_ms", "ener
     ``min_models`` of them, each benchmark is predicted by a per-board cost model fitted on the board's
     other benchmarks (:func:`workbench.costmodels.validation.evaluate_benchmark_out`). No intervals:
     with a handful of models per board a conformal interval of coverage ``interval`` cannot be
-    calibrated (:func:`calibration_rows_needed`); the note says how many rows it would need.
+    calibrated (:func:`workbench.costmodels.intervals.calibration_rows_needed`); the note says how many rows it would need.
 
     Parameters
     ----------
