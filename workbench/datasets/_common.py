@@ -203,10 +203,11 @@ def read_table(path: Path, kind: str) -> pl.DataFrame:
             raise ImportFormatError(f"{path}: column {n!r} appears twice in the header (fields {seen[n] + 1} and "
                                     f"{i + 1}). Fix: rename or remove one of them.")
         seen[n] = i
+    width = max((i + 1 for i, n in enumerate(names) if n), default=0)  # unnamed trailing header cells need no value
     bad = []
     for line, rec in body:
         extra = rec[len(names):]
-        if len(rec) < len(names):
+        if len(rec) < width:
             bad.append(f"line {line} has {len(rec)} field(s), the header {len(names)} (the row is cut short: "
                        "a truncated file, or a missing delimiter?)")
         elif any(c.strip() for c in extra):
