@@ -318,6 +318,8 @@ CASES = [
     Case("gzip", lambda s, t: _write(t, gzip.compress(base_text(s).encode())), 2, ("gzip-compressed",)),
     Case("binary", lambda s, t: _write(t, bytes(range(256)) * 4), 2, ("NUL bytes",)),
     Case("garbage-text", _garbage, 2, lambda s: (s.garbage_says,)),
+    Case("garbage-with-commas", lambda s, t: _write(t, "foo,bar\n1,2,3,4\nx,y\n"), 2,
+         lambda s: (s.garbage_says, "'foo'")),
     Case("truncated", _truncated, 2, ("line 4 has", "the row is cut short")),
     Case("unclosed-quote", _unclosed_quote, 2, ("line 4 cannot be parsed as CSV", "unclosed quote")),
     Case("extra-field", lambda s, t: _write(t, render(s.header, [*s.rows, s.new]).rstrip("\n") + ",surplus\n"), 2,

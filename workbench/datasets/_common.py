@@ -180,8 +180,11 @@ def _records(path: Path, text: str, kind: str) -> list[tuple[int, list[str]]]:
     return out
 
 
-def read_table(path: Path, kind: str) -> pl.DataFrame:
-    """Read a CSV file as text columns (stripped, empty → null) plus :data:`LINE`; no column is required yet.
+def read_table(path: Path, kind: str, check_header=None) -> pl.DataFrame:
+    """Read a CSV file as text columns (stripped, empty → null) plus :data:`LINE`.
+
+    ``check_header(columns)`` is called with the header's column names before the rows are checked
+    (a file of another kind is named as such, not by its ragged rows).
 
     Raises
     ------
@@ -203,6 +206,8 @@ def read_table(path: Path, kind: str) -> pl.DataFrame:
             raise ImportFormatError(f"{path}: column {n!r} appears twice in the header (fields {seen[n] + 1} and "
                                     f"{i + 1}). Fix: rename or remove one of them.")
         seen[n] = i
+    if check_header is not None:
+        check_header([n for n in names if n])
     width = max((i + 1 for i, n in enumerate(names) if n), default=0)  # unnamed trailing header cells need no value
     bad = []
     for line, rec in body:
@@ -228,8 +233,8 @@ def read_table(path: Path, kind: str) -> pl.DataFrame:
     return pl.DataFrame(cols, schema={**{names[i]: pl.String for i in keep}, LINE: pl.Int64})
 
 
-def check_columns(df: pl.DataFrame, path: Path, kind: str, required, known=None, notes: list[str] | None = None):
-    """Raise :class:`MissingColumnsError` unless ``df`` has every ``required`` column; note unused columns.
+def check_columns(found: list[str], path: Path, kind: str, required, known=None, notes: list[str] | None = None):
+    """Raise :class:`MissingColumnsError` unless ``found`` holds every ``required`` column; note unused columns.
 
     Parameters
     ----------
@@ -237,7 +242,6 @@ def check_columns(df: pl.DataFrame, path: Path, kind: str, required, known=None,
         Further columns the importer reads or knows to ignore; other columns are named in ``notes``
         (a newer release of a dataset may add columns: they are ignored, never an error).
     """
-    found = [c for c in df.columns if c != LINE]
     missing = [c for c in required if c not in found]
     if missing:
         if len(missing) == len(required):
@@ -257,9 +261,7 @@ def check_columns(df: pl.DataFrame, path: Path, kind: str, required, known=None,
 
 def read_text_csv(path: Path, required, kind: str, known=None, notes: list[str] | None = None) -> pl.DataFrame:
     """:func:`read_table` then :func:`check_columns`: the file's rows as text, every required column present."""
-    df = read_table(path, kind)
-    check_columns(df, path, kind, required, known, notes)
-    return df
+    return read_table(path, kind, lambda found: check_columns(found, path, kind, required, known, notes))
 
 
 @dataclass

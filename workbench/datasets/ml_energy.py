@@ -36,7 +36,6 @@ import polars as pl
 from workbench import units
 from workbench.catalog.devices import get_device
 from workbench.datasets._common import (
-    LINE,
     ImportContext,
     MissingColumnsError,
     RowErrors,
@@ -263,12 +262,17 @@ def _v3(df, ctx, errors):
 
 def read(path: Path, ctx: ImportContext) -> pl.DataFrame:
     """Normalise one ML.ENERGY leaderboard CSV (v1, v2 or v3) into measurement rows (validated)."""
-    df = read_table(path, KIND)
-    try:
-        gen = detect(df.columns)
-    except ImportFormatError as exc:
-        raise MissingColumnsError(f"{path}: {exc}", [c for c in df.columns if c != LINE]) from None
-    check_columns(df, path, KIND, REQUIRED[gen], KNOWN[gen], ctx.notes)
+    gens: list[str] = []
+
+    def check(found: list[str]) -> None:
+        try:
+            gens.append(detect(found))
+        except ImportFormatError as exc:
+            raise MissingColumnsError(f"{path}: {exc}", found) from None
+        check_columns(found, path, KIND, REQUIRED[gens[0]], KNOWN[gens[0]], ctx.notes)
+
+    df = read_table(path, KIND, check)
+    gen = gens[0]
     errors = RowErrors(path, KIND)
     df = unique_rows(df, IDENTITY[gen], SOURCES[gen], ctx, errors)
     records = {"v1": _v1, "v2": _v2, "v3": _v3}[gen](df, ctx, errors)
