@@ -51,8 +51,10 @@ from pathlib import Path
 import polars as pl
 
 from workbench import schema
-from workbench.datasets._common import ImportContext, MissingColumnsError, sha256_file
+from workbench.datasets._common import ImportContext
+from workbench.datasets._csv import MissingColumnsError
 from workbench.errors import ImportFormatError, StoreError, UnknownNameError
+from workbench.files import sha256_file
 from workbench.store import Store
 
 try:  # POSIX; elsewhere imports into one store are not serialised (documented in docs/data.md)

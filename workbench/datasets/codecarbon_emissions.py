@@ -29,17 +29,8 @@ from pathlib import Path
 import polars as pl
 
 from workbench import units
-from workbench.datasets._common import (
-    ImportContext,
-    RowErrors,
-    config,
-    finish,
-    line_of,
-    number,
-    read_text_csv,
-    text,
-    unique_rows,
-)
+from workbench.datasets._common import ImportContext, RowErrors, config, finish, line_of, number, text, unique_rows
+from workbench.datasets._csv import read_text_csv
 from workbench.datasets.mlperf_inference import device_of
 
 KIND = "codecarbon"

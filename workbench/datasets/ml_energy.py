@@ -35,19 +35,8 @@ import polars as pl
 
 from workbench import units
 from workbench.catalog.devices import get_device
-from workbench.datasets._common import (
-    ImportContext,
-    MissingColumnsError,
-    RowErrors,
-    check_columns,
-    config,
-    finish,
-    line_of,
-    number,
-    read_table,
-    text,
-    unique_rows,
-)
+from workbench.datasets._common import ImportContext, RowErrors, config, finish, line_of, number, text, unique_rows
+from workbench.datasets._csv import MissingColumnsError, check_columns, read_table
 from workbench.errors import ImportFormatError, UnknownNameError
 
 KIND = "ml-energy"

@@ -37,17 +37,8 @@ from pathlib import Path
 import polars as pl
 
 from workbench.catalog.devices import get_device
-from workbench.datasets._common import (
-    ImportContext,
-    RowErrors,
-    config,
-    finish,
-    line_of,
-    number,
-    read_text_csv,
-    text,
-    unique_rows,
-)
+from workbench.datasets._common import ImportContext, RowErrors, config, finish, line_of, number, text, unique_rows
+from workbench.datasets._csv import read_text_csv
 from workbench.errors import UnknownNameError
 
 KIND = "mlperf-inference"

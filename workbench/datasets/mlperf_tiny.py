@@ -54,10 +54,10 @@ from workbench.datasets._common import (
     finish,
     line_of,
     number,
-    read_text_csv,
     text,
     unique_rows,
 )
+from workbench.datasets._csv import read_text_csv
 from workbench.errors import UnknownNameError
 
 KIND = "mlperf-tiny"

@@ -28,17 +28,8 @@ from pathlib import Path
 
 import polars as pl
 
-from workbench.datasets._common import (
-    ImportContext,
-    RowErrors,
-    blank,
-    config,
-    finish,
-    line_of,
-    number,
-    read_text_csv,
-    unique_rows,
-)
+from workbench.datasets._common import ImportContext, RowErrors, blank, config, finish, line_of, number, unique_rows
+from workbench.datasets._csv import read_text_csv
 
 KIND = "nn-meter"
 SOURCE = "nn-meter 4ca1750 (2021-05-17)"
