@@ -13,26 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.lca._scenarios import BASE, SCENARIOS
 from workbench.cli import main
-
-SCENARIOS = Path(__file__).resolve().parents[2] / "data" / "scenarios"
-
-BASE = """name = "t"
-[location]
-country = "FRA"
-[[devices]]
-name = "A100"
-count = 8
-power_w = 400
-hours = 100
-pue = 1.2
-embodied_kgco2e = 150
-lifetime_years = 6
-utilization = 0.85
-[[network]]
-gigabytes = 10.0
-technology = "fixed"
-"""
 
 
 def patched(*pairs: tuple[str, str]) -> str:

@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.lca._scenarios import SCENARIOS
+from tests.lca._scenarios import WITH_UNCERTAINTY as BASE
 from workbench.lca.bounds import BOUNDS, MAX_ENERGY_KWH, bound_for
 from workbench.lca.resolution import resolve
 from workbench.lca.scenario import ImplausibleValueError, ScenarioError, load_scenario, parse_scenario
-
-SCENARIOS = Path(__file__).resolve().parents[2] / "data" / "scenarios"
-
-BASE = """name = "t"
-[location]
-country = "FRA"
-[[devices]]
-name = "A100"
-count = 8
-power_w = 400
-hours = 100
-pue = 1.2
-embodied_kgco2e = 150
-lifetime_years = 6
-utilization = 0.85
-[[network]]
-gigabytes = 10.0
-technology = "fixed"
-kwh_per_gb = 0.03
-[uncertainty]
-grid_rel_sd = 0.15
-pue_halfwidth = 0.1
-"""
 
 WRITE = {  # bound -> (line of BASE to replace, template of the replacement with the value)
     "carbon_intensity_g_per_kwh": ('country = "FRA"', "carbon_intensity_g_per_kwh = {}"),
