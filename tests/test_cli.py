@@ -139,3 +139,16 @@ def test_runs_check_names_corrupt_files_and_removes_only_debris(tmp_path, capsys
     assert main(["runs", "--store", str(store.path), "--check", "--remove-debris"]) == 1  # corrupt file remains
     assert "removed 2 debris file(s)" in capsys.readouterr().out
     assert not orphan.exists() and not stale.exists() and damaged.exists() and run.exists()
+
+
+def test_import_into_a_store_with_a_damaged_file_names_it_and_the_way_out(tmp_path, capsys):
+    store = tmp_path / "runs"
+    store.mkdir()
+    (store / "20260101T000000Z-x-abcdef.parquet").write_bytes(b"not parquet")
+    csv = tmp_path / "emissions.csv"
+    csv.write_text("timestamp,project_name,run_id,duration,emissions,energy_consumed,country_iso_code\n"
+                   "2026-01-01T00:00:00,p,r1,10,0.001,0.002,FRA\n")
+    assert main(["import", "codecarbon", str(csv), "--store", str(store)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "20260101T000000Z-x-abcdef.parquet" in err
+    assert "--check" in err and "skip_corrupt" not in err and len(list(store.iterdir())) == 1

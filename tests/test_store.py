@@ -251,3 +251,15 @@ def test_a_full_disk_is_one_store_error_and_leaves_nothing(tmp_store, monkeypatc
         tmp_store.append(rows(1, run="F"), layers=layers)
     after = sorted(p.relative_to(tmp_store.path) for p in tmp_store.path.rglob("*") if p.is_file())
     assert after == before and tmp_store.read()["run_id"].to_list() == ["before"]
+
+
+def test_a_row_is_never_stored_twice(tmp_store):
+    tmp_store.append(rows(3, run="once"))
+    before = sorted(p.relative_to(tmp_store.path) for p in tmp_store.path.rglob("*.parquet"))
+    with pytest.raises(StoreError, match=r"measurement_id\(s\) \['once-1'\] \(1 in all\) are already in the store"):
+        tmp_store.append(schema.from_records(rows(3, run="once").to_dicts()[1:2]))
+    repeated = pl.concat([rows(2, run="dup"), rows(1, run="dup")])
+    with pytest.raises(SchemaError, match=r"measurement_id\(s\) \['dup-0'\] repeat within the run"):
+        tmp_store.append(repeated)
+    after = sorted(p.relative_to(tmp_store.path) for p in tmp_store.path.rglob("*.parquet"))
+    assert after == before and tmp_store.read().height == 3

@@ -25,13 +25,12 @@ class StoreError(WorkbenchError):
 class CorruptFileError(StoreError):
     """A file in the store (or an input file) cannot be parsed."""
 
-    def __init__(self, path, reason: str):
+    def __init__(self, path, reason: str, fix: str | None = None):
         self.path = path
         self.reason = reason
-        super().__init__(
-            f"corrupt file {path}: {reason}. Move it out of the store or read with "
-            "skip_corrupt=True (CLI: --skip-corrupt) to read the other files."
-        )
+        fix = fix or ("Move it out of the store or read with skip_corrupt=True (CLI: --skip-corrupt) to read "
+                      "the other files.")
+        super().__init__(f"corrupt file {path}: {reason}. {fix}")
 
 
 class UnknownNameError(WorkbenchError, KeyError):

@@ -28,12 +28,19 @@ import os
 import re
 import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock
+    fcntl = None
 
 from workbench import schema
 from workbench.errors import CorruptFileError, SchemaError, StoreError, UnknownNameError
@@ -209,15 +216,50 @@ class Store:
         Raises
         ------
         SchemaError
-            If ``frame`` or ``layers`` break their schema (nothing is written).
+            If ``frame`` or ``layers`` break their schema, or a ``measurement_id`` repeats within the
+            frame (nothing is written).
         StoreError
-            If the store cannot be written.
+            If the store cannot be written, or holds a row with one of the frame's ``measurement_id``
+            already (nothing is written: a row is never stored twice).
         """
         df = schema.as_polars(schema.validate(frame, allow_implausible=allow_implausible))
         if df.height == 0:
             raise SchemaError("refusing to write an empty run: the frame has no rows.")
+        repeated = df.filter(pl.col("measurement_id").is_duplicated())["measurement_id"].unique().sort()
+        if repeated.len():
+            raise SchemaError(f"measurement_id(s) {repeated.head(5).to_list()} repeat within the run; each row needs "
+                              "its own id. Fix: drop the repeated rows or give them distinct ids.")
         lay = validate_layers(layers, set(df["measurement_id"].to_list())) if layers is not None else None
         self.check_writable()
+        with self._write_lock():
+            self._refuse_stored_ids(df["measurement_id"])
+            return self._write_run(df, lay)
+
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """Hold ``<store>/.tmp/write.lock`` (``fcntl.flock``): the id check and the links are one step
+        against other writers. Writers take turns only for that step, not while they measure."""
+        if fcntl is None:  # pragma: no cover - no flock on this platform: the id check is best effort
+            yield
+            return
+        fd = os.open(self.path / ".tmp" / "write.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _refuse_stored_ids(self, ids: pl.Series) -> None:
+        if not self.files():
+            return
+        stored = (self.scan().select("measurement_id").filter(pl.col("measurement_id").is_in(ids.implode()))
+                  .unique().sort("measurement_id").collect()["measurement_id"])
+        if stored.len():
+            raise StoreError(f"measurement_id(s) {stored.head(5).to_list()} ({stored.len()} in all) are already in "
+                             f"the store {self.path}; nothing was written, so no row is stored twice. Fix: these "
+                             "results are stored already; give new measurements new ids (new_run_id()).")
+
+    def _write_run(self, df: pl.DataFrame, lay: pl.DataFrame | None) -> Path:
         self._clean_stale_tmp()
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         run_ids = sorted(set(df["run_id"].to_list()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workbench.errors import ParameterError
+from workbench.errors import CorruptFileError, ParameterError
 
 # At the top only the standard library and workbench.errors: polars, and the store, schema and catalog
 # built on it, take ~0.7 s to import (torch, Brightway and scikit-learn far more), so each command imports
@@ -100,7 +100,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         for r in reads:
             _notes(r.notes)
         return 0
-    results = datasets.import_file(args.kind, args.path, args.store, allow_implausible=args.allow_implausible)
+    try:
+        results = datasets.import_file(args.kind, args.path, args.store, allow_implausible=args.allow_implausible)
+    except CorruptFileError as exc:  # its usual fix, --skip-corrupt, would let an import store a row twice
+        raise CorruptFileError(exc.path, exc.reason, "An import reads every stored id so that no row is stored twice, "
+                               "so it cannot skip a damaged file; nothing was imported. Fix: `workbench runs --store "
+                               f"{args.store} --check` lists the damaged files; move them out of the store, then "
+                               "import again.") from None
     for r in results:
         if r.same_bytes:
             print(f"{r.path}: already imported into {args.store} (sha256 {r.sha256[:12]}…): "
