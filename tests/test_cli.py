@@ -1,6 +1,7 @@
 """The command line: models, profile, runs, schema."""
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -152,3 +153,15 @@ def test_import_into_a_store_with_a_damaged_file_names_it_and_the_way_out(tmp_pa
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "20260101T000000Z-x-abcdef.parquet" in err
     assert "--check" in err and "skip_corrupt" not in err and len(list(store.iterdir())) == 1
+
+
+def test_runs_export_never_replaces_a_device(tmp_path, capsys):
+    store = tmp_path / "runs"
+    Store(store).append(schema.from_records([
+        {"measurement_id": "a-0", "run_id": "a", "timestamp_utc": datetime(2026, 1, 1, tzinfo=timezone.utc),
+         "source": "profiler", "model": "m", "energy_method": "none", "device_name": "cpu",
+         "device_class": "server-cpu"}]))
+    for extra in ([], ["--overwrite"]):
+        assert main(["runs", "--store", str(store), "--format", "csv", "-o", "/dev/full", *extra]) == 2
+        assert "/dev/full is not a regular file" in capsys.readouterr().err
+    assert os.path.exists("/dev/full") and not os.path.isfile("/dev/full")

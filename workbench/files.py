@@ -49,6 +49,9 @@ def write_file_atomic(path: str | os.PathLike, data: bytes, *, overwrite: bool =
     path = Path(path)
     if path.is_dir():
         raise StoreError(f"{path} is a directory. Fix: give a file name, e.g. {path / 'runs.parquet'}.")
+    if path.exists() and not path.is_file():
+        raise StoreError(f"{path} is not a regular file (a device, a socket, ...); nothing was written. "
+                         "Fix: give the path of a file to create.")
     if path.exists() and not overwrite:
         raise StoreError(f"{path} already exists; nothing was written. Fix: choose another file name, or "
                          "pass --overwrite to replace it.")
