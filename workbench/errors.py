@@ -63,6 +63,11 @@ class MeterError(WorkbenchError, RuntimeError):
     """An energy meter backend is unavailable or failed."""
 
 
+class InfeasibleError(WorkbenchError):
+    """No placement or schedule meets the constraints; the message names the one that cannot be met
+    (memory of a tier, an application's latency SLO, a job's deadline) and starts with ``infeasible:``."""
+
+
 class ImportFormatError(WorkbenchError, ValueError):
     """An input file for an importer has missing columns or malformed rows."""
 
