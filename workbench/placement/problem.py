@@ -1,0 +1,379 @@
+"""The chain problem file: tiers, links, a model's layers with costs per tier, constraints, an objective.
+
+One declared contract (:data:`TOP_KEYS`, :data:`MODEL_KEYS`, :data:`LAYER_KEYS`, :data:`TIER_KEYS`,
+:data:`LINK_KEYS`, :data:`CONSTRAINT_KEYS`), validated at the edge: :func:`parse_problem` returns a
+:class:`ChainProblem` in which every number is explicit (a tier's ``country`` resolved to its grid
+intensity with :mod:`workbench.catalog.grid`, a link's ``technology`` to its kWh/GB with
+:mod:`workbench.catalog.network`), or raises a :class:`ProblemError` naming the table, the key, the
+value and the fix. The semantics of the numbers are those of :mod:`workbench.placement.chain`.
+
+Format (``docs/placement.md``, section "Chain split")::
+
+    objective = "latency_ms"          # latency_ms | device_energy_j | energy_j | carbon_g (default latency_ms)
+    [model]
+    input_bytes = 150528              # bytes of one input, produced at tier 0
+    [[model.layers]]                  # in execution order
+    name = "conv1"                    # optional (default layer0, layer1, ...)
+    output_bytes = 802816
+    latency_ms = [12.5, 3.0, 0.9]     # one value per tier, in tier order [ms]
+    energy_j = [0.031, 0.09, 0.12]    # one value per tier [J]
+    weight_bytes = 9408               # optional (default 0); counts against memory_bytes of its tier
+    [[tiers]]                         # in order from the data source outwards
+    name = "phone"
+    carbon_intensity_g_per_kwh = 300  # or country = "FRA" (the explicit figure wins when both are given)
+    pue = 1.0                         # optional (default 1), facility / IT energy
+    memory_bytes = 4e9                # optional (default: no limit)
+    [[links]]                         # one per pair of consecutive tiers, in order
+    bandwidth_mbps = 10.0
+    rtt_ms = 50.0
+    tx_power_w = 1.5                  # optional (default 0)
+    kwh_per_gb = 0.14                 # optional (default 0), or technology = "4g"
+    [constraints]                     # optional
+    latency_ms_max = 80.0
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from workbench.catalog import grid, network
+from workbench.catalog.pue import check_pue
+from workbench.checks import check_number
+from workbench.errors import ImportFormatError, ParameterError, UnknownNameError
+
+OBJECTIVES: tuple[str, ...] = ("latency_ms", "device_energy_j", "energy_j", "carbon_g")
+"""What a chain problem may minimise: end-to-end latency [ms], energy of tier 0 [J], total energy [J],
+operational + network carbon [gCO2e]."""
+
+TOP_KEYS = {"objective", "model", "tiers", "links", "constraints", "name", "description"}
+MODEL_KEYS = {"input_bytes", "layers", "name", "zoo"}
+LAYER_KEYS = {"name", "output_bytes", "latency_ms", "energy_j", "weight_bytes"}
+TIER_KEYS = {"name", "carbon_intensity_g_per_kwh", "country", "pue", "memory_bytes", "device", "note"}
+LINK_KEYS = {"bandwidth_mbps", "rtt_ms", "tx_power_w", "kwh_per_gb", "technology", "note"}
+CONSTRAINT_KEYS = {"latency_ms_max"}
+
+
+class ProblemError(ParameterError):
+    """A placement problem has a missing or unknown key, or a value outside its valid range."""
+
+
+class ProblemFormatError(ImportFormatError):
+    """A placement problem file is not UTF-8 TOML (line and column given where known)."""
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One tier: a name, its grid intensity [gCO2e/kWh], PUE [1] and memory limit [bytes] (None: no limit)."""
+
+    name: str
+    carbon_intensity_g_per_kwh: float
+    pue: float = 1.0
+    memory_bytes: float | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    """The link from tier k−1 to tier k: bandwidth [Mbit/s], round trip [ms], sender's radio power [W],
+    network energy intensity [kWh/GB] (``technology`` says where it came from, if from the catalog)."""
+
+    bandwidth_mbps: float
+    rtt_ms: float
+    tx_power_w: float = 0.0
+    kwh_per_gb: float = 0.0
+    technology: str | None = None
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer: its output [bytes], its latency [ms] and energy [J] on each tier, its weights [bytes]."""
+
+    name: str
+    output_bytes: float
+    latency_ms: tuple[float, ...]
+    energy_j: tuple[float, ...]
+    weight_bytes: float = 0.0
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """A validated chain problem (see the module docstring); every figure explicit."""
+
+    objective: str
+    input_bytes: float
+    layers: tuple[Layer, ...]
+    tiers: tuple[Tier, ...]
+    links: tuple[Link, ...]
+    latency_ms_max: float | None = None
+    name: str = ""
+    source: str = "<problem>"
+    cost_source: str = "problem file"
+
+    @property
+    def tier_names(self) -> tuple[str, ...]:
+        """The tiers' names, in order from the data source outwards."""
+        return tuple(t.name for t in self.tiers)
+
+
+def check_objective(objective: str, where: str = "objective") -> str:
+    """``objective`` if it is one of :data:`OBJECTIVES`, else a :class:`ProblemError` listing them."""
+    if objective not in OBJECTIVES:
+        close = difflib.get_close_matches(str(objective), OBJECTIVES, n=1, cutoff=0.5)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ProblemError(f"{where} = {objective!r} is not an objective.{hint} Fix: give one of "
+                           f"{', '.join(OBJECTIVES)}.")
+    return objective
+
+
+def load_problem(path: str | Path) -> ChainProblem:
+    """Read and validate a chain problem TOML file.
+
+    Parameters
+    ----------
+    path : path-like
+        The file (UTF-8; a byte-order mark is accepted).
+
+    Returns
+    -------
+    ChainProblem
+
+    Raises
+    ------
+    ProblemError
+        No such file, a directory, or any invalid key or value (see :func:`parse_problem`).
+    ProblemFormatError
+        Not UTF-8 text, or not valid TOML.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ProblemError(f"problem path {path} is a directory. Fix: give the path of one .toml problem file.")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ProblemError(f"problem file {path}: no such file. Fix: give the path of an existing .toml "
+                           "file (docs/placement.md shows one).") from None
+    except OSError as exc:
+        raise ProblemError(f"cannot read problem file {path}: {exc.strerror or exc}. Fix: check the path and "
+                           "its permissions.") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ProblemFormatError(f"problem file {path} is not UTF-8 text (byte {exc.start}). Fix: save it as "
+                                 "UTF-8.") from None
+    return parse_problem(text, source=str(path))
+
+
+_TOML_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+
+
+def parse_problem(text_or_dict: str | dict, *, source: str = "<problem>") -> ChainProblem:
+    """Validate a chain problem given as TOML text or as the dict ``tomllib`` would give.
+
+    Parameters
+    ----------
+    text_or_dict : str or dict
+        The problem (format in the module docstring).
+    source : str
+        Its name in messages (the file's path).
+
+    Returns
+    -------
+    ChainProblem
+
+    Raises
+    ------
+    ProblemFormatError
+        Not valid TOML (line and column given).
+    ProblemError
+        A missing, unknown or malformed key; a value out of range (NaN, negative, zero bandwidth); a
+        cost list whose length is not the number of tiers; a link count other than tiers − 1.
+    UnknownNameError
+        An unknown ``country`` or ``technology`` (with close matches).
+
+    Examples
+    --------
+    >>> p = parse_problem('''
+    ... [model]
+    ... input_bytes = 1000
+    ... [[model.layers]]
+    ... output_bytes = 10
+    ... latency_ms = [5.0, 1.0]
+    ... energy_j = [0.5, 0.2]
+    ... [[tiers]]
+    ... name = "phone"
+    ... carbon_intensity_g_per_kwh = 300
+    ... [[tiers]]
+    ... name = "cloud"
+    ... country = "FRA"
+    ... pue = 1.1
+    ... [[links]]
+    ... bandwidth_mbps = 8.0
+    ... rtt_ms = 20.0
+    ... ''')
+    >>> p.tier_names, p.links[0].bandwidth_mbps
+    (('phone', 'cloud'), 8.0)
+    """
+    if isinstance(text_or_dict, str):
+        try:
+            raw = tomllib.loads(text_or_dict)
+        except tomllib.TOMLDecodeError as exc:
+            m = _TOML_POS.search(str(exc))
+            where = f" at line {m.group(1)}, column {m.group(2)}" if m else ""
+            raise ProblemFormatError(f"{source} is not valid TOML{where}: {_TOML_POS.sub('', str(exc))}. Fix the "
+                                     "syntax there (strings need quotes, e.g. name = \"phone\").") from None
+    elif isinstance(text_or_dict, dict):
+        raw = text_or_dict
+    else:
+        raise ProblemError(f"a problem is TOML text or a dict, got {type(text_or_dict).__name__}.")
+    return _Validator(source).problem(raw)
+
+
+class _Validator:
+    """The checks of one problem, each message prefixed with the source."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, msg: str):
+        raise ProblemError(f"{self.source}: {msg}")
+
+    def keys(self, table, allowed: set, where: str) -> dict:
+        if not isinstance(table, dict):
+            self.fail(f"{where} must be a table, got {table!r}.")
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                self.fail(f"unknown key {key!r} in {where}.{hint} Valid keys: {', '.join(sorted(allowed))}.")
+        return table
+
+    def number(self, table: dict, key: str, where: str, *, required=True, default=None, positive=False,
+               fix: str = ""):
+        if key not in table:
+            if required:
+                self.fail(f"{where} lacks the required key {key!r}. Fix: add e.g. `{key} = ...`.")
+            return default
+        return self.value(table[key], f"{where}.{key}", positive=positive, fix=fix)
+
+    def value(self, value, name: str, *, positive=False, fix: str = "") -> float:
+        fix = fix or ("give a number > 0." if positive else "give a number >= 0.")
+        try:
+            return check_number(value, f"{self.source}: {name}", minimum=0, exclusive=positive, fix=fix)
+        except ParameterError as exc:
+            raise ProblemError(str(exc)) from None
+
+    def string(self, table: dict, key: str, where: str, default=None):
+        if key not in table:
+            return default
+        value = table[key]
+        if not isinstance(value, str) or not value.strip():
+            self.fail(f"{where}.{key} must be a non-empty string, got {value!r}.")
+        return value.strip()
+
+    def array(self, raw: dict, key: str, where: str, fix: str) -> list:
+        items = raw.get(key)
+        if not isinstance(items, list) or not items or not all(isinstance(x, dict) for x in items):
+            got = "it is missing" if items is None else f"got {items!r}"[:120]
+            self.fail(f"{where} needs at least one [[{key}]] table ({got}). Fix: {fix}")
+        return items
+
+    def problem(self, raw: dict) -> ChainProblem:
+        self.keys(raw, TOP_KEYS, "the problem")
+        objective = check_objective(raw.get("objective", "latency_ms"), f"{self.source}: objective")
+        tiers = tuple(self.tier(t, i) for i, t in enumerate(
+            self.array(raw, "tiers", "the problem", "add [[tiers]] tables with name = ..., in order from the "
+                       "data source outwards.")))
+        names = [t.name for t in tiers]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            self.fail(f"tier names must differ; {dup[0]!r} is given {names.count(dup[0])} times. Fix: rename one.")
+        n_links = len(raw.get("links") or [])
+        if n_links != len(tiers) - 1:
+            self.fail(f"{len(tiers)} tiers need {len(tiers) - 1} [[links]] (one per pair of consecutive tiers, in "
+                      f"order), got {n_links}. Fix: give exactly {len(tiers) - 1} [[links]] tables.")
+        links = tuple(self.link(lk, k + 1) for k, lk in enumerate(raw.get("links") or []))
+        if "model" not in raw:
+            self.fail("the problem lacks a [model] table. Fix: add [model] with input_bytes and [[model.layers]].")
+        model = self.keys(raw["model"], MODEL_KEYS, "[model]")
+        if "zoo" in model:
+            self.fail(f"[model].zoo = {model['zoo']!r}: zoo models with costs from the store or cost models are not "
+                      "implemented yet. Fix: give the layers and their costs explicitly in [[model.layers]].")
+        input_bytes = self.number(model, "input_bytes", "[model]")
+        layers = tuple(self.layer(la, i, names) for i, la in enumerate(
+            self.array(model, "layers", "[model]", "add [[model.layers]] tables in execution order, each with "
+                       "output_bytes, latency_ms and energy_j (one value per tier).")))
+        cons = self.keys(raw.get("constraints", {}), CONSTRAINT_KEYS, "[constraints]")
+        slo = self.number(cons, "latency_ms_max", "[constraints]", required=False, positive=True)
+        return ChainProblem(objective=objective, input_bytes=input_bytes, layers=layers, tiers=tiers, links=links,
+                            latency_ms_max=slo, name=str(raw.get("name", "")), source=self.source)
+
+    def tier(self, t: dict, i: int) -> Tier:
+        where = f"[[tiers]] #{i + 1}"
+        self.keys(t, TIER_KEYS, where)
+        name = self.string(t, "name", where)
+        if name is None:
+            self.fail(f"{where} lacks its name. Fix: add name = \"...\" (e.g. \"phone\", \"edge\", \"cloud\").")
+        where = f"[[tiers]] #{i + 1} ({name!r})"
+        country = self.string(t, "country", where)
+        intensity = self.number(t, "carbon_intensity_g_per_kwh", where, required=False)
+        if intensity is None and country is None:
+            self.fail(f"{where} has neither carbon_intensity_g_per_kwh nor country. Fix: add e.g. "
+                      "carbon_intensity_g_per_kwh = 300 or country = \"FRA\".")
+        try:
+            intensity = grid.carbon_intensity_g_per_kwh(country or "", override=intensity)
+            pue = check_pue(self.number(t, "pue", where, required=False, default=1.0))
+        except (ParameterError, UnknownNameError) as exc:
+            raise ProblemError(f"{self.source}: {where}: {exc}") from None
+        memory = self.number(t, "memory_bytes", where, required=False, positive=True)
+        return Tier(name=name, carbon_intensity_g_per_kwh=intensity, pue=pue, memory_bytes=memory, country=country)
+
+    def link(self, lk: dict, k: int) -> Link:
+        where = f"[[links]] #{k} (tier {k - 1} -> tier {k})"
+        self.keys(lk, LINK_KEYS, where)
+        bw = self.number(lk, "bandwidth_mbps", where, positive=True,
+                         fix="give the link's bandwidth in Mbit/s as a number > 0, e.g. bandwidth_mbps = 10.0.")
+        rtt = self.number(lk, "rtt_ms", where)
+        tx = self.number(lk, "tx_power_w", where, required=False, default=0.0)
+        tech = self.string(lk, "technology", where)
+        if tech is not None and "kwh_per_gb" in lk:
+            self.fail(f"{where} gives both technology = {tech!r} and kwh_per_gb = {lk['kwh_per_gb']!r}. Fix: give one.")
+        if tech is not None:
+            try:
+                kwh = network.energy_kwh_per_gb(tech)
+            except UnknownNameError as exc:
+                raise ProblemError(f"{self.source}: {where}.technology: {exc}") from None
+        else:
+            kwh = self.number(lk, "kwh_per_gb", where, required=False, default=0.0)
+        return Link(bandwidth_mbps=bw, rtt_ms=rtt, tx_power_w=tx, kwh_per_gb=kwh, technology=tech)
+
+    def layer(self, la: dict, i: int, tiers: list[str]) -> Layer:
+        where = f"[[model.layers]] #{i + 1}"
+        self.keys(la, LAYER_KEYS, where)
+        name = self.string(la, "name", where, default=f"layer{i}")
+        where = f"[[model.layers]] #{i + 1} ({name!r})"
+        costs = {}
+        for key in ("latency_ms", "energy_j"):
+            values = la.get(key)
+            if not isinstance(values, list) or len(values) != len(tiers):
+                got = "it is missing" if values is None else f"got {values!r}"
+                self.fail(f"{where}.{key} needs one value per tier ({len(tiers)}: {', '.join(tiers)}), {got}. Fix: "
+                          f"give a list of {len(tiers)} numbers in tier order.")
+            costs[key] = tuple(self.value(v, f"{where}.{key}[{j}] (tier {tiers[j]!r})") for j, v in enumerate(values))
+        return Layer(name=name, output_bytes=self.number(la, "output_bytes", where), latency_ms=costs["latency_ms"],
+                     energy_j=costs["energy_j"],
+                     weight_bytes=self.number(la, "weight_bytes", where, required=False, default=0.0))
+
+
+def problem_with(problem: ChainProblem, *, objective: str | None = None) -> ChainProblem:
+    """The same problem with another objective (checked), or unchanged for None."""
+    if objective is None:
+        return problem
+    return replace(problem, objective=check_objective(objective))
+
+
+__all__ = ["OBJECTIVES", "ChainProblem", "Layer", "Link", "ProblemError", "ProblemFormatError", "Tier",
+           "check_objective", "load_problem", "parse_problem", "problem_with"]
