@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "workbench.cli.lca",
     "workbench.cli.strategies",
     "workbench.cli.data",
+    "workbench.cli.placement",
     "workbench.cli.shifting",
 ]
 
