@@ -293,3 +293,17 @@ def test_paper_like_setup_on_the_real_series(shared_data, series, region):
     print(msg)
     assert 0 < out["noninterruptible"] <= out["interruptible"], msg
     assert 0.01 < out["noninterruptible"] < 0.2 and 0.01 < out["interruptible"] < 0.2, msg
+
+
+def test_benchmark_keys_on_a_synthetic_day_cycle():
+    # a clean daily cycle (min at 12:00) over 5 days in 15-min slots: the oracle finds the trough
+    t = np.arange(5 * 96) / 4.0
+    s = _sig(300 + 200 * np.cos(2 * np.pi * (t - 12) / 24 + np.pi), step_s=900.0)
+    b = shifting_benchmark(s, forecast_error=0.05, repeats=2)
+    assert b["n_jobs"] == 17 and b["jobs"].startswith("one job every 6 h") and b["repeats"] == 2
+    for key in ("noninterruptible", "interruptible"):
+        assert 0 < b[f"shift_saving_{key}"] <= b[f"shift_saving_{key}_oracle"] + 1e-12
+    same = shifting_benchmark(s, forecast_error=0.05, repeats=2)
+    assert same == b  # seeded: the same numbers every run
+    with pytest.raises(ParameterError, match="repeats"):
+        shifting_benchmark(s, repeats=0)

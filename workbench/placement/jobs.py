@@ -27,6 +27,7 @@ from workbench.bounds import PLAUSIBLE_MAXIMA
 from workbench.checks import check_number
 from workbench.errors import ImportFormatError, InfeasibleError, ParameterError
 from workbench.placement.signal import CarbonSignal, parse_time
+from workbench.units import J_PER_KWH
 
 JOB_KEYS = {"name", "release", "duration_s", "duration_h", "power_w", "energy_kwh", "deadline", "deadline_h",
             "interruptible"}
@@ -84,7 +85,7 @@ class Job:
     @property
     def energy_kwh(self) -> float:
         """Energy of one run [kWh]."""
-        return self.power_w * self.duration_s / 3.6e6
+        return self.power_w * self.duration_s / J_PER_KWH
 
 
 def parse_jobs(data: dict, source: str = "jobs") -> list[Job]:
@@ -139,7 +140,7 @@ def parse_jobs(data: dict, source: str = "jobs") -> list[Job]:
         if "power_w" in t and "energy_kwh" in t:
             raise ImportFormatError(f"{where}: both power_w and energy_kwh. Fix: give one.")
         if "energy_kwh" in t:
-            power_w = _number(t, "energy_kwh", where) * 3.6e6 / duration_s
+            power_w = _number(t, "energy_kwh", where) * J_PER_KWH / duration_s
         else:
             power_w = _number(t, "power_w", where) if "power_w" in t else _missing(where, "power_w or energy_kwh")
         if ("deadline" in t) == ("deadline_h" in t):

@@ -216,8 +216,8 @@ def schedule_job(job: Job, signal: CarbonSignal, *, forecast: CarbonSignal | Non
     ([1, 2], 4.0, 5.0, 0.2)
     """
     seen = signal if forecast is None else forecast
-    if seen is not signal and (len(seen) != len(signal) or seen.step_s != signal.step_s
-                               or not np.array_equal(seen.times_s, signal.times_s)):
+    if seen.times_s is not signal.times_s and (len(seen) != len(signal) or seen.step_s != signal.step_s
+                                               or not np.array_equal(seen.times_s, signal.times_s)):
         raise ParameterError("the forecast is not on the signal's grid. Fix: make it with forecast_with_error(signal).")
     i0, i1, w = job_window(job, signal)
     interruptible = job.interruptible if interruptible is None else interruptible
