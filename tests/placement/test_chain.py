@@ -90,8 +90,8 @@ def test_the_slo_decides_between_the_dp_and_the_milp(hand):
     (dict(tiers_memory=[1000, 1500, 4000]), "infeasible: memory: no monotone assignment"),
     (dict(tiers_memory=[4000, 5000, None], constraints={"latency_ms_max": 40.0}),
      "latency_ms_max = 40 ms cannot be met; the fastest assignment that fits the tiers' memory takes 44.1 ms "
-     "(phone, phone, edge)"),
-    (dict(constraints={"latency_ms_max": 30.0}), "the fastest assignment takes 32.1 ms (edge, edge, edge)"),
+     "(conv1–conv2 on phone, fc on edge)"),
+    (dict(constraints={"latency_ms_max": 30.0}), "the fastest assignment takes 32.1 ms (conv1–fc on edge)"),
 ])
 def test_infeasibility_names_the_constraint(changes, needle):
     p = parse_problem(hand_dict(**changes))

@@ -53,7 +53,7 @@ def test_every_solver_gives_the_same_optimum(tmp_path, capsys, solver):
 def test_table_and_a_given_assignment(tmp_path, capsys):
     code, out, _ = _run(tmp_path, capsys, HAND_TOML, "--assignment", "phone, edge, cloud")
     assert code == 0
-    assert "conv1→phone, conv2→edge, fc→cloud" in out and "67.31" in out and "given" in out
+    assert "conv1 on phone, conv2 on edge, fc on cloud" in out and "67.31" in out and "given" in out
 
 
 def test_a_constrained_problem_uses_the_milp(tmp_path, capsys):

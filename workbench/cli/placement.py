@@ -93,14 +93,15 @@ def _finite(obj):
 
 def _table(problem, r: dict) -> str:
     """The result as aligned ``key  value`` lines, then the heuristics (if any) as a table."""
+    from workbench.placement.chain_semantics import describe_assignment
+
     optimal = "optimal" if r["optimal"] else "not proven optimal"
     if "gap" in r:
         optimal += f", MIP gap {r['gap']:.2g}"
     lines = [
         ("objective", f"{r['objective']} = {r['value']:.6g}"),
         ("solver", f"{r['solver']} ({optimal})"),
-        ("assignment", ", ".join(f"{layer.name}→{t}" for layer, t in zip(problem.layers, r["assignment"],
-                                                                          strict=True))),
+        ("assignment", describe_assignment(problem, r["assignment"])),
         ("latency_ms", f"{r['latency_ms']:.6g}"),
         ("device_energy_j", f"{r['device_energy_j']:.6g}"),
         ("energy_j", f"{r['energy_j']:.6g}"),
@@ -116,5 +117,5 @@ def _table(problem, r: dict) -> str:
         for h in r["heuristics"]:
             gap = "inf" if math.isinf(h["gap_to_optimum"]) else f"{100 * h['gap_to_optimum']:.1f} %"
             out.append(f"{h['solver']:<20}{h['value']:>16.6g}{gap:>10}  {'yes' if h['feasible'] else 'no':<8}  "
-                       + ", ".join(h["assignment"]))
+                       + describe_assignment(problem, h["assignment"]))
     return "\n".join(out)

@@ -25,7 +25,12 @@ from scipy.sparse import lil_matrix
 
 from workbench.checks import check_number
 from workbench.errors import InfeasibleError, ParameterError
-from workbench.placement.chain_semantics import inputs_bytes, objective_coefficients, solver_result
+from workbench.placement.chain_semantics import (
+    describe_assignment,
+    inputs_bytes,
+    objective_coefficients,
+    solver_result,
+)
 from workbench.placement.problem import ChainProblem, check_objective
 
 MIP_REL_GAP = 1e-9
@@ -140,7 +145,6 @@ def diagnose_infeasible(problem: ChainProblem) -> str:
     In order: a layer whose weights fit no tier; the model's weights against the tiers' memory (a
     feasibility MILP without the SLO); the latency SLO against the fastest assignment that fits memory.
     """
-    names = problem.tier_names
     limits = ", ".join(f"{t.name}: {t.memory_bytes:g}" if t.memory_bytes is not None else f"{t.name}: no limit"
                        for t in problem.tiers)
     for layer in problem.layers:
@@ -160,7 +164,7 @@ def diagnose_infeasible(problem: ChainProblem) -> str:
         fits = " that fits the tiers' memory" if any(t.memory_bytes is not None for t in problem.tiers) else ""
         if best > problem.latency_ms_max:
             return (f"infeasible: latency SLO: latency_ms_max = {problem.latency_ms_max:g} ms cannot be met; the "
-                    f"fastest assignment{fits} takes {best:g} ms ({', '.join(names[t] for t in a)}). Fix: raise "
+                    f"fastest assignment{fits} takes {best:g} ms ({describe_assignment(problem, a)}). Fix: raise "
                     f"latency_ms_max to at least {best:g}, or give faster tiers or links.")
         return (f"infeasible: latency SLO: latency_ms_max = {problem.latency_ms_max:g} ms is met only within HiGHS's "
                 f"tolerance (the fastest assignment{fits} takes {best:.12g} ms). Fix: raise latency_ms_max slightly.")

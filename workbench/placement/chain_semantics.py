@@ -70,6 +70,18 @@ def check_assignment(problem: ChainProblem, assignment) -> tuple[int, ...]:
     return a
 
 
+def describe_assignment(problem: ChainProblem, assignment) -> str:
+    """An assignment in words, one run of consecutive layers per tier: ``"conv1–conv2 on phone, fc on edge"``."""
+    a = check_assignment(problem, assignment)
+    runs, start = [], 0
+    for i in range(1, len(a) + 1):
+        if i == len(a) or a[i] != a[start]:
+            first, last = problem.layers[start].name, problem.layers[i - 1].name
+            runs.append(f"{first if i - 1 == start else first + '–' + last} on {problem.tiers[a[start]].name}")
+            start = i
+    return ", ".join(runs)
+
+
 def inputs_bytes(problem: ChainProblem) -> list[float]:
     """in_i for every layer: the tensor entering it [bytes]."""
     return [problem.input_bytes] + [layer.output_bytes for layer in problem.layers[:-1]]
