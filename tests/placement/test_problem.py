@@ -129,6 +129,7 @@ BAD = [
     (hand_dict(model={"layers": hand_dict()["model"]["layers"]}), "[model] lacks the required key 'input_bytes'",
      "Fix"),
     (hand_dict(model={"zoo": "resnet8"}), "zoo = 'resnet8'", "not implemented"),
+    (_with_tier(1, device="jetson-orin-nano"), "[[tiers]] #2 ('edge').device = 'jetson-orin-nano'", "not implemented"),
     (_with_tier(1, name="phone"), "tier names must differ; 'phone'", "Fix"),
     (_with_tier(0, pue=0.5), "[[tiers]] #1 ('phone'): PUE must be in [1, inf]", "0.5"),
     (_with_tier(0, carbon_intensity_g_per_kwh=1e6), "above the plausible maximum", "1e+06"),

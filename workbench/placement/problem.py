@@ -318,6 +318,10 @@ class _Validator:
         if name is None:
             self.fail(f"{where} lacks its name. Fix: add name = \"...\" (e.g. \"phone\", \"edge\", \"cloud\").")
         where = f"[[tiers]] #{i + 1} ({name!r})"
+        if "device" in t:
+            self.fail(f"{where}.device = {t['device']!r}: catalog devices with costs from the store or cost models are "
+                      "not implemented yet. Fix: give the layers' costs on this tier in [[model.layers]] and the "
+                      "tier's figures (carbon_intensity_g_per_kwh or country, pue, memory_bytes) explicitly.")
         country = self.string(t, "country", where)
         intensity = self.number(t, "carbon_intensity_g_per_kwh", where, required=False)
         if intensity is None and country is None:
