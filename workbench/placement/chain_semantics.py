@@ -26,9 +26,7 @@ import difflib
 import numbers
 
 from workbench.placement.problem import ChainProblem, ProblemError, check_objective
-
-J_PER_KWH = 3.6e6
-"""Joules in one kilowatt-hour."""
+from workbench.units import J_PER_KWH
 
 
 def tier_index(problem: ChainProblem, tier, where: str = "tier") -> int:
