@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from workbench.errors import InfeasibleError, ParameterError, UnknownNameError
+from workbench.lca import sweep as lca_sweep
 from workbench.placement.multinode import solve_placement
 from workbench.placement.multinode_costs import candidates, evaluate
 from workbench.placement.multinode_heuristics import compare_heuristics
@@ -123,6 +125,39 @@ def test_hand_computed_costs_of_every_candidate():
             assert cand.metrics[m][k] == pytest.approx(expected[m], rel=1e-12), (k, m)
 
 
+def test_carbon_is_the_footprint_formula_of_the_lca_package():
+    # The split's carbon equals lca.sweep.evaluate (what `workbench footprint` computes from unit impacts)
+    # for the phone (its energy, transmit included, and the network transfer it sends) plus the edge.
+    phone = lca_sweep.evaluate(grid_kgco2e_per_kwh=0.5, energy_kwh=(0.01 + TX_J) / 3.6e6,
+                               gigabytes=12500 / 1e9, kwh_per_gb=0.1)
+    edge = lca_sweep.evaluate(grid_kgco2e_per_kwh=0.1, energy_kwh=0.2 / 3.6e6, pue=1.5, manufacturing_kgco2e=1000.0,
+                              hours=3.0 / 3.6e6, lifetime_years=5.0, utilization=0.5)
+    expected_g = (float(phone["total_kgco2e"]) + float(edge["total_kgco2e"])) * 1e3
+    assert candidates(_hand()).metrics["carbon_g"][1] == pytest.approx(expected_g, rel=1e-9)
+
+
+def test_a_weighted_objective_is_the_weighted_sum_of_the_metrics():
+    result = solve_placement(_hand(), WEIGHTED)
+    assert result.value == pytest.approx(sum(w * result.metrics[m] for m, w in WEIGHTED.items()), rel=1e-12)
+    assert result.value == pytest.approx(brute_force(_hand(), WEIGHTED), rel=RTOL)
+
+
+def test_idle_power_consolidates_remote_parts_on_one_node():
+    # A second edge, the same but for 0.01 J less per request and 5 W idle. The phone (0.5 MB) holds no
+    # local model, so both apps split; switching edge2 on would cost 5 W / 3 requests/s = 1.67 J per
+    # request against a saving of 0.01 J: both splits go to the first edge and edge2 stays off.
+    base = _hand(phone_memory=5e5)
+    edge2 = Node("edge2", 1, memory_bytes=1e9, idle_power_w=5.0)
+    cheaper = [replace(o, remote={**o.remote, "edge2": Cost(3.0, 0.19, 8e5)}) if o.remote else o
+               for o in base.apps[0].options]
+    apps = [replace(a, options=cheaper) for a in base.apps]
+    problem = MultinodeProblem([*base.nodes, edge2], [*base.links, Link("phone", "edge2", 10.0, 5.0, 0.1, 2.0)], apps)
+    result = solve_placement(problem, "energy_j")
+    assert result.assignment["remote_node"].to_list() == ["edge", "edge"]
+    assert result.nodes.filter(result.nodes["node"] == "edge2")["active"].to_list() == [False]
+    assert result.value == pytest.approx(brute_force(problem, "energy_j"), rel=RTOL)
+
+
 @pytest.mark.parametrize("objective, expected_options, value", [
     # Memory of the phone (1.5 MB) holds one local model (1 MB) beside a split's 0.2 MB, not two:
     # one app splits. Latency: A splitting costs 2 × (20 − 10) ms, B 1 × (21 − 10) ms → B splits.
@@ -225,6 +260,19 @@ def test_bad_input_is_named():
                          [App("A", "phone", 1.0, 10.0, [Option("s", remote={"cloud": Cost()})])])
     with pytest.raises(UnknownNameError, match="unknown objective 'carbon'"):
         solve_placement(_hand(), "carbon")
+    with pytest.raises(ParameterError, match="node 'x' tier must be an integer"):
+        Node("x", True, memory_bytes=1.0)
+    with pytest.raises(ParameterError, match="app 'A' slo_ms must be a finite number, got nan"):
+        App("A", "phone", 1.0, float("nan"), [Option("local")])
+    with pytest.raises(ParameterError, match="link edge-phone is given twice"):
+        MultinodeProblem([Node("phone", 0, 1e6), Node("edge", 1, 1e6)],
+                         [Link("phone", "edge", 1.0), Link("edge", "phone", 2.0)],
+                         [App("A", "phone", 1.0, 10.0, [Option("local")])])
+    with pytest.raises(ParameterError, match="puts its remote part on its source 'phone'"):
+        MultinodeProblem([Node("phone", 0, 1e6)], [],
+                         [App("A", "phone", 1.0, 10.0, [Option("s", remote={"phone": Cost()})])])
+    with pytest.raises(ParameterError, match="weight of carbon_g must be in"):
+        solve_placement(_hand(), {"carbon_g": -1.0})
 
 
 def test_benchmark_scale_20_apps_on_10_nodes():

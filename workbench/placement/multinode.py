@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_array
 
 from workbench.checks import check_number
 from workbench.errors import InfeasibleError, WorkbenchError
@@ -108,15 +109,21 @@ def _solve(problem, cand, c_y, c_z, rows, *, time_limit_s=None, mip_rel_gap=0.0)
     """One HiGHS run over ``y`` (candidates) and ``z`` (active nodes); returns the OptimizeResult."""
     n_k, n_n = len(cand.app), len(problem.nodes)
     sources = {a.source for a in problem.apps}
-    a_rows, lo, hi = [], [], []
+    ri, ci, vals, lo, hi = [], [], [], [], []          # the constraint matrix, sparse (row, column, value)
+
+    def row(cols, coefs, low, high):
+        ri.extend([len(lo)] * len(cols))
+        ci.extend(cols)
+        vals.extend(coefs)
+        lo.append(low)
+        hi.append(high)
+
     for ai in range(len(problem.apps)):
-        r = np.zeros(n_k + n_n)
-        r[:n_k] = cand.app == ai
-        a_rows.append(r), lo.append(1.0), hi.append(1.0)
+        cols = np.flatnonzero(cand.app == ai)
+        row(cols, np.ones(len(cols)), 1.0, 1.0)
     for _family, _name, coef, cap in rows:
-        r = np.zeros(n_k + n_n)
-        r[:n_k] = coef / cap
-        a_rows.append(r), lo.append(-np.inf), hi.append(1.0)
+        cols = np.flatnonzero(coef)
+        row(cols, coef[cols] / cap, -np.inf, 1.0)
     z_lo, z_hi = np.zeros(n_n), np.zeros(n_n)
     for ni, node in enumerate(problem.nodes):
         if node.name in sources:
@@ -124,9 +131,8 @@ def _solve(problem, cand, c_y, c_z, rows, *, time_limit_s=None, mip_rel_gap=0.0)
         elif c_z[ni] > 0:
             z_hi[ni] = 1.0
             for k in np.flatnonzero(cand.remote_index == ni):
-                r = np.zeros(n_k + n_n)
-                r[k], r[n_k + ni] = 1.0, -1.0
-                a_rows.append(r), lo.append(-np.inf), hi.append(0.0)
+                row([k, n_k + ni], [1.0, -1.0], -np.inf, 0.0)
+    matrix = coo_array((vals, (ri, ci)), shape=(len(lo), n_k + n_n)).tocsr()
     c = np.concatenate([c_y, c_z])
     scale = 1e6 / np.abs(c).max() if np.abs(c).max() > 0 else 1.0
     bounds = Bounds(np.concatenate([np.zeros(n_k), z_lo]), np.concatenate([cand.slo_ok.astype(float), z_hi]))
@@ -134,7 +140,7 @@ def _solve(problem, cand, c_y, c_z, rows, *, time_limit_s=None, mip_rel_gap=0.0)
     if time_limit_s is not None:
         options["time_limit"] = time_limit_s
     res = milp(c * scale, integrality=np.ones(n_k + n_n), bounds=bounds,
-               constraints=LinearConstraint(np.array(a_rows), lo, hi), options=options)
+               constraints=LinearConstraint(matrix, lo, hi), options=options)
     res.scale = scale
     return res
 

@@ -14,7 +14,8 @@ Per request of candidate ``k`` (app source ``s``, remote node ``n``, link ``l = 
 - energy_j = local.energy_j + remote.energy_j + transmit energy + network energy
 - carbon_g = Σ_nodes (its energy × pue × intensity / 3.6e6) + network energy × intensity_s / 3.6e6
   + Σ_nodes embodied_kgco2e × 1e3 × :func:`workbench.lca.resolution.embodied_share` (busy hours,
-  lifetime_years, lifetime_utilization), busy hours = service_ms / 3.6e6 (the lca package's amortisation)
+  lifetime_years, lifetime_utilization), busy hours = service_ms / 3.6e6: the footprint's own formula,
+  computed by :func:`workbench.lca.sweep.evaluate` (no embodied share for a node without lifetime_years)
 
 The objectives are rate-weighted means per request: Σ_a rate_a × metric_a / Σ_a rate_a, plus the idle power
 of every *active* node (a source, or a node hosting a remote part) shared over all requests:
@@ -29,12 +30,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.lca.resolution import embodied_share
+from workbench.lca import sweep as lca_sweep
 from workbench.placement.multinode_model import OBJECTIVES, MultinodeProblem, Node
 from workbench.units import J_PER_KWH
 
 MS_PER_HOUR = 3.6e6
-"""Milliseconds in an hour: busy time [ms] → hours for :func:`~workbench.lca.resolution.embodied_share`."""
+"""Milliseconds in an hour: busy time [ms] → hours for the embodied share."""
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,21 @@ class Candidates:
     slo_ok: np.ndarray           # latency ≤ SLO
 
 
-def _node_carbon_g(node: Node, energy_j: float, service_ms: float) -> float:
-    operational = energy_j * node.pue * node.carbon_intensity_g_per_kwh / J_PER_KWH
-    embodied = 0.0
-    if node.lifetime_years is not None and service_ms > 0:
-        embodied = node.embodied_kgco2e * 1e3 * embodied_share(service_ms / MS_PER_HOUR, node.lifetime_years,
-                                                               node.lifetime_utilization)
-    return operational + embodied
+def _node_carbon_g(node: Node, energy_j: float, service_ms: float, gigabytes: float = 0.0,
+                   kwh_per_gb: float = 0.0) -> float:
+    """Carbon [g] of one request's part on ``node`` (and the transfer it sends), by the footprint's formula.
+
+    :func:`workbench.lca.sweep.evaluate`: operational = energy × PUE × intensity, embodied = embodied ×
+    :func:`~workbench.lca.resolution.embodied_share` (busy hours, lifetime, utilization), network =
+    gigabytes × kWh/GB × intensity of this (the sending) node; no embodied share without ``lifetime_years``.
+    """
+    amortised = node.lifetime_years is not None
+    out = lca_sweep.evaluate(
+        grid_kgco2e_per_kwh=node.carbon_intensity_g_per_kwh / 1e3, energy_kwh=energy_j / J_PER_KWH,
+        pue=node.pue, manufacturing_kgco2e=node.embodied_kgco2e if amortised else 0.0,
+        hours=service_ms / MS_PER_HOUR, lifetime_years=node.lifetime_years if amortised else 1.0,
+        utilization=node.lifetime_utilization, gigabytes=gigabytes, kwh_per_gb=kwh_per_gb)
+    return float(out["total_kgco2e"]) * 1e3
 
 
 def candidates(problem: MultinodeProblem) -> Candidates:
@@ -83,8 +92,9 @@ def candidates(problem: MultinodeProblem) -> Candidates:
         lat[k] = o.local.service_ms
         dev = o.local.energy_j
         energy = o.local.energy_j
-        carbon = _node_carbon_g(src, o.local.energy_j, o.local.service_ms)
-        if rname is not None:
+        if rname is None:
+            carbon = _node_carbon_g(src, o.local.energy_j, o.local.service_ms)
+        else:
             r, lk, c = problem.nodes[idx[rname]], problem.link(src.name, rname), o.remote[rname]
             rem[k] = idx[rname]
             mem[k, idx[rname]] += c.memory_bytes
@@ -96,9 +106,8 @@ def candidates(problem: MultinodeProblem) -> Candidates:
             net_j = nbytes / 1e9 * lk.kwh_per_gb * J_PER_KWH
             dev += tx_j
             energy += c.energy_j + tx_j + net_j
-            carbon += (_node_carbon_g(r, c.energy_j, c.service_ms)
-                       + tx_j * src.pue * src.carbon_intensity_g_per_kwh / J_PER_KWH
-                       + net_j * src.carbon_intensity_g_per_kwh / J_PER_KWH)
+            carbon = (_node_carbon_g(src, o.local.energy_j + tx_j, o.local.service_ms, nbytes / 1e9, lk.kwh_per_gb)
+                      + _node_carbon_g(r, c.energy_j, c.service_ms))
         met["latency_ms"][k], met["device_energy_j"][k] = lat[k], dev
         met["energy_j"][k], met["carbon_g"][k] = energy, carbon
     slo = np.array([app.slo_ms for (_, app, *_r) in rows])
