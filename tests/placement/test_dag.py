@@ -105,6 +105,29 @@ def test_a_chain_reduces_to_the_chain_split(global_random_seed):
         assert tiers == sorted(tiers)  # "device" < "server"
 
 
+def test_a_two_tier_problem_file_is_a_dag_with_the_chain_solvers_optimum(global_random_seed):
+    # The [model] table of a two-tier chain problem file is a valid DAG (no inputs: a chain); the cut
+    # must then equal the chain module's dynamic programming, an independent implementation.
+    from workbench.placement import chain, problem
+
+    rng = np.random.default_rng(global_random_seed)
+    for _ in range(30):
+        layers = [{"name": f"l{i}", "output_bytes": int(rng.integers(0, 50_000)),
+                   "latency_ms": [float(rng.uniform(0, 10)), float(rng.uniform(0, 3))], "energy_j": [0.0, 0.0]}
+                  for i in range(int(rng.integers(1, 10)))]
+        link = {"bandwidth_mbps": float(rng.choice([1.0, 10.0, 100.0])), "rtt_ms": float(rng.choice([0.0, 20.0]))}
+        model = {"input_bytes": int(rng.integers(0, 50_000)), "layers": layers}
+        file = {"model": model, "links": [link], "tiers": [{"name": "device", "carbon_intensity_g_per_kwh": 1.0},
+                                                          {"name": "server", "carbon_intensity_g_per_kwh": 1.0}]}
+        parsed = problem.parse_problem(file)
+        cut = min_cut_partition(graph_from_dict(model), **link)
+        assert cut.latency_ms == pytest.approx(chain.solve(parsed, "latency_ms")["latency_ms"], **TOL)
+        # and both modules price the cut's assignment alike (tiers named device and server in the file)
+        theirs = chain.evaluate(parsed, list(cut.assignment.values())[1:])
+        assert theirs["latency_ms"] == pytest.approx(cut.latency_ms, **TOL)
+        assert theirs["transfer_bytes"] == cut.transfer_bytes
+
+
 def test_a_chain_by_hand():
     # input 4000 B; l1 (8, 2 ms, 1000 B); l2 (4, 1 ms, 100 B). At 8 Mbit/s 1000 B take 1 ms.
     g = _chain(4000, [(8.0, 2.0, 1000), (4.0, 1.0, 100)])

@@ -242,6 +242,7 @@ def graph_from_module(model, example_input, cost=None) -> LayerGraph:
         The module cannot be traced, has more than one input, or a cost is not a finite number ≥ 0.
     """
     # torch only here: placement must import without torch, so the CLI answers at once.
+    import torch
     import torch.fx
     from torch.fx.passes.shape_prop import ShapeProp
 
@@ -254,7 +255,8 @@ def graph_from_module(model, example_input, cost=None) -> LayerGraph:
         was_training = model.training
         model.eval()
         try:
-            ShapeProp(gm).propagate(example_input)
+            with torch.no_grad():
+                ShapeProp(gm).propagate(example_input)
         finally:
             model.train(was_training)
     except Exception as exc:
