@@ -82,9 +82,9 @@ def test_heuristics_never_beat_the_optimum(global_random_seed):
 
 # --- the hand-computed case: two apps on a phone, one edge server ----------------------------------------
 
-def _hand(phone_memory=1.5e6, edge_memory=1e9, edge_capacity=1.0, bandwidth=10.0, rates=(2.0, 1.0),
+def _hand(phone_memory=1.5e6, phone_capacity=1.0, edge_memory=1e9, edge_capacity=1.0, bandwidth=10.0, rates=(2.0, 1.0),
           slos=(30.0, 100.0), local_ms=10.0):
-    nodes = [Node("phone", 0, memory_bytes=phone_memory, carbon_intensity_g_per_kwh=500.0),
+    nodes = [Node("phone", 0, memory_bytes=phone_memory, capacity=phone_capacity, carbon_intensity_g_per_kwh=500.0),
              Node("edge", 1, memory_bytes=edge_memory, capacity=edge_capacity, pue=1.5,
                   carbon_intensity_g_per_kwh=100.0, embodied_kgco2e=1000.0, lifetime_years=5.0,
                   lifetime_utilization=0.5)]
@@ -229,6 +229,15 @@ def test_infeasible_by_relaxation_names_each_constraint_that_alone_restores_feas
     assert "memory of node phone (needs at least 1.2e+06 B, has 1.1e+06 B)" in msg
     assert "utilisation of node edge (needs at least 0.009, has 0.0065)" in msg
     assert "bandwidth" not in msg and msg.endswith(": relaxing any one of these alone makes the problem feasible")
+
+
+def test_infeasible_only_by_a_family_together_names_the_family():
+    # Rates 200/s and 100/s. Both local breaks the phone's memory (2 MB > 1.1 MB) and utilisation (3 > 2.5);
+    # one split breaks the phone's memory (1.2 MB) and the edge's (0.8 MB > 0.7 MB); both split break the
+    # edge's memory and the link (31 Mbit/s > 25). No single constraint's relaxation helps; memory's does.
+    msg = _message(_hand(phone_memory=1.1e6, phone_capacity=2.5, edge_memory=7e5, bandwidth=25.0,
+                         rates=(200.0, 100.0)))
+    assert msg.startswith("infeasible: memory constraints together (memory of node phone, memory of node edge): ")
 
 
 # --- heuristics on the hand case ----------------------------------------------------------------------------

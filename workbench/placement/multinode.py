@@ -258,7 +258,22 @@ def explain_infeasibility(problem: MultinodeProblem, cand: Candidates | None = N
     every app takes its lightest SLO-meeting candidate there; then each constraint family (memory,
     utilisation, bandwidth) is relaxed in turn and, where that restores feasibility, each of its rows
     alone: every row whose relaxation alone restores feasibility is named with the least load any
-    feasible placement puts on it. Families that only together block are named together.
+    feasible placement puts on it. Where a family's relaxation helps but no single row's does, the family
+    is named with the rows that take part (each one, kept alone with its family relaxed, still blocks);
+    pairs of families are tried next, then all three.
+
+    Parameters
+    ----------
+    problem : MultinodeProblem
+    cand : Candidates or None
+        The problem's candidates, if already computed.
+
+    Returns
+    -------
+    str
+        Starts with ``"infeasible: "``, e.g. ``"infeasible: SLO of app B (best option gives 10 ms > 9 ms)"``
+        or ``"infeasible: memory of node edge (needs at least 1.6e+06 B, has 1e+06 B) whatever the
+        placement; apps A, B"``.
     """
     cand = candidates(problem) if cand is None else cand
     for ai, app in enumerate(problem.apps):
@@ -289,12 +304,15 @@ def explain_infeasibility(problem: MultinodeProblem, cand: Candidates | None = N
                     alone.append(_describe(family, name, float(coef @ (res.x[: len(coef)] > 0.5)), cap))
             if alone:
                 found.extend(alone)
-            else:
-                together.append(" and ".join(fams))
+                continue
+            outside = [r for r in rows if r[0] not in fams]     # which of the family's rows take part:
+            involved = [f"{r[0]} of {_WHAT[r[0]]} {r[1]}" for r in rows   # each alone still blocks
+                        if r[0] in fams and not feasible(outside + [r])]
+            together.append(f"{' and '.join(fams)} constraints together ({', '.join(involved)})")
         if found:
             one = "relaxing it alone" if len(found) == 1 else "relaxing any one of these alone"
             return f"infeasible: {', or '.join(found)}: {one} makes the problem feasible"
         if together:
-            return (f"infeasible: {'; or '.join(together)} constraints together (relaxing the whole family makes "
-                    "the problem feasible, no single node's or link's constraint does)")
+            return (f"infeasible: {'; or '.join(together)}: relaxing all of them makes the problem feasible, "
+                    "no single node's or link's constraint does")
     return "infeasible: no assignment meets the constraints together (each app alone has an SLO-meeting option)"
