@@ -219,6 +219,9 @@ def test_bad_graphs_are_refused():
     with pytest.raises(ParameterError, match="device_ms of 'a'"):
         graph_from_dict({"input_bytes": 10, "layers": [{"name": "a", "output_bytes": 1,
                                                          "latency_ms": [math.nan, 1]}]})
+    with pytest.raises(ParameterError, match="must be a list of node names"):
+        graph_from_dict({"input_bytes": 10, "layers": [{"name": "a", "output_bytes": 1, "latency_ms": [1, 1],
+                                                         "inputs": "input"}]})
     with pytest.raises(ParameterError, match=r"\[device_ms, server_ms\]"):
         graph_from_dict({"input_bytes": 10, "layers": [{"name": "a", "output_bytes": 1, "latency_ms": [1, 2, 3]}]})
     with pytest.raises(ParameterError, match="unique"):
@@ -267,6 +270,10 @@ def test_a_traced_module_names_layers_by_module_path_and_takes_mapped_costs():
     assert g.outputs == (4,)
     with pytest.raises(ParameterError, match="one breakdown only"):
         costs_from_layers(dev, srv.head(1))
+    with pytest.raises(ParameterError, match=r"cost names \['conv1'\], which the traced Twice lacks"):
+        graph_from_module(Twice(), torch.zeros(3, 4), cost={"conv1": (1.0, 1.0)})
+    with pytest.raises(ParameterError, match=r"must be \(device_ms, server_ms\)"):
+        graph_from_module(Twice(), torch.zeros(3, 4), cost=lambda node: 1.0)
 
 
 @pytest.fixture(scope="module")

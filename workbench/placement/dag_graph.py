@@ -166,7 +166,11 @@ def graph_from_dict(data: Mapping) -> LayerGraph:
         dev.append(lat[0])
         srv.append(lat[1])
         out_b.append(layer["output_bytes"])
-        for src in layer.get("inputs", [names[-2]]):
+        inputs = layer.get("inputs", [names[-2]])
+        if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
+            raise ParameterError(f"inputs of layer {names[-1]!r} must be a list of node names, got {inputs!r}. "
+                                 f"Fix: e.g. inputs = [{inputs!r}].")
+        for src in inputs:
             if src not in names[:-1]:
                 if src in {str(x.get("name")) for x in layers}:
                     raise ParameterError(f"layer {names[-1]!r} consumes {src!r}, listed after it. "
@@ -291,16 +295,20 @@ def graph_from_module(model, example_input, cost=None) -> LayerGraph:
         index[node] = len(nodes)
         nodes.append(traced)
         edges.extend((index[a], index[node]) for a in node.all_input_nodes if a in index)
+    if isinstance(cost, Mapping):
+        unknown = sorted(set(cost) - {t.name for t in nodes})
+        if unknown:
+            raise ParameterError(f"cost names {unknown[:5]}, which the traced {type(model).__name__} lacks "
+                                 f"(its layers: {[t.name for t in nodes[1:6]]}, ...). Fix: pass the per-layer "
+                                 "breakdown of this model, by module path.")
     dev, srv = [0.0], [0.0]
     for traced in nodes[1:]:
-        if cost is None:
-            d, s = 0.0, 0.0
-        elif callable(cost):
-            d, s = cost(traced)
-        else:
-            d, s = cost.get(traced.name, (0.0, 0.0))
-        dev.append(d)
-        srv.append(s)
+        pair = (0.0, 0.0) if cost is None else cost(traced) if callable(cost) else cost.get(traced.name, (0.0, 0.0))
+        if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
+            raise ParameterError(f"the cost of {traced.name!r} must be (device_ms, server_ms), got {pair!r}. "
+                                 "Fix: return one latency per tier, the device first.")
+        dev.append(pair[0])
+        srv.append(pair[1])
     return LayerGraph(tuple(t.name for t in nodes), tuple(dev), tuple(srv),
                       tuple(t.output_bytes for t in nodes), tuple(edges), outputs or None)
 
