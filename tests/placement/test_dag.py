@@ -64,7 +64,7 @@ def test_min_cut_equals_brute_force_on_random_dags(global_random_seed):
         assert cut.cut_value_ms == pytest.approx(no_rtt.latency_ms, **TOL)
         on_server = len(cut.server_nodes)
         kinds["all device" if on_server == 0 else "all server" if on_server == n - 1 else "split"] += 1
-    assert min(kinds.values()) >= 20, kinds  # every kind of answer was exercised
+    assert min(kinds.values()) >= 15, kinds  # every kind of answer was exercised (23 or more on seeds 0–199)
 
 
 def test_float_capacities_do_not_mislead_the_cut():
