@@ -8,12 +8,23 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from workbench.catalog import grid
+from workbench.catalog.devices import get_device
 from workbench.errors import InfeasibleError, ParameterError, UnknownNameError
 from workbench.lca import sweep as lca_sweep
 from workbench.placement.multinode import solve_placement
 from workbench.placement.multinode_costs import candidates, evaluate
 from workbench.placement.multinode_heuristics import compare_heuristics
-from workbench.placement.multinode_model import OBJECTIVES, App, Cost, Link, MultinodeProblem, Node, Option
+from workbench.placement.multinode_model import (
+    OBJECTIVES,
+    App,
+    Cost,
+    Link,
+    MultinodeProblem,
+    Node,
+    Option,
+    node_from_catalog,
+)
 from workbench.placement.multinode_scale import benchmark_scale, random_instance
 
 RTOL = 1e-9
@@ -282,6 +293,18 @@ def test_bad_input_is_named():
                          [App("A", "phone", 1.0, 10.0, [Option("s", remote={"phone": Cost()})])])
     with pytest.raises(ParameterError, match="weight of carbon_g must be in"):
         solve_placement(_hand(), {"carbon_g": -1.0})
+
+
+def test_node_from_catalog_takes_the_catalog_figures():
+    dev = get_device("jetson-nano")
+    node = node_from_catalog("edge", "jetson-nano", tier=1, country="FRA", pue=1.2)
+    assert (node.memory_bytes, node.idle_power_w, node.embodied_kgco2e, node.lifetime_years) == (
+        dev.ram_bytes, dev.idle_power_w, dev.embodied_kgco2e, dev.lifetime_years)
+    assert node.carbon_intensity_g_per_kwh == grid.carbon_intensity_g_per_kwh("FRA") and node.pue == 1.2
+    with pytest.raises(ParameterError, match="give country or carbon_intensity_g_per_kwh"):
+        node_from_catalog("edge", "jetson-nano", tier=1)
+    with pytest.raises(UnknownNameError, match="unknown device 'jetson-nan'"):
+        node_from_catalog("edge", "jetson-nan", tier=1, country="FRA")
 
 
 def test_benchmark_scale_20_apps_on_10_nodes():

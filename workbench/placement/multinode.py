@@ -150,7 +150,8 @@ def _choice(cand: Candidates, x) -> np.ndarray:
     return np.array([int(np.flatnonzero(y & (cand.app == a))[0]) for a in range(int(cand.app.max()) + 1)])
 
 
-def _objective_vectors(problem, cand, weights):
+def objective_vectors(problem, cand, weights):
+    """Objective coefficients of the candidates (``c_y``) and of the nodes' activity (``c_z``) for ``weights``."""
     total = problem.total_rate_per_s
     rates = np.array([problem.apps[a].request_rate_per_s for a in cand.app])
     idle = idle_per_request(problem)
@@ -195,7 +196,7 @@ def solve_placement(problem: MultinodeProblem, objective="carbon_g", *, time_lim
         check_number(time_limit_s, "time_limit_s", minimum=0, exclusive=True, fix="seconds > 0, or None.")
     check_number(mip_rel_gap, "mip_rel_gap", minimum=0, maximum=1, fix="0 to prove optimality.")
     cand = candidates(problem)
-    c_y, c_z = _objective_vectors(problem, cand, weights)
+    c_y, c_z = objective_vectors(problem, cand, weights)
     t0 = time.perf_counter()
     res = _solve(problem, cand, c_y, c_z, _rows(problem, cand), time_limit_s=time_limit_s,
                  mip_rel_gap=mip_rel_gap)

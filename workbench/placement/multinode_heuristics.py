@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from workbench.placement.multinode import _objective_vectors, solve_placement
+from workbench.placement.multinode import objective_vectors, solve_placement
 from workbench.placement.multinode_costs import Candidates, candidates, evaluate, idle_per_request
 from workbench.placement.multinode_model import MultinodeProblem, weights_of
 
@@ -90,7 +90,7 @@ def _greedy_by_carbon(problem, cand):
 def heuristic_choices(problem: MultinodeProblem, objective="carbon_g", cand: Candidates | None = None) -> dict:
     """Heuristic name → (candidate index per app or None, note why none)."""
     cand = candidates(problem) if cand is None else cand
-    cost, _ = _objective_vectors(problem, cand, weights_of(objective))
+    cost, _ = objective_vectors(problem, cand, weights_of(objective))
     return {"all_local": _all_local(problem, cand, cost),
             "all_on_most_powerful": _all_on(problem, cand, cost, most_powerful_node(problem)),
             "greedy_by_carbon": _greedy_by_carbon(problem, cand)}

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from workbench.catalog import devices as catalog
+from workbench.catalog import grid
 from workbench.checks import check_int, check_number
 from workbench.errors import ParameterError, UnknownNameError
 from workbench.lca.resolution import DEFAULT_UTILIZATION
@@ -133,6 +135,48 @@ class Node:
                                                          minimum=0, maximum=1, fix="a fraction in (0, 1]."))
         if self.lifetime_utilization == 0:
             raise ParameterError(f"{w} lifetime_utilization must be > 0, got 0. Fix: a fraction in (0, 1].")
+
+
+def node_from_catalog(name: str, device: str, *, tier: int, country: str | None = None,
+                      carbon_intensity_g_per_kwh: float | None = None, pue: float = 1.0, capacity: float = 1.0,
+                      lifetime_utilization: float = DEFAULT_UTILIZATION) -> Node:
+    """A :class:`Node` with a catalog device's memory, idle power, embodied emissions and lifetime.
+
+    Parameters
+    ----------
+    name : str
+        The node's name in the problem.
+    device : str
+        A device of :mod:`workbench.catalog.devices` (``workbench devices`` lists them).
+    tier : int
+    country : str or None
+        ISO 3166-1 alpha-3 code whose grid intensity (:mod:`workbench.catalog.grid`) the node draws, or
+    carbon_intensity_g_per_kwh : float or None [g CO2-eq/kWh]
+        an explicit intensity (one of the two).
+    pue, capacity, lifetime_utilization
+        As for :class:`Node`.
+
+    Raises
+    ------
+    UnknownNameError
+        Unknown device or country, with close matches.
+    ParameterError
+        Neither or both of ``country`` and ``carbon_intensity_g_per_kwh``.
+
+    Examples
+    --------
+    >>> node_from_catalog("edge", "jetson-nano", tier=1, carbon_intensity_g_per_kwh=300.0).lifetime_years
+    5.0
+    """
+    if (country is None) == (carbon_intensity_g_per_kwh is None):
+        raise ParameterError(f"node {name!r}: give country or carbon_intensity_g_per_kwh (one of the two), got "
+                             f"country={country!r}, carbon_intensity_g_per_kwh={carbon_intensity_g_per_kwh!r}.")
+    dev = catalog.get_device(device)
+    intensity = grid.carbon_intensity_g_per_kwh(country) if country is not None else carbon_intensity_g_per_kwh
+    return Node(name, tier, memory_bytes=float(dev.ram_bytes), capacity=capacity,
+                idle_power_w=float(dev.idle_power_w), pue=pue, carbon_intensity_g_per_kwh=intensity,
+                embodied_kgco2e=float(dev.embodied_kgco2e), lifetime_years=dev.lifetime_years,
+                lifetime_utilization=lifetime_utilization)
 
 
 @dataclass(frozen=True)
