@@ -1,12 +1,24 @@
 """Where and when to run: DNN partitioning, multi-tier placement and carbon-aware time shifting.
 
-Modules (see ``docs/placement.md``): :mod:`~workbench.placement.problem` (the chain problem file and
-its validation), :mod:`~workbench.placement.chain` (the chain split: its exact semantics, dynamic
-programming, the constrained MILP, brute force, heuristics), :mod:`~workbench.placement.dag` (two-tier
-partition of a DAG by minimum s–t cut), :mod:`~workbench.placement.multinode` (many applications on
-many nodes, a MILP on HiGHS) and :mod:`~workbench.placement.shifting` (deferrable jobs on a
-carbon-intensity signal).
+Modules (see ``docs/placement.md``):
+
+- the chain split: :mod:`~workbench.placement.problem` (the problem file and its validation),
+  :mod:`~workbench.placement.chain_semantics` (the exact latency/energy/carbon of an assignment),
+  :mod:`~workbench.placement.chain` (dynamic programming, brute force, the entry point ``solve``),
+  :mod:`~workbench.placement.chain_milp` (memory and SLO constraints, infeasibility named),
+  :mod:`~workbench.placement.heuristics` (all at the source, all in the cloud, best single split,
+  greedy by carbon, each with its gap to the optimum);
+- :mod:`~workbench.placement.dag_graph` and :mod:`~workbench.placement.dag`: two-tier partition of a
+  layer DAG (skip connections) by minimum s–t cut, a torch.fx graph of any module;
+- many applications on many nodes: :mod:`~workbench.placement.multinode_model` (nodes, links, apps,
+  options), :mod:`~workbench.placement.multinode_costs` (candidates and their metrics),
+  :mod:`~workbench.placement.multinode` (the MILP and its infeasibility diagnosis),
+  :mod:`~workbench.placement.multinode_heuristics`, :mod:`~workbench.placement.multinode_scale`;
+- carbon-aware time shifting: :mod:`~workbench.placement.signal` (carbon-intensity series),
+  :mod:`~workbench.placement.jobs` (deferrable jobs), :mod:`~workbench.placement.shifting`
+  (best start, cheapest slots, forecast error).
 
 The exact solvers use HiGHS through :func:`scipy.optimize.milp` (SciPy ships HiGHS, so no further
 dependency; its result reports status, the MIP gap and the dual bound) and networkx for the minimum cut.
+Every exact solver is checked against brute force in ``tests/placement``.
 """
