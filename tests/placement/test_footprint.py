@@ -204,3 +204,21 @@ def test_catalog_device_embodied_by_hand(lca_dir):
         f = placement_footprint(p, ("phone", "edge", "cloud"), requests=REQUESTS, embodied={"cloud": {"device": "A100"}},
                                 engine=engine, lca_dir=lca_dir)
         assert f["embodied_g_by_tier"] == pytest.approx({"phone": 0.0, "edge": 0.0, "cloud": hand}, rel=REL), engine
+
+
+def test_embodied_devices_uses_each_tiers_catalog_device():
+    import dataclasses
+
+    from workbench.placement.problem import Tier
+
+    if "device" not in {f.name for f in dataclasses.fields(Tier)}:
+        pytest.skip("tiers name no catalog device in this version of the problem file")
+    p = _problem()
+    p = dataclasses.replace(p, tiers=(p.tiers[0], p.tiers[1], dataclasses.replace(p.tiers[2], device="A100")))
+    s = placement_scenarios(p, ("phone", "edge", "cloud"), requests=REQUESTS, embodied="devices")
+    assert s[2].data["devices"][0]["name"] == "A100" and "hours" in s[2].data["devices"][0]
+    assert "hours" not in s[0].data["devices"][0] and s[0].data["devices"][0]["embodied_kgco2e"] == 0.0
+    f = placement_footprint(p, ("phone", "edge", "cloud"), requests=REQUESTS, embodied="devices", engine="sweep")
+    g = placement_footprint(p, ("phone", "edge", "cloud"), requests=REQUESTS, embodied={"cloud": {"device": "A100"}},
+                            engine="sweep")
+    assert f["embodied_g"] == g["embodied_g"] > 0

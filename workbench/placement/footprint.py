@@ -97,9 +97,11 @@ def _check_requests(requests) -> float:
 def _embodied_entry(problem: ChainProblem, embodied) -> dict:
     if embodied is None:
         return {}
+    if embodied == "devices":  # the catalog devices of the tiers that name one (zoo problems)
+        return {t.name: {"device": t.device} for t in problem.tiers if getattr(t, "device", None)}
     if not isinstance(embodied, Mapping):
-        raise ProblemError(f"embodied must map tier names to their figures, got {type(embodied).__name__}. Fix: "
-                           "e.g. embodied={'edge': {'embodied_kgco2e': 150.0, 'lifetime_years': 5.0}}.")
+        raise ProblemError(f"embodied must map tier names to their figures, or be \"devices\", got {embodied!r}. "
+                           "Fix: e.g. embodied={'edge': {'embodied_kgco2e': 150.0, 'lifetime_years': 5.0}}.")
     out = {}
     for name, entry in embodied.items():
         if name not in problem.tier_names:
@@ -138,10 +140,11 @@ def placement_scenarios(problem: ChainProblem, assignment, *, requests=1, embodi
         One tier (name or index) per layer, non-decreasing.
     requests : float [requests]
         Number of requests the placement serves (> 0); every energy and byte count is multiplied by it.
-    embodied : mapping, optional
+    embodied : mapping or "devices", optional
         Tier name → ``{"embodied_kgco2e": [kg CO2-eq/device], "lifetime_years": [year],
-        "utilization": [-]}`` or ``{"device": "<catalog name>"}`` (see :data:`EMBODIED_KEYS`). Tiers
-        not named here carry no embodied emissions.
+        "utilization": [-]}`` or ``{"device": "<catalog name>"}`` (see :data:`EMBODIED_KEYS`);
+        ``"devices"``: the catalog figures of each tier's ``device`` (zoo problems). Tiers without
+        embodied figures carry no embodied emissions (as section 5's ``carbon_g``).
     name : str, optional
         Prefix of the scenarios' names (default the problem's name, or ``"placement"``).
     allow_implausible : bool
@@ -210,7 +213,8 @@ def placement_scenarios(problem: ChainProblem, assignment, *, requests=1, embodi
 
 def _device(tier, energy_kwh: float, hours: float, emb: dict | None) -> dict:
     """The tier's device group: IT energy [kWh], and busy ``hours`` [h] when embodied figures are given."""
-    dev = {"name": (emb or {}).get("device", tier.name), "count": 1, "pue": float(tier.pue)}
+    dev = {"name": (emb or {}).get("device") or getattr(tier, "device", None) or tier.name, "count": 1,
+           "pue": float(tier.pue)}
     if emb is not None and hours > 0:
         dev["power_w"] = energy_kwh * 1000.0 / hours  # the engine computes power_w × hours / 1000 [kWh]
         dev["hours"] = hours
