@@ -197,7 +197,10 @@ def objective_coefficients(problem: ChainProblem, objective: str):
 def solver_result(problem: ChainProblem, objective: str, assignment, solver: str, optimal: bool, **extra) -> dict:
     """The one result shape of every solver and heuristic: ``objective``, ``value`` (the objective's metric
     from :func:`evaluate`), the metrics of :func:`evaluate`, ``solver``, ``optimal``, ``cost_source``, and
+    ``cost_sources`` (tier name → where its costs came from) and
     ``extra`` (e.g. ``gap``, the MIP gap, and ``status``)."""
     metrics = evaluate(problem, assignment)
+    sources = problem.cost_sources or (problem.cost_source,) * len(problem.tiers)
     return {"objective": objective, "value": metrics[objective], **metrics, "solver": solver,
-            "optimal": bool(optimal), "cost_source": problem.cost_source, **extra}
+            "optimal": bool(optimal), "cost_source": problem.cost_source,
+            "cost_sources": dict(zip(problem.tier_names, sources, strict=True)), **extra}

@@ -7,29 +7,25 @@ intensity with :mod:`workbench.catalog.grid`, a link's ``technology`` to its kWh
 :mod:`workbench.catalog.network`), or raises a :class:`ProblemError` naming the table, the key, the
 value and the fix. The semantics of the numbers are those of :mod:`workbench.placement.chain`.
 
-Format (``docs/placement.md``, section "Chain split")::
+Format (``docs/placement.md``, sections "Chain split" and "Zoo models, cost sources and link traces")::
 
     objective = "latency_ms"          # latency_ms | device_energy_j | energy_j | carbon_g (default latency_ms)
     [model]
     input_bytes = 150528              # bytes of one input, produced at tier 0
-    [[model.layers]]                  # in execution order
-    name = "conv1"                    # optional (default layer0, layer1, ...)
+    [[model.layers]]                  # in execution order; name optional, weight_bytes optional (default 0)
     output_bytes = 802816
     latency_ms = [12.5, 3.0, 0.9]     # one value per tier, in tier order [ms]
     energy_j = [0.031, 0.09, 0.12]    # one value per tier [J]
-    weight_bytes = 9408               # optional (default 0); counts against memory_bytes of its tier
     [[tiers]]                         # in order from the data source outwards
     name = "phone"
-    carbon_intensity_g_per_kwh = 300  # or country = "FRA" (the explicit figure wins when both are given)
-    pue = 1.0                         # optional (default 1), facility / IT energy
-    memory_bytes = 4e9                # optional (default: no limit)
+    carbon_intensity_g_per_kwh = 300  # or country = "FRA"; optional pue (default 1), memory_bytes (no limit)
     [[links]]                         # one per pair of consecutive tiers, in order
     bandwidth_mbps = 10.0
-    rtt_ms = 50.0
-    tx_power_w = 1.5                  # optional (default 0)
-    kwh_per_gb = 0.14                 # optional (default 0), or technology = "4g"
+    rtt_ms = 50.0                     # optional tx_power_w (0), kwh_per_gb (0) or technology = "4g"
     [constraints]                     # optional
     latency_ms_max = 80.0
+Or ``[model] zoo = "resnet8"`` (optional ``store``, ``int8_cuts``), per tier ``device = "pixel-4"`` (optional
+``costs = "store" | "costmodel" | "roofline"``, ``cost_model``): costs from :mod:`~workbench.placement.zoo_costs`.
 """
 
 from __future__ import annotations
@@ -44,15 +40,17 @@ from workbench.catalog import grid, network
 from workbench.catalog.pue import check_pue
 from workbench.checks import check_number
 from workbench.errors import ImportFormatError, ParameterError, UnknownNameError
+from workbench.placement.zoo_costs import zoo_costs
 
 OBJECTIVES: tuple[str, ...] = ("latency_ms", "device_energy_j", "energy_j", "carbon_g")
 """What a chain problem may minimise: end-to-end latency [ms], energy of tier 0 [J], total energy [J],
 operational + network carbon [gCO2e]."""
 
 TOP_KEYS = {"objective", "model", "tiers", "links", "constraints", "name", "description"}
-MODEL_KEYS = {"input_bytes", "layers", "name", "zoo"}
+MODEL_KEYS = {"input_bytes", "layers", "name", "zoo", "store", "int8_cuts"}
 LAYER_KEYS = {"name", "output_bytes", "latency_ms", "energy_j", "weight_bytes"}
-TIER_KEYS = {"name", "carbon_intensity_g_per_kwh", "country", "pue", "memory_bytes", "device", "note"}
+TIER_KEYS = {"name", "carbon_intensity_g_per_kwh", "country", "pue", "memory_bytes", "device", "costs", "cost_model",
+             "note"}
 LINK_KEYS = {"bandwidth_mbps", "rtt_ms", "tx_power_w", "kwh_per_gb", "technology", "note"}
 CONSTRAINT_KEYS = {"latency_ms_max"}
 
@@ -74,6 +72,7 @@ class Tier:
     pue: float = 1.0
     memory_bytes: float | None = None
     country: str | None = None
+    device: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +111,7 @@ class ChainProblem:
     name: str = ""
     source: str = "<problem>"
     cost_source: str = "problem file"
+    cost_sources: tuple[str, ...] = ()  # per tier, where its layer costs came from (empty: all cost_source)
 
     @property
     def tier_names(self) -> tuple[str, ...]:
@@ -299,17 +299,37 @@ class _Validator:
         if "model" not in raw:
             self.fail("the problem lacks a [model] table. Fix: add [model] with input_bytes and [[model.layers]].")
         model = self.keys(raw["model"], MODEL_KEYS, "[model]")
+        cons = self.keys(raw.get("constraints", {}), CONSTRAINT_KEYS, "[constraints]")
+        slo = self.number(cons, "latency_ms_max", "[constraints]", required=False, positive=True)
+        kw = dict(objective=objective, tiers=tiers, links=links, latency_ms_max=slo, name=str(raw.get("name", "")),
+                  source=self.source)
         if "zoo" in model:
-            self.fail(f"[model].zoo = {model['zoo']!r}: zoo models with costs from the store or cost models are not "
-                      "implemented yet. Fix: give the layers and their costs explicitly in [[model.layers]].")
+            return self.zoo(model, raw["tiers"], tiers, kw)
+        if any(t.device for t in tiers):
+            self.fail("a tier names a device but [model] has no zoo model. Fix: add zoo = \"resnet8\" to [model].")
         input_bytes = self.number(model, "input_bytes", "[model]")
         layers = tuple(self.layer(la, i, names) for i, la in enumerate(
             self.array(model, "layers", "[model]", "add [[model.layers]] tables in execution order, each with "
                        "output_bytes, latency_ms and energy_j (one value per tier).")))
-        cons = self.keys(raw.get("constraints", {}), CONSTRAINT_KEYS, "[constraints]")
-        slo = self.number(cons, "latency_ms_max", "[constraints]", required=False, positive=True)
-        return ChainProblem(objective=objective, input_bytes=input_bytes, layers=layers, tiers=tiers, links=links,
-                            latency_ms_max=slo, name=str(raw.get("name", "")), source=self.source)
+        return ChainProblem(input_bytes=input_bytes, layers=layers, **kw)
+
+    def zoo(self, model: dict, raw_tiers: list, tiers: tuple, kw: dict) -> ChainProblem:
+        """A zoo model on the tiers' devices, per-layer costs from :func:`~workbench.placement.zoo_costs.zoo_costs`."""
+        zoo, int8, extra = self.string(model, "zoo", "[model]"), model.get("int8_cuts", False), {"layers", "input_bytes"}
+        if extra & set(model) or not isinstance(int8, bool) or not all(t.device for t in tiers):
+            self.fail(f"[model].zoo = {zoo!r} counts the layers and sizes itself and needs a device on every tier. Fix: "
+                      "remove layers and input_bytes from [model], give int8_cuts as true or false, and add device = "
+                      f"\"pixel-4\" (`workbench devices`) to each [[tiers]] (got model keys {sorted(model)}, "
+                      f"int8_cuts = {int8!r}, devices {[t.device for t in tiers]}).")
+        try:
+            c = zoo_costs(zoo, [t.device for t in tiers], costs=[r.get("costs") for r in raw_tiers], int8_cuts=int8,
+                          cost_models=[r.get("cost_model") for r in raw_tiers], store=model.get("store"))
+        except (ParameterError, UnknownNameError) as exc:
+            raise ProblemError(f"{self.source}: [model].zoo = {zoo!r}: {exc}") from None
+        layers = tuple(Layer(name=n, output_bytes=c.output_bytes[i], latency_ms=c.latency_ms[i],
+                             energy_j=c.energy_j[i], weight_bytes=c.weight_bytes[i]) for i, n in enumerate(c.names))
+        return ChainProblem(input_bytes=c.input_bytes, layers=layers, cost_source=f"zoo {zoo}",
+                            cost_sources=c.cost_sources, **kw)
 
     def tier(self, t: dict, i: int) -> Tier:
         where = f"[[tiers]] #{i + 1}"
@@ -318,10 +338,6 @@ class _Validator:
         if name is None:
             self.fail(f"{where} lacks its name. Fix: add name = \"...\" (e.g. \"phone\", \"edge\", \"cloud\").")
         where = f"[[tiers]] #{i + 1} ({name!r})"
-        if "device" in t:
-            self.fail(f"{where}.device = {t['device']!r}: catalog devices with costs from the store or cost models are "
-                      "not implemented yet. Fix: give the layers' costs on this tier in [[model.layers]] and the "
-                      "tier's figures (carbon_intensity_g_per_kwh or country, pue, memory_bytes) explicitly.")
         country = self.string(t, "country", where)
         intensity = self.number(t, "carbon_intensity_g_per_kwh", where, required=False)
         if intensity is None and country is None:
@@ -333,7 +349,8 @@ class _Validator:
         except (ParameterError, UnknownNameError) as exc:
             raise ProblemError(f"{self.source}: {where}: {exc}") from None
         memory = self.number(t, "memory_bytes", where, required=False, positive=True)
-        return Tier(name=name, carbon_intensity_g_per_kwh=intensity, pue=pue, memory_bytes=memory, country=country)
+        return Tier(name=name, carbon_intensity_g_per_kwh=intensity, pue=pue, memory_bytes=memory, country=country,
+                    device=self.string(t, "device", where))
 
     def link(self, lk: dict, k: int) -> Link:
         where = f"[[links]] #{k} (tier {k - 1} -> tier {k})"

@@ -1,0 +1,140 @@
+"""Zoo models on catalog devices: a zoo problem solves; roofline and store costs equal hand computations."""
+
+from __future__ import annotations
+
+import uuid
+
+import polars as pl
+import pytest
+
+from workbench import schema
+from workbench.catalog.devices import get_device
+from workbench.placement.chain import brute_force, solve
+from workbench.placement.problem import ProblemError, parse_problem
+from workbench.placement.zoo_costs import zoo_costs, zoo_layers
+from workbench.store import Store
+
+pytest.importorskip("torch")
+
+
+def zoo_dict(model="lenet", devices=("pixel-4", "a100-sxm4-40gb"), **model_keys) -> dict:
+    tiers = [{"name": f"t{i}", "device": d, "carbon_intensity_g_per_kwh": 300.0 - 100 * i} for i, d in enumerate(devices)]
+    return {"objective": "latency_ms", "model": {"zoo": model, **model_keys}, "tiers": tiers,
+            "links": [{"bandwidth_mbps": 10.0, "rtt_ms": 30.0} for _ in devices[1:]]}
+
+
+def test_a_zoo_problem_solves_with_its_cost_sources_per_tier():
+    p = parse_problem(zoo_dict(devices=("pixel-4", "jetson-orin-nano-8gb", "a100-sxm4-40gb")))
+    assert len(p.layers) == len(zoo_layers("lenet")[1]) and p.input_bytes == 32 * 32 * 4
+    r = solve(p)
+    assert set(r["cost_sources"]) == {"t0", "t1", "t2"}
+    assert all(s.startswith("roofline lower bound on ") for s in r["cost_sources"].values())
+    assert r["cost_source"] == "zoo lenet"
+    # a 12-layer chain over 3 tiers: 91 monotone assignments, the oracle agrees with the solver
+    assert r["value"] == pytest.approx(brute_force(p)["value"], rel=1e-12)  # same sums, another order
+
+
+def test_roofline_costs_equal_a_hand_computation_for_one_layer():
+    p = parse_problem(zoo_dict())
+    _, layers = zoo_layers("lenet")
+    conv = next(i for i, la in enumerate(layers) if la.layer_type == "Conv2d")
+    la, dev = layers[conv], get_device("pixel-4")
+    # the zoo's LeNet conv1 on 1x32x32: 8 filters 5x5, padding 2 -> 8x32x32; FLOPs = 2 x 8 x 32 x 32 x 25
+    assert la.flops == 2 * 8 * 32 * 32 * 25 and la.params == 8 * 25 + 8
+    assert la.output_bytes == 8 * 32 * 32 * 4 and la.input_bytes == 32 * 32 * 4
+    moved = la.params * 4 + la.input_bytes + la.output_bytes
+    seconds = max(la.flops / dev.peak_flops_per_s["fp32"], moved / dev.memory_bandwidth_bytes_per_s)
+    # rtol 1e-12: the same three floating-point operations, written out once more
+    assert p.layers[conv].latency_ms[0] == pytest.approx(seconds * 1e3, rel=1e-12)
+    assert p.layers[conv].energy_j[0] == pytest.approx(seconds * dev.max_power_w, rel=1e-12)
+    assert p.layers[conv].weight_bytes == la.params * 4
+
+
+def test_int8_cuts_divide_every_cut_by_four():
+    fp32, int8 = parse_problem(zoo_dict()), parse_problem(zoo_dict(int8_cuts=True))
+    assert int8.input_bytes == fp32.input_bytes / 4
+    assert [la.output_bytes for la in int8.layers] == [la.output_bytes / 4 for la in fp32.layers]
+    assert [la.latency_ms for la in int8.layers] == [la.latency_ms for la in fp32.layers]
+
+
+@pytest.fixture(scope="module")
+def lenet_store(tmp_path_factory):
+    """A store with lenet profiled here (3 repeats, no meter) and the same run relabelled as pixel-4 with 0.5 J."""
+    from workbench.measure.profiler import profile
+
+    path = tmp_path_factory.mktemp("runs")
+    rows = profile(["lenet"], repeats=3, warmup=1, meter="none", store=path, layer_repeats=1)
+    store = Store(path)
+    layers = store.read_layers()
+    mid = uuid.uuid4().hex
+    phone = rows.with_columns(pl.lit(mid).alias("measurement_id"), pl.lit("pixel-4").alias("device_name"),
+                              pl.lit("phone").alias("device_class"), pl.lit(0.5).alias("energy_j"),
+                              pl.lit("external-meter").alias("energy_method"), pl.lit("inference").alias("energy_scope"))
+    store.append(schema.from_records(phone.to_dicts()), layers=layers.with_columns(pl.lit(mid).alias("measurement_id")))
+    return path, rows.row(0, named=True), layers
+
+
+def test_store_costs_are_the_stored_layers_and_energy_split_by_latency_share(lenet_store):
+    path, local, layers = lenet_store
+    ms = layers.sort("layer_index")["latency_ms"].to_list()
+    c = zoo_costs("lenet", ["pixel-4", "a100-sxm4-40gb"], store=path)  # default: store where it has the device
+    assert [row[0] for row in c.latency_ms] == ms
+    # energy 0.5 J split by latency share; rtol 1e-12: one division and one product per layer
+    assert [row[0] for row in c.energy_j] == pytest.approx([0.5 * m / sum(ms) for m in ms], rel=1e-12)
+    assert c.cost_sources[0].startswith("store: measured per-layer latency_ms") and "split by latency share" in c.cost_sources[0]
+    assert c.cost_sources[1].startswith("roofline")  # the store has no a100 run
+    # this CPU's own run (no energy measured, not a catalog device): latency is read, energy cannot be
+    with pytest.raises(Exception, match="not in the catalog"):
+        zoo_costs("lenet", [local["device_name"]], costs=["store"], store=path)
+
+
+def test_a_store_without_the_device_or_no_store_is_refused_by_name(lenet_store):
+    path, _, _ = lenet_store
+    with pytest.raises(ProblemError, match="has no profiler run of 'lenet'.*'pixel-5'"):
+        d = zoo_dict(devices=("pixel-5", "a100-sxm4-40gb"), store=str(path))
+        d["tiers"][0]["costs"] = "store"
+        parse_problem(d)
+    d = zoo_dict()
+    d["tiers"][0]["costs"] = "store"
+    with pytest.raises(ProblemError, match="no store is given"):
+        parse_problem(d)
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda d: d["tiers"][0].update(costs="guess"), "unknown cost source of tier 0 'guess'"),
+    (lambda d: d["tiers"][0].update(costs="costmodel"), "without a cost_model file"),
+    (lambda d: d["tiers"][0].update(device="coral-usb-accelerator"), "lacks its fp32 peak"),
+    (lambda d: d["tiers"][0].update(device="no-such-phone"), "not in the catalog"),
+    (lambda d: d["model"].update(zoo="resnet-99"), "unknown model 'resnet-99'"),
+    (lambda d: d["tiers"][1].pop("device"), "needs a device on every tier"),
+    (lambda d: d["model"].update(input_bytes=10), "counts the layers and sizes itself"),
+])
+def test_bad_zoo_input_is_named(change, needle):
+    d = zoo_dict()
+    change(d)
+    with pytest.raises(ProblemError, match="p.toml: ") as err:
+        parse_problem(d, source="p.toml")
+    assert needle in str(err.value), str(err.value)
+
+
+def test_costmodel_costs_from_a_fitted_layerwise_model(lenet_store, tmp_path):
+    from workbench.costmodels.features import training_data
+    from workbench.costmodels.layerwise import LayerwiseCostModel
+    from workbench.costmodels.persistence import save
+
+    path, _, _ = lenet_store
+    store = Store(path)
+    rows, layers = store.read(), store.read_layers()
+    X, y, _ = training_data(rows, layers, target="latency_ms")
+    est = LayerwiseCostModel(n_estimators=10).fit(X, y, layers=layers)
+    f = save(est, tmp_path / "m.json", target="latency_ms", metadata={"device_class": "phone"})
+    c = zoo_costs("lenet", ["pixel-4"], costs=["costmodel"], cost_models=[f])
+    assert c.cost_sources[0].startswith(f"costmodel {f} (LayerwiseCostModel") and "predict_layers" in c.cost_sources[0]
+    # the layers add up to the network's prediction: Σ predict_layers + intercept_ (rtol: a sum of 12 floats)
+    from workbench.placement.zoo_costs import _layer_frame
+
+    _, zl = zoo_layers("lenet")
+    network = est.predict_layers(_layer_frame(zl)).sum() + est.intercept_
+    assert sum(row[0] for row in c.latency_ms) == pytest.approx(network, rel=1e-9)
+    power = get_device("pixel-4").max_power_w
+    assert [row[0] for row in c.energy_j] == pytest.approx([row[0] / 1e3 * power for row in c.latency_ms], rel=1e-12)
