@@ -138,3 +138,38 @@ def test_costmodel_costs_from_a_fitted_layerwise_model(lenet_store, tmp_path):
     assert sum(row[0] for row in c.latency_ms) == pytest.approx(network, rel=1e-9)
     power = get_device("pixel-4").max_power_w
     assert [row[0] for row in c.energy_j] == pytest.approx([row[0] / 1e3 * power for row in c.latency_ms], rel=1e-12)
+
+
+ZOO_TOML = """
+[model]
+zoo = "lenet"
+[[tiers]]
+name = "phone"
+device = "pixel-4"
+carbon_intensity_g_per_kwh = 300
+[[tiers]]
+name = "cloud"
+device = "a100-sxm4-40gb"
+country = "FRA"
+[[links]]
+bandwidth_mbps = 10.0
+rtt_ms = 30.0
+"""
+
+
+def test_workbench_place_solves_a_zoo_problem_and_names_bad_ones(tmp_path, capsys):
+    import json
+
+    from workbench.cli import main
+
+    f = tmp_path / "zoo.toml"
+    f.write_text(ZOO_TOML, encoding="utf-8")
+    assert main(["place", str(f), "--format", "json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["cost_source"] == "zoo lenet" and set(r["cost_sources"]) == {"phone", "cloud"}
+    assert main(["place", str(f)]) == 0
+    assert "phone: roofline lower bound on pixel-4" in capsys.readouterr().out
+    f.write_text(ZOO_TOML.replace('device = "pixel-4"', 'device = "pixel-4"\ncosts = "store"'), encoding="utf-8")
+    assert main(["place", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "no store is given" in err and len(err.strip().splitlines()) == 1

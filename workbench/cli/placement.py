@@ -112,6 +112,8 @@ def _table(problem, r: dict) -> str:
         ("cost_source", r["cost_source"]),
     ]
     out = [f"{k:<16}{v}" for k, v in lines]
+    if problem.cost_sources:  # a zoo model: where each tier's costs came from
+        out += [f"{'':<16}{tier}: {src}" for tier, src in r["cost_sources"].items()]
     if r.get("heuristics"):
         out += ["", f"{'heuristic':<20}{r['objective']:>16}{'gap':>10}  feasible  assignment"]
         for h in r["heuristics"]:
