@@ -14,6 +14,8 @@ Modules (see ``docs/placement.md``):
   options), :mod:`~workbench.placement.multinode_costs` (candidates and their metrics),
   :mod:`~workbench.placement.multinode` (the MILP and its infeasibility diagnosis),
   :mod:`~workbench.placement.multinode_heuristics`, :mod:`~workbench.placement.multinode_scale`;
+- :mod:`~workbench.placement.footprint`: a placement as one LCA scenario per tier, so that its carbon
+  through the Brightway engine (or the vectorised sweep) equals the chain semantics' ``carbon_g``;
 - carbon-aware time shifting: :mod:`~workbench.placement.signal` (carbon-intensity series),
   :mod:`~workbench.placement.jobs` (deferrable jobs), :mod:`~workbench.placement.shifting`
   (best start, cheapest slots, forecast error).
