@@ -173,3 +173,24 @@ def test_workbench_place_solves_a_zoo_problem_and_names_bad_ones(tmp_path, capsy
     assert main(["place", str(f)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "no store is given" in err and len(err.strip().splitlines()) == 1
+
+
+def test_costmodel_costs_of_a_whole_network_kind_split_by_roofline_shares(lenet_store, tmp_path):
+    from workbench.costmodels.factory import make_estimator
+    from workbench.costmodels.features import align_features, training_data, zoo_features
+    from workbench.costmodels.persistence import save
+    from workbench.placement.zoo_costs import roofline_costs
+
+    path, _, _ = lenet_store
+    rows = Store(path).read()
+    X, y, _ = training_data(rows, None, target="latency_ms")
+    est = make_estimator("flops", interval=None).fit(X, y)
+    f = save(est, tmp_path / "flops.json", target="latency_ms")
+    c = zoo_costs("lenet", ["pixel-4"], costs=["costmodel"], cost_models=[f])
+    assert "split over the layers by roofline shares" in c.cost_sources[0]
+    Xz, _ = zoo_features(["lenet"])
+    network = float(est.predict(align_features(Xz, list(X.columns))[list(X.columns)])[0])
+    shares = roofline_costs(zoo_layers("lenet")[1], "pixel-4")[0]
+    # rtol 1e-9: a sum of 12 shares rescaled to the network's prediction
+    assert sum(row[0] for row in c.latency_ms) == pytest.approx(network, rel=1e-9)
+    assert [row[0] for row in c.latency_ms] == pytest.approx([s / sum(shares) * network for s in shares], rel=1e-9)
