@@ -7,7 +7,9 @@ Modules (see ``docs/placement.md``):
   :mod:`~workbench.placement.chain` (dynamic programming, brute force, the entry point ``solve``),
   :mod:`~workbench.placement.chain_milp` (memory and SLO constraints, infeasibility named),
   :mod:`~workbench.placement.heuristics` (all at the source, all in the cloud, best single split,
-  greedy by carbon, each with its gap to the optimum);
+  greedy by carbon, each with its gap to the optimum); :mod:`~workbench.placement.zoo_costs` (a zoo
+  model's per-layer costs on catalog devices from a store, a cost model or roofline bounds, labelled per
+  tier) and :mod:`~workbench.placement.traces` (bandwidth and RTT per access technology, 5Gophers traces);
 - :mod:`~workbench.placement.dag_graph` and :mod:`~workbench.placement.dag`: two-tier partition of a
   layer DAG (skip connections) by minimum s–t cut, a torch.fx graph of any module;
 - many applications on many nodes: :mod:`~workbench.placement.multinode_model` (nodes, links, apps,
