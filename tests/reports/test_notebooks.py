@@ -35,6 +35,8 @@ def small_params(tmp: Path) -> dict:
         "05_compression_cascades": {"methods": ["int8-dynamic", "prune-structured"], "epochs": 2,
                                     "fine_tune_epochs": 1, "thresholds": [0.5, 0.9], "meter": "none",
                                     "energy_window_s": 0.0},
+        "06_placement": {"technologies": ["3g", "wifi"], "sweep_bandwidths_mbps": [1.0, 100.0],
+                         "shift_repeats": 1},
     }
     return {
         "store": str(tmp / "runs"), "models": ["mlp", "fc-autoencoder-ad"], "dtypes": ["fp32", "int8"],

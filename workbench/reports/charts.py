@@ -189,15 +189,15 @@ def predicted_vs_measured_chart(table: pl.DataFrame, *, measured: str, predicted
 
 def series_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: str, x_title: str, y_title: str,
                  low: str | None = None, high: str | None = None, log_x: bool = True,
-                 y_domain: tuple[float, float] | None = None):
+                 y_domain: tuple[float, float] | None = None, log_y: bool = False):
     """One line with points per ``color`` value (``y`` against ``x``), optionally with ``low``–``high``
-    bars (e.g. the range over random draws)."""
+    bars (e.g. the range over random draws); ``log_y`` for values spanning orders of magnitude (> 0)."""
     import altair as alt
 
     cols = list(dict.fromkeys([c for c in (color, x, y, low, high) if c]))
     data = table.select(cols).sort(cols).to_pandas()
     xs = alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False))
-    ys = alt.Scale(domain=list(y_domain)) if y_domain else alt.Scale(zero=False)
+    ys = alt.Scale(type="log") if log_y else alt.Scale(domain=list(y_domain)) if y_domain else alt.Scale(zero=False)
     base = alt.Chart(data).encode(x=xs, color=alt.Color(f"{color}:N", title=color,
                                                         sort=sorted(table[color].unique().to_list())))
     layers = [base.mark_line().encode(y=alt.Y(f"{y}:Q", title=y_title, scale=ys), order=f"{x}:Q"),
