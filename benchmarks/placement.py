@@ -45,15 +45,11 @@ from workbench.placement.chain_semantics import evaluate
 from workbench.placement.heuristics import HEURISTICS
 from workbench.placement.problem import OBJECTIVES, Link, parse_problem
 from workbench.placement.signal import load_signal
-from workbench.placement.traces import link_profiles, trace_dir
+from workbench.placement.traces import RADIO_POWER_W, link_profiles, trace_dir
 
 ZOO_MODELS = ("lenet", "resnet8", "mobilenetv1-vww", "dscnn-kws")
 LINKS = ("3g", "4g", "5g", "wifi")
 DEVICES = ("pixel-4", "jetson-orin-nano-8gb", "a100-sxm4-40gb")
-RADIO_POWER_W = {"3g": 0.81788, "4g": 1.28804, "5g": 1.28804, "wifi": 0.13286}
-"""Phone radio power while active [W]: β of Huang et al., 'A Close Examination of Performance and Power
-Characteristics of 4G LTE Networks', MobiSys 2012, Table 4 (3G 817.88 mW, LTE 1288.04 mW, WiFi 132.86 mW);
-5G: LTE's figure, a workbench assumption (the paper predates 5G)."""
 EDGE_LINK = {"bandwidth_mbps": 1000.0, "rtt_ms": 10.0, "technology": "fixed"}
 """Edge → cloud: a 1 Gbit/s wired link, 10 ms round trip (workbench assumption)."""
 

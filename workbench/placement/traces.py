@@ -36,6 +36,12 @@ CITATION = ("Narayanan et al., 'A First Look at Commercial 5G Performance on Sma
 
 NEUROSURGEON = "Kang et al., 'Neurosurgeon', ASPLOS 2017, section 3 (measured average uplink bandwidth)"
 
+RADIO_POWER_W = {"3g": 0.81788, "4g": 1.28804, "5g": 1.28804, "wifi": 0.13286}
+"""Phone radio power while sending [W]: base power β of the active radio, Huang et al., 'A Close Examination of
+Performance and Power Characteristics of 4G LTE Networks', MobiSys 2012, Table 4 (3G 817.88 mW, LTE 1288.04 mW,
+Wi-Fi 132.86 mW); 5G takes LTE's figure (a workbench assumption: the paper predates 5G). Quoted from the paper
+without a copy at hand to re-check."""
+
 DEFAULTS: dict[str, dict] = {
     # bandwidth: Neurosurgeon's measured average uplink of 3G (1.1 Mbit/s) and Wi-Fi (18.88 Mbit/s), the setup
     # its 59.5 % energy and 3.1x latency figures come from; RTT: workbench assumptions of the usual order

@@ -27,7 +27,7 @@ from workbench.placement.chain_semantics import describe_assignment, evaluate
 from workbench.placement.problem import ChainProblem, Link, parse_problem
 from workbench.placement.shifting import shifting_benchmark
 from workbench.placement.signal import load_signal
-from workbench.placement.traces import TRACE_DIR, link_profiles, profiles_table, trace_dir
+from workbench.placement.traces import RADIO_POWER_W, TRACE_DIR, link_profiles, profiles_table, trace_dir
 from workbench.placement.zoo_costs import store_run
 from workbench.reports.data import SHARED_DATA_ENV
 from workbench.reports.sections import listed, num, percent, spelled
@@ -35,10 +35,6 @@ from workbench.reports.sections import listed, num, percent, spelled
 TECHNOLOGIES = ("3g", "4g", "5g", "wifi")
 """Access technologies compared (keys of :func:`workbench.placement.traces.link_profiles`)."""
 
-RADIO_POWER_W = {"3g": 0.81788, "4g": 1.28804, "5g": 1.28804, "wifi": 0.13286}
-"""Phone radio power while sending [W]: base power β of the active radio, Huang et al., MobiSys 2012, Table 4
-(3G 817.88 mW, LTE 1288.04 mW, Wi-Fi 132.86 mW); 5G takes LTE's figure (an assumption: the paper predates 5G).
-The same figures as ``benchmarks/placement.py``."""
 
 METRICS = ("latency_ms", "device_energy_j", "energy_j", "carbon_g", "transfer_bytes")
 SIGNAL_FILE = Path("vessim-carbon-signal") / "watttime_example.csv"
@@ -105,7 +101,8 @@ def zoo_problem(model: str, tiers, devices, intensities, *, store=None, measured
 
 
 def with_access_link(problem: ChainProblem, technology: str, bandwidth_mbps: float, rtt_ms: float) -> ChainProblem:
-    """``problem`` with its first link set to an access link: radio power of :data:`RADIO_POWER_W` and the
+    """``problem`` with its first link set to an access link: radio power of
+    :data:`workbench.placement.traces.RADIO_POWER_W` and the
     catalog's network energy [kWh/GB] of ``technology`` (0 where the catalog has none, e.g. 3G)."""
     try:
         kwh = network.energy_kwh_per_gb(technology)
