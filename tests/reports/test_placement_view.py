@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from workbench.errors import UnknownNameError
 from workbench.placement import chain
 from workbench.placement.chain_semantics import evaluate
 from workbench.placement.problem import parse_problem
@@ -175,3 +176,10 @@ def test_zoo_problem_labels_every_tier():
     table = v.cost_sources_table({"lenet": p})
     assert table["device"].to_list() == ["pixel-4", "a100-sxm4-40gb"]
     assert {"model", "tier", "cost_source"} <= set(table.columns)
+
+
+def test_a_link_technology_without_a_profile_is_named_with_the_fix():
+    links = v.link_section(None)
+    assert links.profile("4g").bandwidth_mbps > 0
+    with pytest.raises(UnknownNameError, match="unknown link technology '5g'.*5Gophers traces"):
+        links.profile("5g")

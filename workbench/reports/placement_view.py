@@ -53,6 +53,20 @@ class Section:
     all_profiles: dict | None = None
     """Every technology :func:`link_section` could give, also those not asked for (e.g. for the sweep)."""
 
+    def profile(self, technology: str):
+        """The link profile of ``technology``.
+
+        Raises
+        ------
+        UnknownNameError
+            A technology this section has no profile of (e.g. 5G without the traces).
+        """
+        found = self.all_profiles or {}
+        if technology not in found:
+            raise UnknownNameError("link technology", technology, found,
+                                   "5G needs the 5Gophers traces in datasets_dir; 3G and Wi-Fi have defaults")
+        return found[technology]
+
 
 def link_section(data_dir, technologies=TECHNOLOGIES) -> Section:
     """Link profiles of ``technologies``: from the 5Gophers traces where ``data_dir`` holds them, else the defaults."""
