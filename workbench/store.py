@@ -231,23 +231,36 @@ class Store:
                               "its own id. Fix: drop the repeated rows or give them distinct ids.")
         lay = validate_layers(layers, set(df["measurement_id"].to_list())) if layers is not None else None
         self.check_writable()
-        with self._write_lock():
+        with self.lock("write"):
             self._refuse_stored_ids(df["measurement_id"])
             return self._write_run(df, lay)
 
     @contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        """Hold ``<store>/.tmp/write.lock`` (``fcntl.flock``): the id check and the links are one step
-        against other writers. Writers take turns only for that step, not while they measure."""
-        if fcntl is None:  # pragma: no cover - no flock on this platform: the id check is best effort
-            yield
+    def lock(self, name: str) -> Iterator[Path]:
+        """Hold the store's lock ``name`` (``<store>/.tmp/<name>.lock``, ``fcntl.flock``), blocking while another
+        process holds it. ``append`` holds ``"write"`` for its id check and links (writers take turns only for
+        that step, not while they measure); importers hold ``"import"`` while they compare and write.
+
+        Raises
+        ------
+        StoreError
+            The lock file cannot be created or opened.
+        """
+        path = self.path / ".tmp" / f"{name}.lock"
+        if fcntl is None:  # pragma: no cover - no flock on this platform: locking is best effort
+            yield path
             return
-        fd = os.open(self.path / ".tmp" / "write.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot open the store's lock {path} ({exc.strerror or exc}). "
+                             "Fix: choose another --store directory or fix its permissions.") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
+            yield path
         finally:
-            os.close(fd)  # closing releases the lock
+            os.close(fd)  # closing the descriptor releases the lock
 
     def _refuse_stored_ids(self, ids: pl.Series) -> None:
         if not self.files():

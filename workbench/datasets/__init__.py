@@ -24,7 +24,7 @@ version and the source fields that identify one result; :mod:`workbench.datasets
 same result gets the same id whatever the file's bytes (row order, CRLF, whitespace, trailing
 newlines). An import adds only rows whose id is not yet in the store; a file repeating one result
 with identical values imports it once (a note says so), with other values is an error naming both
-lines. Imports into one store are serialised by a lock file (:data:`LOCK_NAME`).
+lines. Imports into one store are serialised by the store's ``"import"`` lock (:meth:`Store.lock`).
 
 A file with any malformed row raises :class:`~workbench.errors.ImportFormatError` listing the rows
 by line number, and nothing is written (all-or-nothing); so does a file that is empty, binary,
@@ -40,11 +40,8 @@ Examples
 from __future__ import annotations
 
 import importlib
-import os
 import re
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,14 +50,9 @@ import polars as pl
 from workbench import schema
 from workbench.datasets._common import ImportContext
 from workbench.datasets._csv import MissingColumnsError
-from workbench.errors import ImportFormatError, StoreError, UnknownNameError
+from workbench.errors import ImportFormatError, UnknownNameError
 from workbench.files import sha256_file
 from workbench.store import Store
-
-try:  # POSIX; elsewhere imports into one store are not serialised (documented in docs/data.md)
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
 
 KINDS: dict[str, str] = {
     "mlperf-tiny": "workbench.datasets.mlperf_tiny",
@@ -71,8 +63,6 @@ KINDS: dict[str, str] = {
 }
 """Dataset kind → importer module (each has ``KIND``, ``SOURCE``, ``FILE_NAMES`` and ``read(path, ctx)``)."""
 
-LOCK_NAME = ".import.lock"
-"""Lock file in the store directory that serialises imports (``fcntl.flock``; created by the first import)."""
 
 _CONTENT_COLUMNS = [c for c in schema.COLUMN_NAMES if c not in ("measurement_id", "run_id", "timestamp_utc",
                                                                  "input_sha256")]
@@ -263,31 +253,6 @@ class ImportResult:
     """True when the store already held a file with these bytes (SHA-256): the file was not read again."""
 
 
-@contextmanager
-def import_lock(store: Store) -> Iterator[Path]:
-    """Hold the store's import lock (``<store>/.import.lock``, ``fcntl.flock``); blocks while another import holds it.
-
-    Raises
-    ------
-    StoreError
-        The lock file cannot be created or opened.
-    """
-    path = store.path / LOCK_NAME
-    if fcntl is None:  # pragma: no cover - no flock on this platform
-        yield path
-        return
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise StoreError(f"cannot open the import lock {path} ({exc.strerror or exc}). "
-                         "Fix: choose another --store directory or fix its permissions.") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield path
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
-
-
 def _legacy_pattern(kind: str) -> str:
     """``measurement_id`` of rows imported before ids were content ids: ``<kind>-<sha12 of the file>-<row>...``."""
     return rf"^{re.escape(kind)}-[0-9a-f]{{12}}-\d+"
@@ -339,7 +304,7 @@ def import_file(kind: str, path, store, *, allow_implausible: bool = False) -> l
     codecarbon ``emissions.csv`` adds only its new runs. Rows stored by earlier versions under
     file-based ids (``<kind>-<sha12>-<row>``) are recognised by content: every column but id, run,
     timestamp and input hash equal. Writing happens under the store's import lock
-    (:func:`import_lock`), and the ids are read again under it, so concurrent imports of one file
+    (:meth:`workbench.store.Store.lock`), and the ids are read again under it, so concurrent imports of one file
     add its rows once. Each file with new rows becomes one run file, written atomically. An import
     that adds nothing writes nothing (not even the lock file).
 
@@ -376,7 +341,7 @@ def import_file(kind: str, path, store, *, allow_implausible: bool = False) -> l
     run_files: list[Path | None] = [None] * len(files)
     if any(df is not None and df.height for df in new):
         st.check_writable()
-        with import_lock(st):
+        with st.lock("import"):
             new = _new_rows(st, kind, reads)  # again under the lock: another import may have added them meanwhile
             for i, df in enumerate(new):
                 if df is not None and df.height:
