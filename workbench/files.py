@@ -22,6 +22,42 @@ import pyarrow.parquet as pq
 from workbench.errors import StoreError
 
 
+def read_user_file(path: str | os.PathLike, what: str, error: type[Exception], *, fix: str,
+                   suffix: str | None = None) -> bytes:
+    """The bytes of a file a user named, or one ``error`` saying why not: a directory, no such file, unreadable.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    what : str
+        What the file is, for messages (e.g. ``"scenario file"``).
+    error : exception class
+        The error to raise (built from one message string), e.g. the reader's own :class:`WorkbenchError`.
+    fix : str
+        How to fix a missing file (after ``Fix:``).
+    suffix : str, optional
+        A directory's files with this suffix are named in its message (``".toml"``).
+
+    Raises
+    ------
+    error
+        ``path`` is a directory, does not exist, or cannot be read (permissions).
+    """
+    path = Path(path)
+    if path.is_dir():
+        examples = sorted(p.name for p in path.glob(f"*{suffix}"))[:3] if suffix else []
+        hint = f" (it holds {', '.join(examples)})" if examples else ""
+        raise error(f"{what} path {path} is a directory, not a file. Fix: give the path of one {what}{hint}.")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{what} {path}: no such file. Fix: {fix}") from None
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror or exc}. Fix: check the path and its "
+                    "permissions.") from None
+
+
 def write_file_atomic(path: str | os.PathLike, data: bytes, *, overwrite: bool = False) -> Path:
     """Write ``data`` to ``path`` all at once: a temporary file beside it, flushed, then moved into place.
 

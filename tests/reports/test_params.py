@@ -16,8 +16,8 @@ def test_valid_files_of_each_kind(tmp_path):
 
 
 @pytest.mark.parametrize("name, content, message", [
-    ("dir", None, r"is a directory; it takes one parameters file\. Fix: pass a file such as"),
-    ("missing.toml", "", r"does not exist\. Fix: pass an existing --params FILE"),
+    ("dir", None, r"parameters file path .*dir is a directory, not a file\. Fix: give the path of one parameters"),
+    ("missing.toml", "", r"missing\.toml: no such file\. Fix: pass an existing --params FILE"),
     ("utf16.toml", "repeats = 5\n".encode("utf-16"), r"is not UTF-8 text .*Fix: save it as UTF-8"),
     ("p.ini", "repeats = 5\n", r"has suffix '\.ini'; use \.toml, \.json, \.yaml or \.yml"),
     ("bad.toml", "repeats = = 5\n", r"cannot parse parameters file .*line 1"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.errors import ImportFormatError, ParameterError
+from workbench.files import read_user_file
 
 
 class ScenarioError(ParameterError):
@@ -54,19 +55,8 @@ def read_scenario_text(path: str | Path) -> str:
         UTF-16 or other non-UTF-8 text, or NUL bytes (a binary file): line and column of the first bad byte.
     """
     path = Path(path)
-    if path.is_dir():
-        examples = sorted(p.name for p in path.glob("*.toml"))[:3]
-        hint = f" (it holds {', '.join(examples)})" if examples else ""
-        raise ScenarioError(f"scenario path {path} is a directory, not a file. Fix: give the path of one .toml "
-                            f"scenario file{hint}.")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError(f"scenario file {path}: no such file. Fix: give the path of an existing .toml "
-                            "scenario file (examples under data/scenarios/).") from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot read scenario file {path}: {exc.strerror or exc}. Fix: check the path and "
-                            "its permissions.") from None
+    data = read_user_file(path, "scenario file", ScenarioError, suffix=".toml",
+                          fix="give the path of an existing .toml scenario file (examples under data/scenarios/).")
     return _decode(data, path)
 
 

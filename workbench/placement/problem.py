@@ -40,6 +40,7 @@ from workbench.catalog import grid, network
 from workbench.catalog.pue import check_pue
 from workbench.checks import check_number
 from workbench.errors import ImportFormatError, ParameterError, UnknownNameError
+from workbench.files import read_user_file
 from workbench.placement.zoo_costs import zoo_costs
 
 OBJECTIVES: tuple[str, ...] = ("latency_ms", "device_energy_j", "energy_j", "carbon_g")
@@ -149,16 +150,8 @@ def load_problem(path: str | Path) -> ChainProblem:
         Not UTF-8 text, or not valid TOML.
     """
     path = Path(path)
-    if path.is_dir():
-        raise ProblemError(f"problem path {path} is a directory. Fix: give the path of one .toml problem file.")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ProblemError(f"problem file {path}: no such file. Fix: give the path of an existing .toml "
-                           "file (docs/placement.md shows one).") from None
-    except OSError as exc:
-        raise ProblemError(f"cannot read problem file {path}: {exc.strerror or exc}. Fix: check the path and "
-                           "its permissions.") from None
+    data = read_user_file(path, "problem file", ProblemError, suffix=".toml",
+                          fix="give the path of an existing .toml file (docs/placement.md shows one).")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -25,6 +25,7 @@ import tomllib
 from pathlib import Path
 
 from workbench.errors import ParameterError, UnknownNameError
+from workbench.files import read_user_file
 
 RUNNER_PARAMETERS = ("output_dir",)
 """Parameters the runner sets itself; every report notebook must declare them."""
@@ -45,20 +46,13 @@ def load_params(path: str | Path) -> dict:
         parser reports them), or not a mapping.
     """
     path = Path(path)
-    if path.is_dir():
-        raise ParameterError(f"--params {path} is a directory; it takes one parameters file. "
-                             f"Fix: pass a file such as {path / 'params.toml'}.")
-    if not path.exists():
-        raise ParameterError(f"parameters file {path} does not exist. Fix: pass an existing --params FILE.")
+    data = read_user_file(path, "parameters file", ParameterError, fix="pass an existing --params FILE.")
     suffix = path.suffix.lower()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ParameterError(f"parameters file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}). "
                              "Fix: save it as UTF-8 TOML, JSON or YAML.") from None
-    except OSError as exc:
-        raise ParameterError(f"cannot read parameters file {path}: {exc.strerror or exc}. "
-                             "Fix: check its permissions.") from None
     try:
         if suffix == ".toml":
             data = tomllib.loads(text)
