@@ -29,7 +29,7 @@ LAYERS = [
     "workbench.measure",
     "workbench.catalog",
     "workbench.store",
-    "workbench.files",
+    {"workbench.files", "workbench.filters"},
     "workbench.layer_schema",
     "workbench.schema",
     {"workbench.checks", "workbench.units", "workbench.bounds"},

@@ -9,7 +9,8 @@ import pytest
 
 from workbench import schema
 from workbench.errors import CorruptFileError, SchemaError, StoreError
-from workbench.store import Store, parse_filters, run_stem
+from workbench.filters import parse_filters
+from workbench.store import Store, run_stem
 
 
 def rows(n, run="r1", model="m", **over):

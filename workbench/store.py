@@ -43,8 +43,9 @@ except ImportError:  # pragma: no cover - Windows: no flock
     fcntl = None
 
 from workbench import schema
-from workbench.errors import CorruptFileError, SchemaError, StoreError, UnknownNameError
+from workbench.errors import CorruptFileError, SchemaError, StoreError
 from workbench.files import HASHED_NAME, file_problem, write_parquet_atomic
+from workbench.filters import parse_filters
 from workbench.layer_schema import (  # the per-layer names have always been importable from here too
     LAYER_REQUIRED,
     LAYER_SCHEMA,
@@ -380,32 +381,3 @@ LAYERS_SHA_KEY = "workbench:layers_sha256"
 def run_stem(path: Path) -> str:
     """The name a run's files share: ``20261126T181500Z-<run_id>-<tag>`` (without hash and suffix)."""
     return path.name.split(".", 1)[0]
-
-
-_FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|!=|==|=|<|>)\s*(.*?)\s*$")
-
-
-def parse_filters(filters: list[str]) -> pl.Expr:
-    """Turn ``["model=resnet8", "latency_ms_p50<5"]`` into one polars expression (all must hold)."""
-    expr = pl.lit(True)
-    for text in filters:
-        m = _FILTER.match(text)
-        if not m:
-            raise SchemaError(
-                f"cannot parse filter {text!r}. Use COLUMN OP VALUE with OP one of = != < <= > >=, "
-                "e.g. --filter device_class=server-cpu --filter latency_ms_p50<5."
-            )
-        col, op, raw = m.groups()
-        if col not in schema.POLARS_SCHEMA:
-            raise UnknownNameError("column", col, schema.COLUMN_NAMES, "workbench schema")
-        dtype = schema.POLARS_SCHEMA[col]
-        try:
-            value = pl.Series([raw]).cast(dtype, strict=True)[0] if dtype != pl.String() else raw
-        except Exception:
-            raise SchemaError(f"filter {text!r}: {raw!r} is not a valid {dtype} for column {col!r}.") from None
-        c = pl.col(col)
-        expr = expr & {
-            "=": c == value, "==": c == value, "!=": c != value,
-            "<": c < value, "<=": c <= value, ">": c > value, ">=": c >= value,
-        }[op]
-    return expr
