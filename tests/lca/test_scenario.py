@@ -4,27 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.lca._scenarios import BASE
 from workbench.errors import UnknownNameError, WorkbenchError
 from workbench.lca.resolution import embodied_share, resolve
 from workbench.lca.scenario import ScenarioError, ScenarioFormatError, load_scenario, parse_scenario
-
-BASE = """
-name = "t"
-[location]
-country = "FRA"
-[[devices]]
-name = "A100"
-count = 8
-power_w = 400
-hours = 100
-pue = 1.2
-embodied_kgco2e = 150
-lifetime_years = 6
-utilization = 0.85
-[[network]]
-gigabytes = 10.0
-technology = "fixed"
-"""
 
 
 def test_example_scenarios_parse_and_resolve(tmp_path):
