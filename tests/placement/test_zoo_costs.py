@@ -10,7 +10,7 @@ import pytest
 from workbench import schema
 from workbench.catalog.devices import get_device
 from workbench.placement.chain import brute_force, solve
-from workbench.placement.problem import ProblemError, parse_problem
+from workbench.placement.problem import ProblemError, load_problem, parse_problem
 from workbench.placement.zoo_costs import zoo_costs, zoo_layers
 from workbench.store import Store
 
@@ -194,3 +194,13 @@ def test_costmodel_costs_of_a_whole_network_kind_split_by_roofline_shares(lenet_
     # rtol 1e-9: a sum of 12 shares rescaled to the network's prediction
     assert sum(row[0] for row in c.latency_ms) == pytest.approx(network, rel=1e-9)
     assert [row[0] for row in c.latency_ms] == pytest.approx([s / sum(shares) * network for s in shares], rel=1e-9)
+
+
+def test_a_relative_store_path_starts_at_the_problem_file(lenet_store, tmp_path, monkeypatch):
+    path, _, _ = lenet_store
+    problem = path.parent / "zoo.toml"
+    problem.write_text(ZOO_TOML.replace('zoo = "lenet"', f'zoo = "lenet"\nstore = "{path.name}"')
+                       .replace('device = "pixel-4"', 'device = "pixel-4"\ncosts = "store"'), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # elsewhere: the store is found beside the problem file, not here
+    p = load_problem(problem)
+    assert p.cost_sources[0].startswith("store: measured per-layer latency_ms")

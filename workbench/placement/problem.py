@@ -157,13 +157,13 @@ def load_problem(path: str | Path) -> ChainProblem:
     except UnicodeDecodeError as exc:
         raise ProblemFormatError(f"problem file {path} is not UTF-8 text (byte {exc.start}). Fix: save it as "
                                  "UTF-8.") from None
-    return parse_problem(text, source=str(path))
+    return parse_problem(text, source=str(path), base_dir=path.parent)
 
 
 _TOML_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
 
 
-def parse_problem(text_or_dict: str | dict, *, source: str = "<problem>") -> ChainProblem:
+def parse_problem(text_or_dict: str | dict, *, source: str = "<problem>", base_dir=None) -> ChainProblem:
     """Validate a chain problem given as TOML text or as the dict ``tomllib`` would give.
 
     Parameters
@@ -172,6 +172,8 @@ def parse_problem(text_or_dict: str | dict, *, source: str = "<problem>") -> Cha
         The problem (format in the module docstring).
     source : str
         Its name in messages (the file's path).
+    base_dir : path-like, optional
+        Where relative ``store`` and ``cost_model`` paths start (the problem file's folder; default: here).
 
     Returns
     -------
@@ -222,14 +224,15 @@ def parse_problem(text_or_dict: str | dict, *, source: str = "<problem>") -> Cha
         raw = text_or_dict
     else:
         raise ProblemError(f"a problem is TOML text or a dict, got {type(text_or_dict).__name__}.")
-    return _Validator(source).problem(raw)
+    return _Validator(source, base_dir).problem(raw)
 
 
 class _Validator:
     """The checks of one problem, each message prefixed with the source."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, base_dir=None):
         self.source = source
+        self.path = lambda p: p if p is None or base_dir is None or Path(p).is_absolute() else str(Path(base_dir) / p)
 
     def fail(self, msg: str):
         raise ProblemError(f"{self.source}: {msg}")
@@ -316,7 +319,8 @@ class _Validator:
                       f"int8_cuts = {int8!r}, devices {[t.device for t in tiers]}).")
         try:
             c = zoo_costs(zoo, [t.device for t in tiers], costs=[r.get("costs") for r in raw_tiers], int8_cuts=int8,
-                          cost_models=[r.get("cost_model") for r in raw_tiers], store=model.get("store"))
+                          cost_models=[self.path(r.get("cost_model")) for r in raw_tiers],
+                          store=self.path(model.get("store")))
         except (ParameterError, UnknownNameError) as exc:
             raise ProblemError(f"{self.source}: [model].zoo = {zoo!r}: {exc}") from None
         layers = tuple(Layer(name=n, output_bytes=c.output_bytes[i], latency_ms=c.latency_ms[i],
