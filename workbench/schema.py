@@ -76,8 +76,19 @@ MEMORY_METHODS = {
 }
 """How ``memory_peak_bytes`` was obtained."""
 
+LATENCY_METHODS = {
+    "wall": "wall clock (time.perf_counter_ns) per call, not normalised",
+    "reference-interleaved/thread-cpu": "calling thread's CPU time per call, each block relative to reference "
+                                        "blocks interleaved around it (workbench.measure.reference)",
+    "reference-interleaved/wall": "wall clock per call, each block relative to reference blocks interleaved "
+                                  "around it (multi-threaded runs)",
+    "reference-duet/wall": "wall clock per call, relative to a reference run at the same time on another core",
+}
+"""How ``latency_ms_norm_p50`` was obtained: the normalisation and the clock (``wall``: no normalisation)."""
+
 ENUMS = {
     "device_class": DEVICE_CLASSES,
+    "latency_method": LATENCY_METHODS,
     "energy_method": ENERGY_METHODS,
     "energy_scope": ENERGY_SCOPES,
     "memory_method": MEMORY_METHODS,
@@ -132,6 +143,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("latency_ms_p99", _F, "ms", "99th-percentile latency (MLPerf Inference MultiStream metric, per query)",
            non_negative=True, maximum="latency_ms"),
     Column("latency_ms_mean", _F, "ms", "mean latency of one forward call", non_negative=True, maximum="latency_ms"),
+    Column("latency_ms_cpu_p50", _F, "ms", "median CPU time of the calling thread per forward call "
+           "(time.thread_time_ns; one intra-op thread only)", non_negative=True, maximum="latency_ms"),
+    Column("latency_ms_norm_p50", _F, "ms", "reference-normalised median latency per forward call: in ms at the "
+           "host speed of the reference's calibration (see latency_method)", non_negative=True, maximum="latency_ms"),
+    Column("latency_method", _S, "-", "how latency_ms_norm_p50 was obtained (see LATENCY_METHODS)"),
+    Column("contended_blocks", _I, "blocks", "timed blocks in a contended phase (reference slow): re-run, "
+           "and down-weighted where kept", non_negative=True),
     Column("latency_cv", _F, "1", "coefficient of variation (std/mean) of the latency samples", non_negative=True),
     Column("repeats", _I, "calls", "number of timed forward calls behind the latency figures", positive=True),
     Column("throughput_per_s", _F, "samples/s", "inferences per second",
@@ -159,6 +177,8 @@ POLARS_SCHEMA: dict[str, pl.DataType] = {c.name: c.dtype for c in COLUMNS}
 _BY_NAME = {c.name: c for c in COLUMNS}
 REQUIRED = tuple(c.name for c in COLUMNS if c.required)
 _JSON_COLUMNS = ("software_versions", "config_json")
+LATER_COLUMNS = ("latency_ms_cpu_p50", "latency_ms_norm_p50", "latency_method", "contended_blocks")
+"""Optional columns added after schema version 1: frames and files without them read as null there."""
 
 
 def glossary() -> pl.DataFrame:
@@ -265,7 +285,8 @@ def validate(frame, *, allow_extra: bool = False, allow_implausible: bool = Fals
     ----------
     frame : polars.DataFrame or pandas.DataFrame
         The rows to check. Safe numeric widenings (int32 → int64, int → float, float with
-        whole values → int) are applied; anything else is an error.
+        whole values → int) are applied; anything else is an error. The optional columns added
+        later (:data:`LATER_COLUMNS`) are added as nulls where a frame lacks them.
     allow_extra : bool
         Keep columns outside the schema instead of rejecting them (they are dropped).
     allow_implausible : bool
@@ -296,7 +317,8 @@ def validate(frame, *, allow_extra: bool = False, allow_implausible: bool = Fals
                 f"expected a polars or pandas DataFrame, got {type(frame).__name__}. "
                 "Fix: build one with workbench.schema.from_records(rows)."
             )
-    df = frame
+    df = frame.with_columns(pl.lit(None, dtype=POLARS_SCHEMA[c]).alias(c) for c in LATER_COLUMNS
+                            if c not in frame.columns)
     missing = [c for c in COLUMN_NAMES if c not in df.columns]
     if missing:
         raise SchemaError(

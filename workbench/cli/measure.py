@@ -35,6 +35,10 @@ def register(sub) -> None:
     p.add_argument("--energy-window", type=float, default=1.0, metavar="SECONDS",
                    help="seconds of back-to-back calls under the energy meter (default 1)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    p.add_argument("--normalise", default="interleaved", choices=("interleaved", "none"),
+                   help="interleaved: time the model in blocks between reference blocks and record the "
+                        "reference-normalised latency beside the raw one (default); none: back-to-back calls")
+    p.add_argument("--blocks", type=int, default=10, help="model blocks interleaved with the reference (default 10)")
     p.add_argument("--device-class", default=None, help="override the detected device class")
     p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -111,7 +115,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         ``model`` (names), ``batch_size`` (list or None for 1), ``repeats``, ``warmup``, ``threads``,
         ``dtype``, ``meter``, ``trace``, ``energy_window`` [s], ``device``, ``device_class``,
-        ``store`` (directory), ``no_progress``.
+        ``normalise``, ``blocks``, ``store`` (directory), ``no_progress``.
 
     Returns
     -------
@@ -138,14 +142,14 @@ def cmd_profile(args: argparse.Namespace) -> int:
     settings = profiler.ProfileSettings(
         batch_sizes=tuple(args.batch_size or (1,)), repeats=args.repeats, warmup=args.warmup,
         threads=args.threads, dtype=args.dtype, device=args.device, energy_window_s=args.energy_window,
-        device_class=args.device_class,
+        device_class=args.device_class, normalise=args.normalise, blocks=args.blocks,
     )
     store = Store(args.store)
     store.check_writable()
     meter = get_meter(args.meter, trace=args.trace) if args.meter == "replay" else get_meter(args.meter)
     df = profiler.profile(args.model, settings=settings, meter=meter, store=store, progress=not args.no_progress)
-    cols = ["model", "batch_size", "dtype", "latency_ms_p50", "latency_cv", "memory_peak_bytes", "energy_j",
-            "energy_method"]
+    cols = ["model", "batch_size", "dtype", "latency_ms_p50", "latency_ms_norm_p50", "latency_method",
+            "contended_blocks", "latency_cv", "memory_peak_bytes", "energy_j", "energy_method"]
     _print_table(df.select(cols))
     print(f"{df.height} row(s) appended to {store.path}", file=sys.stderr)
     return 0

@@ -8,6 +8,7 @@ normalisation, residual adds); this is the usual convention of FLOP tables in pa
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -117,7 +118,8 @@ def layer_shape(mod: nn.Module) -> dict[str, int | None]:
     return out
 
 
-def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5) -> list[LayerRecord]:
+def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5,
+                    clock: Callable[[], int] | None = None) -> list[LayerRecord]:
     """Per-layer breakdown over the leaf modules in execution order.
 
     FLOPs, input and output bytes are for the whole batch of ``x`` (input bytes: the tensors passed
@@ -126,8 +128,10 @@ def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5) -> list
     input, each hook first waits for the GPU, so a layer is timed from its launch to its end rather
     than for its asynchronous launch alone). Work done by a parent's ``forward`` outside its leaf
     modules (reshapes, functional ops) is not attributed to any layer. A module called twice appears
-    twice.
+    twice. ``clock`` (a function returning nanoseconds, e.g. ``time.thread_time_ns`` for the calling
+    thread's CPU time with one intra-op thread) replaces the wall clock ``time.perf_counter_ns``.
     """
+    clock = clock or time.perf_counter_ns
     leaves = dict(_leaf_modules(model))
     # FLOPs per module (FlopCounterMode keys modules by their dotted path under the root's class name)
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
@@ -140,7 +144,7 @@ def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5) -> list
     out_bytes: dict[int, int] = {}
     in_bytes: dict[int, int] = {}
     times: dict[int, list[float]] = {}
-    starts: dict[str, float] = {}
+    starts: dict[str, int] = {}
     calls: list[int] = [0]
     recording = {"first": True}
     sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
@@ -148,13 +152,13 @@ def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5) -> list
     def pre(name):
         def hook(mod, args):
             sync()
-            starts[name] = time.perf_counter()
+            starts[name] = clock()
         return hook
 
     def post(name):
         def hook(mod, args, out):
             sync()
-            dt = (time.perf_counter() - starts[name]) * 1e3
+            dt = (clock() - starts[name]) / 1e6
             i = calls[0]
             calls[0] += 1
             if recording["first"]:

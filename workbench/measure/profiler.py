@@ -22,17 +22,21 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import numpy as np
 import polars as pl
 import torch
 
 from workbench import schema
 from workbench.checks import check_int, check_number
 from workbench.errors import ParameterError, UnknownNameError
-from workbench.measure import features, timing, zoo
+from workbench.measure import features, interleaved, reference, timing, zoo
 from workbench.measure.energy import EnergyMeter, get_meter
 from workbench.store import LAYER_SHAPE_COLUMNS, Store, layer_frame, new_run_id
 
 DTYPES = ("fp32", "int8")
+NORMALISATIONS = ("interleaved", "none")
+"""``interleaved``: reference blocks interleaved with the model's (:mod:`workbench.measure.interleaved`);
+``none``: back-to-back calls on the wall clock (and the thread's CPU time with one thread) only."""
 
 
 def cpu_model() -> str:
@@ -95,6 +99,8 @@ class ProfileSettings:
     energy_window_s: float = 1.0
     layer_repeats: int = 5
     device_class: str | None = None
+    normalise: str = "interleaved"
+    blocks: int = 10
 
     def __post_init__(self):
         if not self.batch_sizes:
@@ -106,6 +112,9 @@ class ProfileSettings:
         if self.threads is not None:
             check_int(self.threads, "threads", fix="--threads 1.")
         check_int(self.layer_repeats, "layer_repeats")
+        check_int(self.blocks, "blocks", fix="--blocks 10.")
+        if self.normalise not in NORMALISATIONS:
+            raise UnknownNameError("normalisation", self.normalise, NORMALISATIONS)
         if self.dtype not in DTYPES:
             raise UnknownNameError("dtype", self.dtype, DTYPES)
         check_number(self.energy_window_s, "energy window [s]", minimum=0, fix="--energy-window 1.")
@@ -164,8 +173,46 @@ def _energy_uncontended(model, x, meter, window_s: float, device: str, latency_m
     return (*best, tries)
 
 
+def _latency(model, x, settings: ProfileSettings, calibration: reference.Calibration | None):
+    """Latency of ``model(x)`` and per-layer breakdown, interleaved with the reference where asked.
+
+    Returns ``(wall stats, latency columns, details for config_json, notes, layer records)``.
+    """
+    threads = settings.threads or torch.get_num_threads()
+    clock = "wall" if settings.device.startswith("cuda") else reference.clock_for(threads)
+    if settings.normalise == "none" or settings.device.startswith("cuda"):
+        lat = timing.time_forward(model, x, repeats=settings.repeats, warmup=settings.warmup,
+                                  device=settings.device, cpu=clock == "thread-cpu")
+        layer_lat = features.layer_breakdown(model, x, repeats=settings.layer_repeats,
+                                             clock=reference.CLOCKS[clock])
+        cols = {"latency_ms_cpu_p50": lat.cpu_ms_p50, "latency_method": "wall"}
+        return lat, cols, {"method": "wall", "layer_clock": clock}, [], layer_lat
+    if calibration is None or calibration.clock != clock:
+        calibration = reference.calibrate(clock=clock)
+    ref_block = reference.default_reference()
+
+    def call():
+        model(x)
+
+    with torch.inference_mode():
+        got = interleaved.time_interleaved(call, calibration, repeats=settings.repeats, warmup=settings.warmup,
+                                           blocks=settings.blocks, reference=ref_block)
+        tick = reference.CLOCKS[clock]
+        before = reference.time_reference(ref_block, 2, tick)
+        layer_lat = features.layer_breakdown(model, x, repeats=settings.layer_repeats, clock=tick)
+        after = reference.time_reference(ref_block, 2, tick)
+    n = got.normalised
+    layer_slowdown = float(np.median(before + after)) / calibration.reference_ms
+    details = {**got.details(), "calibration": calibration.as_dict(), "reference": ref_block.describe(),
+               "layer_clock": clock, "layer_slowdown": round(layer_slowdown, 4)}
+    cols = {"latency_ms_cpu_p50": got.cpu_ms_p50, "latency_ms_norm_p50": n.norm_ms_p50,
+            "latency_method": f"reference-interleaved/{clock}", "contended_blocks": n.contended}
+    return got.wall, cols, details, list(n.flags), layer_lat
+
+
 def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: int, settings: ProfileSettings,
-                   meter: EnergyMeter | None, flops: float | None = None) -> tuple[dict, list[dict]]:
+                   meter: EnergyMeter | None, flops: float | None = None,
+                   calibration: reference.Calibration | None = None) -> tuple[dict, list[dict]]:
     """Measure any ``nn.Module`` (zoo or not) on this machine.
 
     Parameters
@@ -176,12 +223,17 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
         One input sample *with* a batch dimension of 1; it is repeated to ``batch_size``.
     flops : float, optional
         FLOPs per inference when the counter cannot see them (quantized models); counted otherwise.
+    calibration : Calibration, optional
+        The reference's speed on this host (:func:`workbench.measure.reference.calibrate`), shared by the
+        rows of one run; calibrated here when missing or on another clock.
 
     Returns
     -------
     (dict, list of dict)
-        Schema fields (params, flops, weight/activation bytes, latency, memory, energy; no identity
-        columns) and the per-layer rows without ``measurement_id``.
+        Schema fields (params, flops, weight/activation bytes, latency raw and normalised, memory,
+        energy; no identity columns) and the per-layer rows without ``measurement_id``. Per-layer
+        ``latency_ms`` is raw, on the clock named in ``_latency_details["layer_clock"]``; divided by
+        ``layer_slowdown`` there it is normalised as the network's figure is.
     """
     model = model.eval()
     if flops is None:
@@ -190,10 +242,8 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
     x = sample.repeat(batch_size, *([1] * (sample.dim() - 1))).to(settings.device)
     model = model.to(settings.device)
     with timing.num_threads(settings.threads):
-        lat = timing.time_forward(model, x, repeats=settings.repeats, warmup=settings.warmup,
-                                  device=settings.device)
+        lat, lat_cols, lat_details, notes, layer_lat = _latency(model, x, settings, calibration)
         mem = timing.peak_memory_bytes(model, x, device=settings.device)
-        layer_lat = features.layer_breakdown(model, x, repeats=settings.layer_repeats)
         energy = _energy_uncontended(model, x, meter, settings.energy_window_s, settings.device,
                                      lat.latency_ms_p50)
     fields = {
@@ -202,7 +252,7 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
         "weight_bytes": features.weight_bytes(model),
         "activation_bytes": sum(lr.output_bytes for lr in layers),
         "latency_ms_p50": lat.latency_ms_p50, "latency_ms_p95": lat.latency_ms_p95,
-        "latency_ms_mean": lat.latency_ms_mean, "latency_cv": lat.latency_cv, "repeats": lat.repeats,
+        "latency_ms_mean": lat.latency_ms_mean, "latency_cv": lat.latency_cv, "repeats": lat.repeats, **lat_cols,
         "throughput_per_s": batch_size / lat.latency_ms_p50 * 1e3,
         "memory_peak_bytes": mem,
         "memory_method": "cuda-max-allocated" if settings.device.startswith("cuda") else "torch-profiler",
@@ -221,8 +271,10 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
                    f"{lat.latency_ms_p50:.3f} ms ({busy:.0%} busy, best of {tries} windows); energy_j is "
                    f"overstated by up to {1 / max(busy, 1e-9):.1f}x. Fix: profile on an idle machine or with "
                    f"fewer threads (--threads).")
-            fields["notes"] = msg
+            notes.append(msg)
             warnings.warn(msg, RuntimeWarning, stacklevel=2)
+    if notes:
+        fields["notes"] = "; ".join(notes)
     # per-layer rows: FLOPs/bytes per sample, shape attributes, latency per forward call of the batch
     layer_rows = [
         {"layer_index": a.index, "layer_name": a.name, "layer_type": a.type, "flops": a.flops,
@@ -230,11 +282,20 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
          **{k: getattr(a, k) for k in LAYER_SHAPE_COLUMNS}}
         for a, b in zip(layers, layer_lat, strict=True)
     ]
-    return {**fields, "_energy_details": energy_details}, layer_rows
+    return {**fields, "_energy_details": energy_details, "_latency_details": lat_details}, layer_rows
+
+
+def run_calibration(settings: ProfileSettings) -> reference.Calibration | None:
+    """The reference's calibration shared by the rows of one run (``None`` where nothing is normalised)."""
+    if settings.normalise == "none" or settings.device.startswith("cuda"):
+        return None
+    with timing.num_threads(settings.threads):
+        return reference.calibrate(clock=reference.clock_for(settings.threads or torch.get_num_threads()))
 
 
 def profile_one(spec: zoo.ModelSpec, batch_size: int, settings: ProfileSettings, meter: EnergyMeter | None,
-                run_id: str, dev: dict, versions: str) -> tuple[dict, list[dict]]:
+                run_id: str, dev: dict, versions: str,
+                calibration: reference.Calibration | None = None) -> tuple[dict, list[dict]]:
     """Profile one zoo model at one batch size; return its schema row and its per-layer rows."""
     model = spec.build()
     sample = spec.example_input(1)
@@ -242,10 +303,11 @@ def profile_one(spec: zoo.ModelSpec, batch_size: int, settings: ProfileSettings,
     if settings.dtype == "int8":
         model = quantize_int8_dynamic(model)
     fields, layer_rows = measure_module(model, sample, batch_size=batch_size, settings=settings, meter=meter,
-                                        flops=flops)
+                                        flops=flops, calibration=calibration)
     energy_details = fields.pop("_energy_details")
     mid = uuid.uuid4().hex
-    config = {**spec.config(), "warmup": settings.warmup, "layer_repeats": settings.layer_repeats}
+    config = {**spec.config(), "warmup": settings.warmup, "layer_repeats": settings.layer_repeats,
+              "latency": fields.pop("_latency_details")}
     if energy_details:
         config["energy"] = energy_details
     row = {
@@ -295,6 +357,7 @@ def profile(models, *, settings: ProfileSettings | None = None, meter="auto", st
     dev = device_info(settings.device, settings.device_class)
     versions = json.dumps(software_versions(), sort_keys=True)
     jobs = [(s, b) for s in specs for b in settings.batch_sizes]
+    calibration = run_calibration(settings)
     rows, layer_rows = [], []
     bar = None
     if progress:
@@ -304,7 +367,7 @@ def profile(models, *, settings: ProfileSettings | None = None, meter="auto", st
     for spec, b in jobs:
         if bar is not None:
             bar.set_postfix_str(f"{spec.name} bs={b}")
-        row, lrows = profile_one(spec, b, settings, meter_obj, run_id, dev, versions)
+        row, lrows = profile_one(spec, b, settings, meter_obj, run_id, dev, versions, calibration)
         rows.append(row)
         layer_rows += lrows
         if bar is not None:

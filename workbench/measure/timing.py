@@ -17,7 +17,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -63,6 +63,8 @@ class LatencyStats:
     latency_cv: float
     repeats: int
     samples_ms: tuple[float, ...]
+    cpu_ms_p50: float | None = None
+    """Median CPU time of the calling thread per call [ms] (``time.thread_time_ns``), where measured."""
 
 
 def summarize(samples_ms) -> LatencyStats:
@@ -92,19 +94,31 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def time_forward(model, x, *, repeats: int, warmup: int, device: str = "cpu") -> LatencyStats:
-    """Latency statistics of ``model(x)`` over ``repeats`` timed calls after ``warmup`` calls."""
-    samples = []
+def time_forward(model, x, *, repeats: int, warmup: int, device: str = "cpu", cpu: bool = False) -> LatencyStats:
+    """Latency statistics of ``model(x)`` over ``repeats`` timed calls after ``warmup`` calls.
+
+    With ``cpu``, each call's CPU time of the calling thread (``time.thread_time_ns``) is taken too and its
+    median returned as ``cpu_ms_p50``: with one intra-op thread it excludes the time the thread waited for a
+    core (other processes, hypervisor steal); with more it misses the pool's threads, so it is only asked
+    for with one.
+    """
+    samples, cpu_samples = [], []
     with torch.inference_mode():
         for _ in range(warmup):
             model(x)
         _sync(device)
         for _ in range(repeats):
+            c0 = time.thread_time_ns() if cpu else 0
             t0 = time.perf_counter_ns()
             model(x)
             _sync(device)
             samples.append((time.perf_counter_ns() - t0) / 1e6)
-    return summarize(samples)
+            if cpu:
+                cpu_samples.append((time.thread_time_ns() - c0) / 1e6)
+    stats = summarize(samples)
+    if cpu:
+        stats = replace(stats, cpu_ms_p50=float(np.median(cpu_samples)))
+    return stats
 
 
 def peak_memory_bytes(model, x, *, device: str = "cpu") -> int:
