@@ -9,6 +9,7 @@ import pytest
 
 from workbench import schema
 from workbench.catalog.devices import get_device
+from workbench.errors import ParameterError
 from workbench.placement.chain import brute_force, solve
 from workbench.placement.problem import ProblemError, load_problem, parse_problem
 from workbench.placement.zoo_costs import zoo_costs, zoo_layers
@@ -204,3 +205,55 @@ def test_a_relative_store_path_starts_at_the_problem_file(lenet_store, tmp_path,
     monkeypatch.chdir(tmp_path)  # elsewhere: the store is found beside the problem file, not here
     p = load_problem(problem)
     assert p.cost_sources[0].startswith("store: measured per-layer latency_ms")
+
+
+@pytest.fixture(scope="module")
+def threads_store(lenet_store, tmp_path_factory):
+    """lenet on pixel-4 twice: threads 2 (0.5 J, the profiled layers) and, later, threads 1 (0.8 J, layers × 3)."""
+    path, _, _ = lenet_store
+    src = Store(path)
+    rows = src.read().filter(pl.col("device_name") == "pixel-4")
+    layers = src.read_layers().filter(pl.col("measurement_id") == rows["measurement_id"][0])
+    out = Store(tmp_path_factory.mktemp("threads"))
+    for threads, energy, factor, minutes in ((2, 0.5, 1.0, 0), (1, 0.8, 3.0, 1)):
+        mid = uuid.uuid4().hex
+        row = rows.with_columns(pl.lit(mid).alias("measurement_id"), pl.lit(threads).cast(pl.Int64).alias("threads"),
+                                pl.lit(energy).alias("energy_j"),
+                                (pl.col("timestamp_utc") + pl.duration(minutes=minutes)).alias("timestamp_utc"))
+        lay = layers.with_columns(pl.lit(mid).alias("measurement_id"), pl.col("latency_ms") * factor)
+        out.append(schema.from_records(row.to_dicts()), layers=lay)
+    return out.path, layers.sort("layer_index")["latency_ms"].to_list()
+
+
+def test_store_costs_select_the_thread_count_or_name_the_one_used(threads_store):
+    path, ms = threads_store
+    two = zoo_costs("lenet", ["pixel-4"], costs=["store"], store=path, threads=[2])
+    one = zoo_costs("lenet", ["pixel-4"], costs=["store"], store=path, threads=[1])
+    latest = zoo_costs("lenet", ["pixel-4"], costs=["store"], store=path)
+    # rtol 1e-12: the stored floats, times 3 for the threads-1 run; energy split by latency share
+    assert [r[0] for r in two.latency_ms] == pytest.approx(ms, rel=1e-12)
+    assert [r[0] for r in one.latency_ms] == pytest.approx([3 * m for m in ms], rel=1e-12)
+    assert sum(r[0] for r in two.energy_j) == pytest.approx(0.5, rel=1e-12)
+    assert sum(r[0] for r in one.energy_j) == pytest.approx(0.8, rel=1e-12)
+    assert "threads 2 (asked)" in two.cost_sources[0] and "threads 1 (asked)" in one.cost_sources[0]
+    # no thread count asked: the latest run (threads 1), and the label says the store has threads 2 too
+    assert latest.latency_ms == one.latency_ms
+    assert "threads 1 (the latest run's; the store also has threads [2]: give threads = N" in latest.cost_sources[0]
+    with pytest.raises(ParameterError, match=r"with threads = 4 \(it has threads \[1, 2\]\)"):
+        zoo_costs("lenet", ["pixel-4"], costs=["store"], store=path, threads=[4])
+
+
+def test_a_tier_threads_key_selects_the_run(threads_store):
+    path, ms = threads_store
+    d = zoo_dict(devices=("pixel-4",), store=str(path))
+    d["links"] = []
+    d["tiers"][0].update(costs="store", threads=2)
+    p = parse_problem(d)
+    assert [la.latency_ms[0] for la in p.layers] == pytest.approx(ms, rel=1e-12)
+    for bad, needle in ((0, "threads = 0 must be a whole number >= 1"), ("2", "threads = '2' must be")):
+        d["tiers"][0]["threads"] = bad
+        with pytest.raises(ProblemError, match=needle):
+            parse_problem(d)
+    d["tiers"][0].update(threads=1, costs="roofline")
+    with pytest.raises(ProblemError, match="gives threads = 1 but its costs are 'roofline'"):
+        parse_problem(d)

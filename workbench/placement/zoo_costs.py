@@ -9,7 +9,8 @@ given and holds a run of the model on the device, else ``"roofline"``), and the 
 per tier (:attr:`ZooCosts.cost_sources`):
 
 - ``"store"``: the per-layer ``latency_ms`` of the latest profiler run of the model at batch 1, fp32
-  on the device (``device_name`` equal to the tier's device) in a :class:`~workbench.store.Store`;
+  on the device (``device_name`` equal to the tier's device) in a :class:`~workbench.store.Store`, at the
+  tier's ``threads`` if given (else the latest run of any thread count, which the label names);
   the run's ``energy_j`` is split over the layers by latency share (labelled so: per-layer energy is
   not measured). A run without energy gets latency × the catalog's max power, labelled.
 - ``"costmodel"``: a fitted cost model file (:func:`workbench.costmodels.persistence.load`, target
@@ -129,28 +130,56 @@ def roofline_costs(layers: list[ZooLayer], device: str) -> tuple[list[float], li
     return ms, [m / 1e3 * power for m in ms], label
 
 
-def store_run(store, model: str, device: str):
-    """The latest profiler row of ``model`` at batch 1, fp32 on ``device`` in ``store`` (a dict), or None."""
+def store_run(store, model: str, device: str, threads: int | None = None):
+    """The latest profiler row of ``model`` at batch 1, fp32 on ``device`` in ``store`` (a dict), or None.
+
+    Parameters
+    ----------
+    store : Store or path
+    model, device : str
+        The zoo name and the stored ``device_name``.
+    threads : int or None
+        Only runs with this many intra-op CPU threads (the store's ``threads``); None: the latest run
+        whatever its thread count (:func:`store_costs` then says which count it used).
+    """
     rows = Store.coerce(store).read().filter(
         (pl.col("source") == "profiler") & (pl.col("model") == model) & (pl.col("batch_size") == 1)
         & (pl.col("dtype") == "fp32") & (pl.col("device_name") == device))
+    if threads is not None:
+        rows = rows.filter(pl.col("threads") == threads)
     return None if rows.height == 0 else rows.sort("timestamp_utc").row(-1, named=True)
 
 
-def store_costs(layers: list[ZooLayer], model: str, device: str, store) -> tuple[list[float], list[float], str]:
+def stored_thread_counts(store, model: str, device: str) -> list[int]:
+    """The thread counts of the profiler runs of ``model`` at batch 1, fp32 on ``device`` in ``store``, ascending."""
+    rows = Store.coerce(store).read().filter(
+        (pl.col("source") == "profiler") & (pl.col("model") == model) & (pl.col("batch_size") == 1)
+        & (pl.col("dtype") == "fp32") & (pl.col("device_name") == device))
+    return sorted({int(t) for t in rows["threads"].drop_nulls().to_list()})
+
+
+def store_costs(layers: list[ZooLayer], model: str, device: str, store,
+                threads: int | None = None) -> tuple[list[float], list[float], str]:
     """Measured per-layer latency [ms] of the latest stored run and its energy [J] split by latency share.
+
+    ``threads`` selects runs with that many intra-op threads (None: the latest of any count); the label
+    says the thread count of the run used and, where the store holds others, which.
 
     Raises
     ------
     ParameterError
-        No such run in the store, or a run whose layers differ from the model's.
+        No such run in the store (at that thread count: the counts it has are named), or a run whose layers
+        differ from the model's.
     """
     store = Store.coerce(store)
-    row = store_run(store, model, device)
+    row = store_run(store, model, device, threads)
+    counts = stored_thread_counts(store, model, device)
     if row is None:
+        at = "" if threads is None else f" with threads = {threads} (it has threads {counts})" if counts else ""
         raise ParameterError(f"store {store.path} has no profiler run of {model!r} at batch 1, fp32 on device "
-                             f"{device!r}. Fix: profile it there (`workbench profile --model {model} --store ...`), "
-                             "or give costs = \"roofline\" or \"costmodel\" for this tier.")
+                             f"{device!r}{at}. Fix: profile it there (`workbench profile --model {model} "
+                             f"{'' if threads is None else f'--threads {threads} '}--store ...`), give threads = one "
+                             "of those counts, or give costs = \"roofline\" or \"costmodel\" for this tier.")
     lay = store.read_layers().filter(pl.col("measurement_id") == row["measurement_id"]).sort("layer_index")
     if lay.height != len(layers):
         raise ParameterError(f"store run {row['measurement_id']} of {model!r} on {device!r} has {lay.height} "
@@ -158,7 +187,11 @@ def store_costs(layers: list[ZooLayer], model: str, device: str, store) -> tuple
                              "workbench.")
     ms = [float(v) for v in lay["latency_ms"].to_list()]
     total = sum(ms)
-    label = f"store: measured per-layer latency_ms (run {row['run_id']}, measurement {row['measurement_id']})"
+    others = [c for c in counts if c != row["threads"]]
+    chosen = "asked" if threads is not None else "the latest run's" + (
+        f"; the store also has threads {others}: give threads = N to choose" if others else "")
+    label = (f"store: measured per-layer latency_ms (run {row['run_id']}, measurement {row['measurement_id']}, "
+             f"threads {row['threads']} ({chosen}))")
     if row.get("energy_j") is not None:
         energy = [row["energy_j"] * m / total if total > 0 else row["energy_j"] / len(ms) for m in ms]
         return ms, energy, label + f"; energy_j {row['energy_j']:.4g} J of the run split by latency share"
@@ -213,7 +246,8 @@ def costmodel_costs(layers: list[ZooLayer], model: str, device: str, path) -> tu
     return ms, [m / 1e3 * dev.max_power_w for m in ms], label
 
 
-def zoo_costs(model: str, devices, *, costs=None, cost_models=None, store=None, int8_cuts: bool = False) -> ZooCosts:
+def zoo_costs(model: str, devices, *, costs=None, cost_models=None, store=None, int8_cuts: bool = False,
+              threads=None) -> ZooCosts:
     """Per-layer costs of zoo ``model`` on each tier's device, with the source of each tier's costs.
 
     Parameters
@@ -231,6 +265,8 @@ def zoo_costs(model: str, devices, *, costs=None, cost_models=None, store=None, 
         Where measured runs are read (never written).
     int8_cuts : bool
         Cut sizes (the input and every layer's output) divided by 4.
+    threads : sequence of int or None, optional
+        Per tier the thread count of the stored run to use (``"store"`` only; None: the latest run).
 
     Returns
     -------
@@ -253,21 +289,27 @@ def zoo_costs(model: str, devices, *, costs=None, cost_models=None, store=None, 
     n = len(devices)
     costs = list(costs) if costs is not None else [None] * n
     cost_models = list(cost_models) if cost_models is not None else [None] * n
-    if len(costs) != n or len(cost_models) != n:
-        raise ParameterError(f"one cost source and one cost model (or None) per tier: {n} devices, {len(costs)} "
-                             f"sources, {len(cost_models)} cost models. Fix: give lists of {n}.")
+    threads = list(threads) if threads is not None else [None] * n
+    if len(costs) != n or len(cost_models) != n or len(threads) != n:
+        raise ParameterError(f"one cost source, one cost model and one thread count (or None) per tier: {n} devices, "
+                             f"{len(costs)} sources, {len(cost_models)} cost models, {len(threads)} thread counts. "
+                             f"Fix: give lists of {n}.")
     input_bytes, layers = zoo_layers(model)
     lat, en, labels = [], [], []
-    for t, (device, source, path) in enumerate(zip(devices, costs, cost_models, strict=True)):
+    for t, (device, source, path, nthreads) in enumerate(zip(devices, costs, cost_models, threads, strict=True)):
         if source is None:
-            source = "store" if store is not None and store_run(store, model, device) is not None else "roofline"
+            stored = store is not None and (nthreads is not None or store_run(store, model, device) is not None)
+            source = "store" if stored else "roofline"
+        if nthreads is not None and source != "store":
+            raise ParameterError(f"tier {t} ({device!r}) gives threads = {nthreads} but its costs are {source!r}; "
+                                 "threads selects stored runs. Fix: give costs = \"store\" and a store, or drop threads.")
         if source not in COST_SOURCES:
             raise UnknownNameError(f"cost source of tier {t}", source, COST_SOURCES)
         if source == "store":
             if store is None:
                 raise ParameterError(f"tier {t} ({device!r}) asks for costs = \"store\" but no store is given. "
                                      "Fix: add store = \"data/runs\" to [model].")
-            ms, j, label = store_costs(layers, model, device, store)
+            ms, j, label = store_costs(layers, model, device, store, nthreads)
         elif source == "costmodel":
             if path is None:
                 raise ParameterError(f"tier {t} ({device!r}) asks for costs = \"costmodel\" without a cost_model "
@@ -289,4 +331,4 @@ def zoo_costs(model: str, devices, *, costs=None, cost_models=None, store=None, 
 
 
 __all__ = ["COST_SOURCES", "ZooCosts", "ZooLayer", "costmodel_costs", "roofline_costs", "roofline_layer_ms",
-           "store_costs", "store_run", "zoo_costs", "zoo_layers"]
+           "store_costs", "store_run", "stored_thread_counts", "zoo_costs", "zoo_layers"]
