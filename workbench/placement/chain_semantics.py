@@ -197,10 +197,13 @@ def objective_coefficients(problem: ChainProblem, objective: str):
 def solver_result(problem: ChainProblem, objective: str, assignment, solver: str, optimal: bool, **extra) -> dict:
     """The one result shape of every solver and heuristic: ``objective``, ``value`` (the objective's metric
     from :func:`evaluate`), the metrics of :func:`evaluate`, ``solver``, ``optimal``, ``cost_source``, and
-    ``cost_sources`` (tier name → where its costs came from) and
+    ``cost_sources`` (tier name → where its costs came from), ``carbon_by_tier`` (tier name →
+    ``carbon_intensity_g_per_kwh`` and ``carbon_source``, where the intensity came from) and
     ``extra`` (e.g. ``gap``, the MIP gap, and ``status``)."""
     metrics = evaluate(problem, assignment)
     sources = problem.cost_sources or (problem.cost_source,) * len(problem.tiers)
+    carbon = {t.name: {"carbon_intensity_g_per_kwh": t.carbon_intensity_g_per_kwh, "carbon_source": t.carbon_source}
+              for t in problem.tiers}
     return {"objective": objective, "value": metrics[objective], **metrics, "solver": solver,
             "optimal": bool(optimal), "cost_source": problem.cost_source,
-            "cost_sources": dict(zip(problem.tier_names, sources, strict=True)), **extra}
+            "cost_sources": dict(zip(problem.tier_names, sources, strict=True)), "carbon_by_tier": carbon, **extra}

@@ -18,7 +18,7 @@ Format (``docs/placement.md``, sections "Chain split" and "Zoo models, cost sour
     energy_j = [0.031, 0.09, 0.12]    # one value per tier [J]
     [[tiers]]                         # in order from the data source outwards
     name = "phone"
-    carbon_intensity_g_per_kwh = 300  # or country = "FRA"; optional pue (default 1), memory_bytes (no limit)
+    carbon_intensity_g_per_kwh = 300  # or country = "FRA", or carbon_signal = "ci.csv" with at (problem_checks)
     [[links]]                         # one per pair of consecutive tiers, in order
     bandwidth_mbps = 10.0
     rtt_ms = 50.0                     # optional tx_power_w (0), kwh_per_gb (0) or technology = "4g"
@@ -31,37 +31,32 @@ Or ``[model] zoo = "resnet8"`` (optional ``store``, ``int8_cuts``), per tier ``d
 from __future__ import annotations
 
 import difflib
-import re
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from workbench.catalog import grid, network
+from workbench.catalog import network
 from workbench.catalog.pue import check_pue
-from workbench.checks import check_number
-from workbench.errors import ImportFormatError, ParameterError, UnknownNameError
-from workbench.files import read_user_file
+from workbench.errors import ParameterError, UnknownNameError
+from workbench.placement.problem_checks import (
+    INTENSITY_KEYS,
+    ProblemError,
+    ProblemFormatError,
+    Validator,
+    read_problem_text,
+    toml_table,
+)
 from workbench.placement.zoo_costs import zoo_costs
 
 OBJECTIVES: tuple[str, ...] = ("latency_ms", "device_energy_j", "energy_j", "carbon_g")
 """What a chain problem may minimise: end-to-end latency [ms], energy of tier 0 [J], total energy [J],
 operational + network carbon [gCO2e]."""
 
-TOP_KEYS = {"objective", "model", "tiers", "links", "constraints", "name", "description"}
+TOP_KEYS = {"kind", "objective", "model", "tiers", "links", "constraints", "name", "description", "at"}
 MODEL_KEYS = {"input_bytes", "layers", "name", "zoo", "store", "int8_cuts"}
 LAYER_KEYS = {"name", "output_bytes", "latency_ms", "energy_j", "weight_bytes"}
-TIER_KEYS = {"name", "carbon_intensity_g_per_kwh", "country", "pue", "memory_bytes", "device", "costs", "cost_model",
-             "note"}
+TIER_KEYS = {"name", "pue", "memory_bytes", "device", "costs", "cost_model", "threads", "note"} | INTENSITY_KEYS
 LINK_KEYS = {"bandwidth_mbps", "rtt_ms", "tx_power_w", "kwh_per_gb", "technology", "note"}
 CONSTRAINT_KEYS = {"latency_ms_max"}
-
-
-class ProblemError(ParameterError):
-    """A placement problem has a missing or unknown key, or a value outside its valid range."""
-
-
-class ProblemFormatError(ImportFormatError):
-    """A placement problem file is not UTF-8 TOML (line and column given where known)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +69,7 @@ class Tier:
     memory_bytes: float | None = None
     country: str | None = None
     device: str | None = None
+    carbon_source: str = "carbon_intensity_g_per_kwh"  # or the country's grid, or a signal at a time
 
 
 @dataclass(frozen=True)
@@ -130,13 +126,15 @@ def check_objective(objective: str, where: str = "objective") -> str:
     return objective
 
 
-def load_problem(path: str | Path) -> ChainProblem:
+def load_problem(path: str | Path, *, at=None) -> ChainProblem:
     """Read and validate a chain problem TOML file.
 
     Parameters
     ----------
     path : path-like
         The file (UTF-8; a byte-order mark is accepted).
+    at : str, datetime, float or None
+        The time at which tiers with a ``carbon_signal`` take their intensity (wins over the file's ``at``).
 
     Returns
     -------
@@ -150,20 +148,10 @@ def load_problem(path: str | Path) -> ChainProblem:
         Not UTF-8 text, or not valid TOML.
     """
     path = Path(path)
-    data = read_user_file(path, "problem file", ProblemError, suffix=".toml",
-                          fix="give the path of an existing .toml file (docs/placement.md shows one).")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ProblemFormatError(f"problem file {path} is not UTF-8 text (byte {exc.start}). Fix: save it as "
-                                 "UTF-8.") from None
-    return parse_problem(text, source=str(path), base_dir=path.parent)
+    return parse_problem(read_problem_text(path), source=str(path), base_dir=path.parent, at=at)
 
 
-_TOML_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
-
-
-def parse_problem(text_or_dict: str | dict, *, source: str = "<problem>", base_dir=None) -> ChainProblem:
+def parse_problem(text_or_dict: str | dict, *, source: str = "<problem>", base_dir=None, at=None) -> ChainProblem:
     """Validate a chain problem given as TOML text or as the dict ``tomllib`` would give.
 
     Parameters
@@ -173,7 +161,9 @@ def parse_problem(text_or_dict: str | dict, *, source: str = "<problem>", base_d
     source : str
         Its name in messages (the file's path).
     base_dir : path-like, optional
-        Where relative ``store`` and ``cost_model`` paths start (the problem file's folder; default: here).
+        Where relative ``store``, ``cost_model`` and ``carbon_signal`` paths start (the file's folder; default: here).
+    at : str, datetime, float or None
+        The time at which tiers with a ``carbon_signal`` take their intensity (wins over the file's ``at``).
 
     Returns
     -------
@@ -212,78 +202,26 @@ def parse_problem(text_or_dict: str | dict, *, source: str = "<problem>", base_d
     >>> p.tier_names, p.links[0].bandwidth_mbps
     (('phone', 'cloud'), 8.0)
     """
-    if isinstance(text_or_dict, str):
-        try:
-            raw = tomllib.loads(text_or_dict)
-        except tomllib.TOMLDecodeError as exc:
-            m = _TOML_POS.search(str(exc))
-            where = f" at line {m.group(1)}, column {m.group(2)}" if m else ""
-            raise ProblemFormatError(f"{source} is not valid TOML{where}: {_TOML_POS.sub('', str(exc))}. Fix the "
-                                     "syntax there (strings need quotes, e.g. name = \"phone\").") from None
-    elif isinstance(text_or_dict, dict):
-        raw = text_or_dict
-    else:
-        raise ProblemError(f"a problem is TOML text or a dict, got {type(text_or_dict).__name__}.")
-    return _Validator(source, base_dir).problem(raw)
+    return _Validator(source, base_dir, at).problem(toml_table(text_or_dict, source))
 
 
-class _Validator:
-    """The checks of one problem, each message prefixed with the source."""
-
-    def __init__(self, source: str, base_dir=None):
-        self.source = source
-        self.path = lambda p: p if p is None or base_dir is None or Path(p).is_absolute() else str(Path(base_dir) / p)
-
-    def fail(self, msg: str):
-        raise ProblemError(f"{self.source}: {msg}")
-
-    def keys(self, table, allowed: set, where: str) -> dict:
-        if not isinstance(table, dict):
-            self.fail(f"{where} must be a table, got {table!r}.")
-        for key in table:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
-                self.fail(f"unknown key {key!r} in {where}.{hint} Valid keys: {', '.join(sorted(allowed))}.")
-        return table
-
-    def number(self, table: dict, key: str, where: str, *, required=True, default=None, positive=False,
-               fix: str = ""):
-        if key not in table:
-            if required:
-                self.fail(f"{where} lacks the required key {key!r}. Fix: add e.g. `{key} = ...`.")
-            return default
-        return self.value(table[key], f"{where}.{key}", positive=positive, fix=fix)
-
-    def value(self, value, name: str, *, positive=False, fix: str = "") -> float:
-        fix = fix or ("give a number > 0." if positive else "give a number >= 0.")
-        try:
-            return check_number(value, f"{self.source}: {name}", minimum=0, exclusive=positive, fix=fix)
-        except ParameterError as exc:
-            raise ProblemError(str(exc)) from None
-
-    def string(self, table: dict, key: str, where: str, default=None):
-        if key not in table:
-            return default
-        value = table[key]
-        if not isinstance(value, str) or not value.strip():
-            self.fail(f"{where}.{key} must be a non-empty string, got {value!r}.")
-        return value.strip()
-
-    def array(self, raw: dict, key: str, where: str, fix: str) -> list:
-        items = raw.get(key)
-        if not isinstance(items, list) or not items or not all(isinstance(x, dict) for x in items):
-            got = "it is missing" if items is None else f"got {items!r}"[:120]
-            self.fail(f"{where} needs at least one [[{key}]] table ({got}). Fix: {fix}")
-        return items
+class _Validator(Validator):
+    """The checks of one chain problem (:class:`~workbench.placement.problem_checks.Validator`'s, and the chain's)."""
 
     def problem(self, raw: dict) -> ChainProblem:
         self.keys(raw, TOP_KEYS, "the problem")
+        if raw.get("kind", "chain") != "chain":
+            self.fail(f"kind = {raw['kind']!r}: this reader takes chain problems. Fix: read the file with "
+                      "workbench.placement.problem_files.load_any_problem (or `workbench place`).")
+        self.top_at = raw.get("at")
         objective = check_objective(raw.get("objective", "latency_ms"), f"{self.source}: objective")
         tiers = tuple(self.tier(t, i) for i, t in enumerate(
             self.array(raw, "tiers", "the problem", "add [[tiers]] tables with name = ..., in order from the "
                        "data source outwards.")))
         names = [t.name for t in tiers]
+        if (self.at is not None or self.top_at is not None) and not any("carbon_signal" in t for t in raw["tiers"]):
+            self.fail(f"a time is given (at = {self.at if self.at is not None else self.top_at!r}) but no tier names a "
+                      "carbon_signal. Fix: add carbon_signal = \"intensity.csv\" to a tier, or drop the time.")
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             self.fail(f"tier names must differ; {dup[0]!r} is given {names.count(dup[0])} times. Fix: rename one.")
@@ -320,7 +258,7 @@ class _Validator:
         try:
             c = zoo_costs(zoo, [t.device for t in tiers], costs=[r.get("costs") for r in raw_tiers], int8_cuts=int8,
                           cost_models=[self.path(r.get("cost_model")) for r in raw_tiers],
-                          store=self.path(model.get("store")))
+                          store=self.path(model.get("store")), threads=[self.threads(r) for r in raw_tiers])
         except (ParameterError, UnknownNameError) as exc:
             raise ProblemError(f"{self.source}: [model].zoo = {zoo!r}: {exc}") from None
         layers = tuple(Layer(name=n, output_bytes=c.output_bytes[i], latency_ms=c.latency_ms[i],
@@ -335,19 +273,22 @@ class _Validator:
         if name is None:
             self.fail(f"{where} lacks its name. Fix: add name = \"...\" (e.g. \"phone\", \"edge\", \"cloud\").")
         where = f"[[tiers]] #{i + 1} ({name!r})"
-        country = self.string(t, "country", where)
-        intensity = self.number(t, "carbon_intensity_g_per_kwh", where, required=False)
-        if intensity is None and country is None:
-            self.fail(f"{where} has neither carbon_intensity_g_per_kwh nor country. Fix: add e.g. "
-                      "carbon_intensity_g_per_kwh = 300 or country = \"FRA\".")
+        intensity, country, label = self.intensity(t, where)
         try:
-            intensity = grid.carbon_intensity_g_per_kwh(country or "", override=intensity)
             pue = check_pue(self.number(t, "pue", where, required=False, default=1.0))
-        except (ParameterError, UnknownNameError) as exc:
+        except ParameterError as exc:
             raise ProblemError(f"{self.source}: {where}: {exc}") from None
         memory = self.number(t, "memory_bytes", where, required=False, positive=True)
         return Tier(name=name, carbon_intensity_g_per_kwh=intensity, pue=pue, memory_bytes=memory, country=country,
-                    device=self.string(t, "device", where))
+                    device=self.string(t, "device", where), carbon_source=label)
+
+    def threads(self, t: dict):
+        """A tier's ``threads`` (an int ≥ 1) or None."""
+        n = t.get("threads")
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            self.fail(f"[[tiers]] {t.get('name')!r}: threads = {n!r} must be a whole number >= 1 (the intra-op thread "
+                      "count of the stored run to use). Fix: e.g. threads = 1, or drop it for the latest run.")
+        return n
 
     def link(self, lk: dict, k: int) -> Link:
         where = f"[[links]] #{k} (tier {k - 1} -> tier {k})"
