@@ -17,8 +17,23 @@ Prints tables, then one JSON object as the last line with (issue 15, section 7):
   (factors, Neurosurgeon's convention) are given beside them. Neurosurgeon (Kang et al., ASPLOS 2017)
   reported 59.5 % mobile energy and 3.1× latency against cloud-only on its own setup (measured costs,
   a Jetson TK1 phone stand-in and a Titan X server); ours is on ours;
+  ``split_cost_sources`` labels where every tier's costs came from;
+- ``split_measured_device``: the same savings with the device tier's per-layer costs *measured on this CPU*
+  (``--measured-models``, default lenet, dscnn-kws, resnet8, profiled now into a temporary store with
+  ``--measured-repeats`` 5 repeats at ``--measured-threads`` 1 thread, energy by the profiler's meter, the run
+  chosen by that thread count) and the edge and cloud on roofline bounds as above; beside it
+  ``roofline_same_models``, the roofline figures over the same models, and the labelled ``cost_sources``;
 - ``shift_saving_noninterruptible``, ``shift_saving_interruptible``: ``shifting.shifting_benchmark`` on
   CAISO North (``vessim-carbon-signal/watttime_example.csv``) with 5 % forecast error.
+
+Why the latency saving can be 0: it is 1 − (latency-optimal split) / (all on the device), and all on the device
+is itself a split, so the saving is 0 exactly when no offload beats the device. Offloading pays one round trip
+plus the transfer of the cut tensor and the result before any server speed helps: with RTTs of 20-100 ms
+(Wi-Fi, 4G, 5G, 3G) a model the device runs in less than that can never gain. At roofline bounds the phone runs
+these four small models in microseconds, so the saving is 0 on every link; measured on this CPU they take
+milliseconds (more when the machine is shared), still mostly below one RTT. The tables print, per model and
+link, the device-only latency beside the best offloading split's, which is the comparison that decides. The
+device energy saving is not 0 because all-in-the-cloud still pays the radio to send the input.
 
 Without ``../shared/data`` the traces give way to the defaults and the shifting figures are skipped, said so.
 
@@ -119,26 +134,37 @@ def heuristic_gaps(n_chains: int, seed: int) -> dict:
             "heuristic_chains": n_chains}
 
 
-def zoo_problem(model: str, link: dict, radio_w: float, store: str | None) -> dict:
+def zoo_problem(model: str, link: dict, radio_w: float, store: str | None, devices=DEVICES,
+                threads: int | None = None) -> dict:
     tiers = [{"name": n, "device": d, "carbon_intensity_g_per_kwh": 300.0} for n, d in zip(("phone", "edge", "cloud"),
-                                                                                          DEVICES, strict=True)]
+                                                                                          devices, strict=True)]
+    if threads is not None:  # the device tier's costs: the stored run at this thread count
+        tiers[0].update(costs="store", threads=threads)
     m = {"zoo": model} | ({"store": store} if store else {})
     return {"model": m, "tiers": tiers, "links": [{**link, "tx_power_w": radio_w}, EDGE_LINK]}
 
 
-def zoo_savings(profiles: dict, store: str | None) -> dict:
-    """Savings of the best split against all-in-cloud (device energy) and all-on-device (latency)."""
-    print(f"== split savings: {', '.join(DEVICES)}; costs per tier in cost_sources ==")
-    print(f"{'model':<17}{'link':<6}{'Mbit/s':>8}{'dev.E saving':>14}{'lat. saving':>13}{'speed-up dev':>14}"
-          f"{'speed-up cloud':>16}  best split (latency)")
-    e_sav, l_sav, sp_dev, sp_cloud, sources = [], [], [], [], set()
-    for model in ZOO_MODELS:
+def _best_offload_ms(p) -> float:
+    """The lowest latency [ms] of any single split that sends something off the device (a prefix stays, the rest
+    runs on the edge or the cloud): what the device-only latency is up against."""
+    n = len(p.layers)
+    return min(evaluate(p, [0] * s + [t] * (n - s))["latency_ms"] for s in range(n) for t in (1, 2))
+
+
+def zoo_savings(profiles: dict, store: str | None, *, models=ZOO_MODELS, devices=DEVICES, threads=None,
+                title: str = "roofline (catalog) on every tier") -> dict:
+    """Savings of the best split against all-in-cloud (device energy) and all-on-device (latency), per model × link."""
+    print(f"== split savings, costs: {title}; tiers {', '.join(devices)} ==")
+    print(f"{'model':<17}{'link':<6}{'Mbit/s':>8}{'dev.E saving':>14}{'lat. saving':>13}{'device ms':>11}"
+          f"{'best offload ms':>17}{'speed-up cloud':>16}  best split (latency)")
+    rows, sources = [], set()
+    for model in models:
         base = None
         for tech in LINKS:
             prof = profiles[tech]
             link = {"bandwidth_mbps": prof.bandwidth_mbps, "rtt_ms": prof.rtt_ms}
             if base is None:  # the zoo costs are counted once per model; the link changes
-                base = parse_problem(zoo_problem(model, link, RADIO_POWER_W[tech], store))
+                base = parse_problem(zoo_problem(model, link, RADIO_POWER_W[tech], store, devices, threads))
             p = replace(base, links=(Link(bandwidth_mbps=prof.bandwidth_mbps, rtt_ms=prof.rtt_ms,
                                           tx_power_w=RADIO_POWER_W[tech]), base.links[1]))
             n = len(p.layers)
@@ -146,25 +172,51 @@ def zoo_savings(profiles: dict, store: str | None) -> dict:
             best_e = chain.solve(p, "device_energy_j")
             best_l = chain.solve(p, "latency_ms")
             sources |= set(best_l["cost_sources"].values())
-            e = 1 - best_e["device_energy_j"] / cloud_only["device_energy_j"]
-            lat = 1 - best_l["latency_ms"] / device_only["latency_ms"]
-            e_sav.append(e)
-            l_sav.append(lat)
-            sp_dev.append(device_only["latency_ms"] / best_l["latency_ms"])
-            sp_cloud.append(cloud_only["latency_ms"] / best_l["latency_ms"])
+            row = {"model": model, "link": tech,
+                   "device_energy_saving": 1 - best_e["device_energy_j"] / cloud_only["device_energy_j"],
+                   "latency_saving": 1 - best_l["latency_ms"] / device_only["latency_ms"],
+                   "speedup_dev": device_only["latency_ms"] / best_l["latency_ms"],
+                   "speedup_cloud": cloud_only["latency_ms"] / best_l["latency_ms"],
+                   "device_only_ms": device_only["latency_ms"], "best_offload_ms": _best_offload_ms(p)}
+            rows.append(row)
             split = sorted(set(best_l["assignment"]), key=("phone", "edge", "cloud").index)
-            print(f"{model:<17}{tech:<6}{prof.bandwidth_mbps:>8.3g}{e:>14.1%}{lat:>13.1%}{sp_dev[-1]:>14.2f}"
-                  f"{sp_cloud[-1]:>16.2f}  {'+'.join(split)}")
+            print(f"{model:<17}{tech:<6}{prof.bandwidth_mbps:>8.3g}{row['device_energy_saving']:>14.1%}"
+                  f"{row['latency_saving']:>13.1%}{row['device_only_ms']:>11.4g}{row['best_offload_ms']:>17.4g}"
+                  f"{row['speedup_cloud']:>16.2f}  {'+'.join(split)}")
     print("cost sources:", *sorted(sources), sep="\n  ")
-    return {"device_energy_saving_vs_cloud_only": statistics.mean(e_sav),
-            "latency_saving_vs_device_only": statistics.mean(l_sav),
-            "latency_speedup_vs_device_only": statistics.mean(sp_dev),
-            "latency_speedup_vs_cloud_only": statistics.mean(sp_cloud),
-            "split_setup": {"models": list(ZOO_MODELS), "links": {t: {"bandwidth_mbps": profiles[t].bandwidth_mbps,
-                                                                      "rtt_ms": profiles[t].rtt_ms,
-                                                                      "tx_power_w": RADIO_POWER_W[t]} for t in LINKS},
-                            "tiers": list(DEVICES), "edge_to_cloud": EDGE_LINK,
-                            "costs": "store" if store else "roofline (catalog)"}}
+    return {"rows": rows, "sources": sorted(sources)}
+
+
+def _means(rows: list, models=None) -> dict:
+    rows = [r for r in rows if models is None or r["model"] in models]
+    return {"device_energy_saving_vs_cloud_only": statistics.mean(r["device_energy_saving"] for r in rows),
+            "latency_saving_vs_device_only": statistics.mean(r["latency_saving"] for r in rows),
+            "latency_speedup_vs_device_only": statistics.mean(r["speedup_dev"] for r in rows),
+            "latency_speedup_vs_cloud_only": statistics.mean(r["speedup_cloud"] for r in rows)}
+
+
+def measured_device_savings(profiles: dict, models, repeats: int, threads: int) -> dict:
+    """The split savings with the device tier's per-layer costs measured on this CPU (profiled now into a temporary
+    store, ``threads`` intra-op threads, energy by the profiler's meter) and the edge and cloud on roofline bounds."""
+    import tempfile
+
+    from workbench.measure.profiler import profile
+
+    with tempfile.TemporaryDirectory(prefix="placement-bench-") as tmp:
+        t0 = time.perf_counter()
+        rows = profile(list(models), repeats=repeats, warmup=2, layer_repeats=repeats, threads=threads, meter="auto",
+                       store=tmp)
+        profile_s = time.perf_counter() - t0
+        device = rows["device_name"][0]
+        print(f"== profiled {', '.join(models)} on this CPU ({device}, {threads} thread(s), {repeats} repeats) in "
+              f"{profile_s:.1f} s; energy: {', '.join(sorted(set(rows['energy_method'].drop_nulls().to_list())))}")
+        res = zoo_savings(profiles, tmp, models=models, devices=(device, *DEVICES[1:]), threads=threads,
+                          title=f"device tier measured on this CPU ({device}), edge and cloud roofline")
+    return {**_means(res["rows"]), "models": list(models), "device_name": device, "threads": threads,
+            "repeats": repeats, "profile_s": profile_s,
+            "device_only_ms": {r["model"]: r["device_only_ms"] for r in res["rows"] if r["link"] == LINKS[0]},
+            "cost_sources": res["sources"],
+            "energy_method": sorted(set(rows["energy_method"].drop_nulls().to_list()))}
 
 
 def main(argv=None) -> dict:
@@ -173,6 +225,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--store", default=None, help="read measured per-layer costs from this store where it has the device")
     ap.add_argument("--shared-data", default=None, help="public datasets (default ../shared/data)")
+    ap.add_argument("--measured-models", default="lenet,dscnn-kws,resnet8",
+                    help="zoo models profiled on this CPU for the measured-device variant ('' skips it)")
+    ap.add_argument("--measured-repeats", type=int, default=5, help="timing repeats of that profile (default 5)")
+    ap.add_argument("--measured-threads", type=int, default=1, help="intra-op threads of that profile (default 1)")
     args = ap.parse_args(argv)
     data = _shared_data(args.shared_data)
     out: dict = {}
@@ -188,7 +244,25 @@ def main(argv=None) -> dict:
     except Exception as exc:  # noqa: BLE001 - no traces: the documented defaults, said so
         profiles, out["link_profiles"] = link_profiles(None), f"defaults only ({exc})"
         profiles["5g"] = profiles["4g"]
-    out.update(zoo_savings(profiles, args.store))
+    roof = zoo_savings(profiles, args.store, title="store where it has the device, else roofline" if args.store
+                       else "roofline (catalog) on every tier")
+    out.update(_means(roof["rows"]))
+    out["split_cost_sources"] = roof["sources"]
+    out["split_setup"] = {"models": list(ZOO_MODELS), "links": {t: {"bandwidth_mbps": profiles[t].bandwidth_mbps,
+                                                                    "rtt_ms": profiles[t].rtt_ms,
+                                                                    "tx_power_w": RADIO_POWER_W[t]} for t in LINKS},
+                          "tiers": list(DEVICES), "edge_to_cloud": EDGE_LINK,
+                          "costs": "store" if args.store else "roofline (catalog)"}
+    if args.measured_models:
+        models = tuple(m.strip() for m in args.measured_models.split(",") if m.strip())
+        measured = measured_device_savings(profiles, models, args.measured_repeats, args.measured_threads)
+        measured["roofline_same_models"] = _means(roof["rows"], models)
+        out["split_measured_device"] = measured
+        print(f"== split savings over {', '.join(models)}: device tier measured on this CPU: device energy "
+              f"{measured['device_energy_saving_vs_cloud_only']:.1%}, latency "
+              f"{measured['latency_saving_vs_device_only']:.1%}; roofline on every tier: device energy "
+              f"{measured['roofline_same_models']['device_energy_saving_vs_cloud_only']:.1%}, latency "
+              f"{measured['roofline_same_models']['latency_saving_vs_device_only']:.1%}")
     signal_path = data / "vessim-carbon-signal" / "watttime_example.csv"
     if signal_path.is_file():
         sh = shifting.shifting_benchmark(load_signal(signal_path), forecast_error=0.05)
