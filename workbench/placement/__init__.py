@@ -2,6 +2,10 @@
 
 Modules (see ``docs/placement.md``):
 
+- problem files: :mod:`~workbench.placement.problem_files` (``kind = "chain" | "dag" | "multinode"``, what
+  ``workbench place`` reads and solves), :mod:`~workbench.placement.problem_checks` (the validator, errors
+  and carbon intensity every file shares: explicit, a country, or a carbon signal at a time),
+  :mod:`~workbench.placement.problem_dag`, :mod:`~workbench.placement.problem_multinode`;
 - the chain split: :mod:`~workbench.placement.problem` (the problem file and its validation),
   :mod:`~workbench.placement.chain_semantics` (the exact latency/energy/carbon of an assignment),
   :mod:`~workbench.placement.chain` (dynamic programming, brute force, the entry point ``solve``),
