@@ -14,8 +14,9 @@ same objective (:data:`~workbench.adaptive.oracle.OBJECTIVES`):
   observation (ties: the cheapest);
 - :class:`Predictive` (ALERT, Wan et al., USENIX ATC 2020, as the anchor): a Kalman filter over the log of the
   observed bandwidth (its noise variances fitted on the tuning part) and exponentially weighted means and
-  variances of RTT and slowdown give the next interval's distribution; the cheapest configuration whose latency
-  at the ``probability`` quantile meets the target and whose device energy fits the budget's fair share wins;
+  variances of RTT and slowdown give the next interval's distribution; the configuration with the least expected
+  cost whose latency at the ``probability`` quantile meets the target and whose device energy fits the budget's
+  fair share wins;
 - :class:`~workbench.adaptive.mpc.CarbonMPC` (in :mod:`workbench.adaptive.mpc`): a short horizon with a carbon
   forecast.
 
@@ -68,7 +69,8 @@ class Policy:
         self.acc_ = space.accuracy
         self.dev_ms_, self.rem_ms_, self.off_ = c("device_ms"), c("remote_ms"), space.offloads
         self.bytes_ = c("uplink_bytes") + c("downlink_bytes")
-        self.dev_j_, self.tx_j_bytes_ = c("device_energy_j"), c("tx_power_w") * c("uplink_bytes") * 8 / 1e6
+        self.dev_j_, self.tx_w_, self.up_bits_ = c("device_energy_j"), c("tx_power_w"), c("uplink_bytes") * 8
+        self.deadline_ms_ = tuning.latency_target_ms
         self.fixed_j_ = c("remote_energy_j") + self.bytes_ / 1e9 * c("kwh_per_gb") * J_PER_KWH
         self.mean_requests_ = max(float(np.mean(tuning.requests)), 1e-9)
         self.mean_harvest_j_ = float(np.mean(tuning.harvest_j))
@@ -91,8 +93,10 @@ class Policy:
                                                                                           * 1000))
 
     def device_j(self, bw: float, slow: float) -> np.ndarray:
-        """Device energy per request of every configuration [J]."""
-        return self.dev_j_ * slow + self.tx_j_bytes_ / max(bw, MIN_BANDWIDTH_MBPS)
+        """Device energy per request of every configuration [J] (transmit time capped at the target, as
+        :func:`~workbench.adaptive.scenario.costs_at` does)."""
+        send_ms = np.minimum(self.up_bits_ / (max(bw, MIN_BANDWIDTH_MBPS) * 1000), self.deadline_ms_)
+        return self.dev_j_ * slow + self.tx_w_ * send_ms / 1000
 
     def cost(self, bw: float, slow: float, ci: float) -> np.ndarray:
         """The objective per request of every configuration."""
@@ -238,10 +242,12 @@ class Predictive(Policy):
         self._ewm(self._slow, slow)
 
     def forecast(self) -> tuple[float, float, float, float]:
-        """Next interval: bandwidth at the (1 − p) quantile and its median [Mbit/s], RTT and slowdown at the p
-        quantile."""
-        sd = math.sqrt(self._p + self.q_ + self.r_)
-        bw_q, bw_med = math.exp(self._x - self.z_ * sd), math.exp(self._x)
+        """Next interval: bandwidth at the (1 − p) quantile [Mbit/s] and the bandwidth whose inverse is the
+        expected inverse, exp(μ − σ²/2) (transfer time and radio energy go with 1/bandwidth, and a log-normal's
+        E[1/b] = exp(−μ + σ²/2)), RTT and slowdown at the p quantile."""
+        var = self._p + self.q_ + self.r_
+        sd = math.sqrt(var)
+        bw_q, bw_med = math.exp(self._x - self.z_ * sd), math.exp(self._x - var / 2)
         rtt_q = self._rtt[0] + self.z_ * math.sqrt(max(self._rtt[1], 0.0))
         slow_q = self._slow[0] + self.z_ * math.sqrt(max(self._slow[1], 0.0))
         return bw_q, bw_med, rtt_q, slow_q

@@ -30,6 +30,10 @@ MIN_BANDWIDTH_MBPS = 0.1
 """A bandwidth sample below this (5Gophers has 0 Mbit/s seconds: the link is down) is priced at this figure,
 so offloading takes seconds and misses its target instead of dividing by zero [Mbit/s]."""
 
+ABANDON_RULE = ("an offloaded request still sending its input at the latency target is abandoned: it misses, and "
+                "the radio's transmit energy is counted up to the target only (network energy: all its bytes)")
+"""How an outage is priced (a workbench modelling choice; the chain semantics have no deadline)."""
+
 EPS = 1e-9
 """Relative slack when counting how many requests a budget serves (floating-point round-off)."""
 
@@ -206,16 +210,22 @@ def make_scenario(*, step_s: float, bandwidth_mbps, rtt_ms, carbon_g_per_kwh, re
                     out["slowdown"], out["harvest_j"], budget or EnergyBudget(), dict(provenance or {}))
 
 
-def costs_at(space: ConfigurationSpace, bandwidth_mbps, rtt_ms, slowdown, carbon_g_per_kwh) -> dict:
+def costs_at(space: ConfigurationSpace, bandwidth_mbps, rtt_ms, slowdown, carbon_g_per_kwh,
+             deadline_ms: float = math.inf) -> dict:
     """Per-request latency [ms], device energy [J], energy [J] and carbon [gCO2e] of every configuration under
-    the given conditions (arrays broadcast: shape (T, 1) conditions against C configurations)."""
+    the given conditions (arrays broadcast: shape (T, 1) conditions against C configurations).
+
+    ``deadline_ms`` [ms] caps the radio's transmit time: a request still sending at its deadline is abandoned
+    (a miss; :data:`ABANDON_RULE`), so an outage costs the radio at most the deadline, not minutes of sending at
+    :data:`MIN_BANDWIDTH_MBPS`. Without a deadline the formulas are those of :mod:`workbench.adaptive.space`."""
     c = space.column
     bw = np.maximum(np.asarray(bandwidth_mbps, float), MIN_BANDWIDTH_MBPS)
     crossing = c("uplink_bytes") + c("downlink_bytes")
     s = np.asarray(slowdown, float)
     latency = c("device_ms") * s + c("remote_ms") + space.offloads * (np.asarray(rtt_ms, float)
                                                                         + crossing * 8 / (bw * 1000))
-    device = c("device_energy_j") * s + c("tx_power_w") * c("uplink_bytes") * 8 / (bw * 1000) / 1000
+    send_ms = np.minimum(c("uplink_bytes") * 8 / (bw * 1000), deadline_ms)
+    device = c("device_energy_j") * s + c("tx_power_w") * send_ms / 1000
     energy = device + c("remote_energy_j") + crossing / 1e9 * c("kwh_per_gb") * J_PER_KWH
     return {"latency_ms": latency, "device_energy_j": device, "energy_j": energy,
             "carbon_g": energy * np.asarray(carbon_g_per_kwh, float) / J_PER_KWH}
@@ -226,7 +236,7 @@ def interval_costs(space: ConfigurationSpace, scenario: Scenario) -> dict:
     plus ``miss`` (latency above the target)."""
     cols = [np.asarray(a, float)[:, None] for a in (scenario.bandwidth_mbps, scenario.rtt_ms, scenario.slowdown,
                                                      scenario.carbon_g_per_kwh)]
-    out = costs_at(space, *cols)
+    out = costs_at(space, *cols, deadline_ms=scenario.latency_target_ms)
     out["miss"] = out["latency_ms"] > scenario.latency_target_ms
     return out
 

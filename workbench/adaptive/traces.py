@@ -181,7 +181,7 @@ def resample(series: Series, step_s: float, n: int, *, start_s: float | None = N
 
 
 def gophers_bandwidth(data_dir, trace: str = "walking", *, carrier: str = "verizon", time_scale: float = 1.0,
-                      radio_type: str | None = None) -> Series:
+                      radio_type: str | None = None, max_gap_steps: float = 1.5) -> Series:
     """A 5Gophers per-second throughput trace as bandwidth [Mbit/s] over time.
 
     Parameters
@@ -197,6 +197,9 @@ def gophers_bandwidth(data_dir, trace: str = "walking", *, carrier: str = "veriz
     radio_type : str, optional
         For ``walking``: keep only ``"4G"`` or ``"5G"`` samples (the others become gaps, which are refused); None
         keeps both.
+    max_gap_steps : float
+        Missing seconds tolerated, in samples (``car_1`` lacks 6 s after second 102); :func:`resample` then holds
+        the last sample over them, and the source says so.
 
     Returns
     -------
@@ -226,7 +229,11 @@ def gophers_bandwidth(data_dir, trace: str = "walking", *, carrier: str = "veriz
     src = (f"{CITATION}: {path.name}, {what}, downlink throughput (8 TCP connections), one sample per second"
            + (f", time × {time_scale:g} (one trace second stands for {time_scale:g} s: a workbench assumption)"
               if time_scale != 1 else ""))
-    return make_series(df["seq_num"].to_numpy() * time_scale, df[col].to_numpy(), "bandwidth_mbps", src)
+    seq = df["seq_num"].to_numpy()
+    missing = int(np.sum(np.diff(seq) - 1)) if len(seq) > 1 else 0
+    if missing and max_gap_steps > 1.5:
+        src += f"; {missing} missing second(s), held at the last sample when resampled"
+    return make_series(seq * time_scale, df[col].to_numpy(), "bandwidth_mbps", src, max_gap_steps=max_gap_steps)
 
 
 def gophers_rtt(data_dir, n: int, *, carrier: str | None = None, step_s: float = 1.0, how: str = "sequence") -> Series:
@@ -323,9 +330,10 @@ def with_source(series: Series, note: str) -> Series:
     return replace(series, source=f"{series.source}; {note}")
 
 
-def concat(parts: list[Series], name: str | None = None) -> Series:
+def concat(parts: list[Series], name: str | None = None, *, max_gap_steps: float = 1.5) -> Series:
     """Series one after another in time, each shifted to start one step after the previous ends (provenance
-    joined). Useful to make one long bandwidth trace out of the walking and car traces.
+    joined). Useful to make one long bandwidth trace out of the walking and car traces. ``max_gap_steps`` as
+    for :func:`make_series` (parts with tolerated gaps need it again).
 
     Raises
     ------
@@ -342,5 +350,6 @@ def concat(parts: list[Series], name: str | None = None) -> Series:
         values.append(p.values)
         t0 = times[-1][-1] + step
     src = "; then ".join(p.source for p in parts)
-    return make_series(np.concatenate(times), np.concatenate(values), name or parts[0].name, src)
+    return make_series(np.concatenate(times), np.concatenate(values), name or parts[0].name, src,
+                       max_gap_steps=max_gap_steps)
 

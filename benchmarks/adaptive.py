@@ -1,0 +1,186 @@
+"""Adaptive configuration figures (issue 18, section 6): each policy against static and the oracle.
+
+Prints the setup, the summary table per policy, then one JSON object as the last line:
+
+- ``energy_saving_vs_static``: 1 − device energy per request of the best adaptive policy (reactive, predictive,
+  mpc) whose SLO miss rate is no higher than static's ÷ static's (``null`` if none qualifies); ``best_policy``
+  names it; target ≥ 0.13 (ALERT's reported figure, Wan et al., USENIX ATC 2020);
+- ``gap_to_oracle_energy``: that policy's device energy per request ÷ the oracle's − 1 (target ≤ 0.03); the
+  oracle minimises SLO misses first, then energy, so a policy that misses more can be cheaper (negative gap);
+- ``slo_miss_rate``: per policy (misses ÷ requests); ``accuracy`` per policy;
+- ``accuracy_drop_pt_vs_static``: (static's accuracy − the best policy's) × 100 (target ≤ 1);
+- ``carbon_saving_vs_static``: 1 − carbon of the best policy ÷ static's, and ``carbon_saving_vs_static_mpc``;
+- ``decisions_per_s``: the predictive policy's decisions per second on the evaluation part (target ≥ 10,000).
+
+Setup (every figure labelled in the printed ``setup``):
+
+- configuration space: the zoo model ``--model`` split between ``--device`` (the battery-powered device) and
+  ``--remote`` (reached over the access link), per-layer costs from :mod:`workbench.placement.zoo_costs`
+  (roofline lower bounds on catalog figures unless ``--store`` holds measured runs), × the strategy variants of
+  :data:`VARIANTS`: the test accuracy and the FLOPs ratio each variant reached in ``benchmarks/tradeoffs.py``
+  (docs/strategies.md, run of 2026-11-27), the ratio applied to every layer (a projection); then Pareto pruning;
+- bandwidth: the 5Gophers walking trace then the two car traces (Verizon), one trace second standing for
+  ``--time-scale`` seconds (an assumption that puts mobility on the grid's time axis), resampled to
+  ``--step-s``; RTT: the 5Gophers Verizon RTT samples (US-East then US-West) in file order; radio power: LTE's β of Huang et
+  al. (MobiSys 2012), as :mod:`workbench.placement.traces`; network energy: the catalog's 5G kWh/GB;
+- carbon: CAISO North (vessim/WattTime, 5 min) from its first slot; requests: Poisson at ``--rate-per-s``
+  (seed ``--seed``); latency target ``--target-ms``; no energy budget unless ``--battery-wh``;
+- the first half of the intervals tunes the policies (static's choice, the filter's noise), the second half is
+  reported; every policy chooses among configurations at least as accurate as ``--accuracy-floor``.
+
+Usage::
+
+    .venv/bin/python benchmarks/adaptive.py [--shared-data ../shared/data] [--target-ms 150] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from workbench.adaptive import (
+    CarbonMPC,
+    Predictive,
+    Reactive,
+    StaticBest,
+    battery,
+    decisions_per_s,
+    make_scenario,
+    pareto_prune,
+    run,
+    space_from_variants,
+)
+from workbench.adaptive import traces as tr
+from workbench.placement.problem import parse_problem
+from workbench.placement.traces import RADIO_POWER_W
+
+TRADEOFFS = "benchmarks/tradeoffs.py, 2026-11-27 (docs/strategies.md): digits test accuracy, FLOPs ratio to the variant's own baseline"
+VARIANTS = [
+    # cnn 16-32 (the cascade's large model): 618,496 FLOPs, 97.2 %
+    {"variant": "cnn-fp32", "accuracy": 0.972, "compute_scale": 1.0, "cut_scale": 1.0, "threshold": None},
+    # cascade mlp → cnn at t = 0.7 (chosen on validation): 63,255 expected FLOPs, 97.5 %
+    {"variant": "cascade-t0.7", "accuracy": 0.975, "compute_scale": 63_255 / 618_496, "cut_scale": 1.0,
+     "threshold": 0.7},
+    # early-exit cnn 8-32-64 at t = 0.85: 114,654 of 677,888 FLOPs, 96.4 %
+    {"variant": "early-exit-t0.85", "accuracy": 0.964, "compute_scale": 114_654 / 677_888, "cut_scale": 1.0,
+     "threshold": 0.85},
+    # mlp 128-64 structured pruning 0.5: 12,928 of 34,048 FLOPs, 95.6 %
+    {"variant": "mlp-pruned-0.5", "accuracy": 0.956, "compute_scale": 12_928 / 34_048, "cut_scale": 1.0,
+     "threshold": None},
+    # mlp int8 (dynamic): same FLOPs, 95.8 %; its cuts travel as int8 (a quarter)
+    {"variant": "mlp-int8", "accuracy": 0.958, "compute_scale": 1.0, "cut_scale": 0.25, "threshold": None},
+]
+"""Strategy variants and their measured effects (``source`` added below)."""
+
+
+def build_space(args):
+    problem = parse_problem({
+        "name": f"{args.model} on {args.device} → {args.remote}",
+        "model": {"zoo": args.model, **({"store": args.store} if args.store else {})},
+        "tiers": [{"name": "device", "device": args.device, "carbon_intensity_g_per_kwh": 0},
+                  {"name": "remote", "device": args.remote, "carbon_intensity_g_per_kwh": 0}],
+        "links": [{"bandwidth_mbps": 100.0, "rtt_ms": 80.0, "tx_power_w": RADIO_POWER_W["5g"], "technology": "5g"}],
+    })
+    variants = [{**v, "source": TRADEOFFS} for v in VARIANTS]
+    full = space_from_variants(problem, variants)
+    return problem, full, pareto_prune(full)
+
+
+def build_scenario(args, data: Path):
+    parts = [tr.gophers_bandwidth(data, "walking", time_scale=args.time_scale),
+             tr.gophers_bandwidth(data, "car_1", carrier="verizon", time_scale=args.time_scale,
+                                  max_gap_steps=10),
+             tr.gophers_bandwidth(data, "car_2", carrier="verizon", time_scale=args.time_scale, max_gap_steps=10)]
+    bw_raw = tr.concat(parts, max_gap_steps=10)
+    span = bw_raw.times_s[-1] - bw_raw.times_s[0] + args.time_scale
+    n = int(span // args.step_s)
+    bw = tr.resample(bw_raw, args.step_s, n)
+    rtt = tr.gophers_rtt(data, n, carrier="verizon", step_s=args.step_s)
+    ci_raw = tr.carbon_series(data / "vessim-carbon-signal" / "watttime_example.csv")
+    ci = tr.resample(ci_raw, args.step_s, n)
+    req = tr.poisson_requests(args.rate_per_s, args.step_s, n, seed=args.seed)
+    budget, harvest = None, None
+    if args.battery_wh:
+        budget = battery(args.battery_wh, soc=1.0)
+        harvest = np.full(n, args.harvest_w * args.step_s)
+    prov = {"bandwidth_mbps": bw.source, "rtt_ms": rtt.source, "carbon_g_per_kwh": ci.source,
+            "requests": f"Poisson {args.rate_per_s:g}/s × {args.step_s:g} s, numpy default_rng({args.seed})"}
+    return make_scenario(step_s=args.step_s, bandwidth_mbps=bw.values, rtt_ms=rtt.values,
+                         carbon_g_per_kwh=ci.values, requests=req, latency_target_ms=args.target_ms,
+                         budget=budget, harvest_j=harvest, provenance=prov)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--shared-data", default=os.environ.get("WORKBENCH_SHARED_DATA", "../shared/data"))
+    ap.add_argument("--model", default="mobilenetv2-w1.5-d3-r128")
+    ap.add_argument("--device", default="raspberry-pi-4b")
+    ap.add_argument("--remote", default="a100-sxm4-40gb")
+    ap.add_argument("--store", default=None, help="a store with measured runs of the model on the devices")
+    ap.add_argument("--time-scale", type=float, default=300.0)
+    ap.add_argument("--step-s", type=float, default=300.0)
+    ap.add_argument("--rate-per-s", type=float, default=0.2)
+    ap.add_argument("--target-ms", type=float, default=150.0)
+    ap.add_argument("--accuracy-floor", type=float, default=0.95)
+    ap.add_argument("--probability", type=float, default=0.95)
+    ap.add_argument("--battery-wh", type=float, default=None)
+    ap.add_argument("--harvest-w", type=float, default=0.0)
+    ap.add_argument("--static-miss-max", type=float, default=None,
+                    help="largest tuning SLO miss rate of static's choice (default 1 − probability: the same SLO)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    if args.static_miss_max is None:
+        args.static_miss_max = 1 - args.probability
+    t0 = time.perf_counter()
+    problem, full, space = build_space(args)
+    sc = build_scenario(args, Path(args.shared_data))
+    obj, floor = "device_energy_j", args.accuracy_floor
+    pols = [StaticBest(objective=obj, accuracy_floor=floor, slo_miss_max=args.static_miss_max), Reactive(objective=obj, accuracy_floor=floor),
+            Predictive(objective=obj, accuracy_floor=floor, probability=args.probability),
+            CarbonMPC(objective="carbon_g", accuracy_floor=floor, probability=args.probability)]
+    res = run(space, sc, pols, objective=obj, accuracy_floor=floor)
+    tuning, _ = sc.split(0.5)
+    pred = Predictive(objective=obj, accuracy_floor=floor, probability=args.probability).fit(space, tuning)
+    dps = decisions_per_s(pred, space, sc, start=len(tuning))
+    s = {r["policy"]: r for r in res.summary.iter_rows(named=True)}
+    static = s["static"]
+    ok = [p for p in ("reactive", "predictive", "mpc") if s[p]["slo_miss_rate"] <= static["slo_miss_rate"] + 1e-12]
+    best = min(ok, key=lambda p: s[p]["device_energy_j_per_request"]) if ok else None
+    e = {p: s[p]["device_energy_j_per_request"] for p in s}
+    c = {p: s[p]["carbon_g_per_request"] for p in s}
+    pl.Config.set_tbl_cols(20)
+    pl.Config.set_tbl_width_chars(200)
+    print(f"space: {len(full)} configurations ({len(VARIANTS)} variants × {len(full) // len(VARIANTS)} splits), "
+          f"{len(space)} after Pareto pruning; costs: {problem.cost_sources}")
+    print(f"scenario: {len(sc)} intervals of {sc.step_s:g} s, target {sc.latency_target_ms:g} ms, "
+          f"{int(sc.requests.sum())} requests; static chose {res.chosen['static']}")
+    for k, v in sc.provenance.items():
+        print(f"  {k}: {v}")
+    print(res.summary.select("policy", "slo_miss_rate", "accuracy", "device_energy_j_per_request",
+                             "energy_j_per_request", "carbon_g_per_request", "switches"))
+    out = {
+        "energy_saving_vs_static": (1 - e[best] / e["static"]) if best else None,
+        "best_policy": best,
+        "gap_to_oracle_energy": (e[best] / e["oracle"] - 1) if best else None,
+        "slo_miss_rate": {p: s[p]["slo_miss_rate"] for p in s},
+        "accuracy": {p: s[p]["accuracy"] for p in s},
+        "device_energy_j_per_request": e,
+        "accuracy_drop_pt_vs_static": ((static["accuracy"] - s[best]["accuracy"]) * 100) if best else None,
+        "carbon_saving_vs_static": (1 - c[best] / c["static"]) if best else None,
+        "carbon_saving_vs_static_mpc": 1 - c["mpc"] / c["static"],
+        "decisions_per_s": dps,
+        "oracle_exact": res.oracle_exact,
+        "configurations": len(full), "configurations_pareto": len(space), "intervals_evaluated": len(sc) - len(tuning),
+        "seconds": time.perf_counter() - t0,
+    }
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
