@@ -22,7 +22,7 @@ import polars as pl
 from workbench.adaptive.history import History
 from workbench.adaptive.oracle import check_objective, oracle_plan
 from workbench.adaptive.policies import Policy
-from workbench.adaptive.scenario import Scenario, interval_costs, serve
+from workbench.adaptive.scenario import Scenario, check_target_reachable, interval_costs, serve
 from workbench.adaptive.space import ConfigurationSpace
 from workbench.errors import ParameterError
 
@@ -179,11 +179,19 @@ def run(space: ConfigurationSpace, scenario: Scenario, policies: list[Policy], *
     Returns
     -------
     ReplayResult
+
+    Raises
+    ------
+    InfeasibleError
+        The latency target is out of reach of every configuration at any bandwidth (the closest is named).
+    ParameterError
+        Repeated policy names, a bad split, no configuration at the floor.
     """
     check_objective(objective)
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise ParameterError(f"policy names repeat: {names}. Fix: give each policy once.")
+    check_target_reachable(space, scenario, accuracy_floor)
     tuning, evaluation = scenario.split(tuning_fraction)
     start = len(tuning)
     frames, spent, chosen = [], {}, {}

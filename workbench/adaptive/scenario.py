@@ -23,7 +23,7 @@ import numpy as np
 
 from workbench.adaptive.space import ConfigurationSpace
 from workbench.checks import check_int, check_number
-from workbench.errors import ParameterError
+from workbench.errors import InfeasibleError, ParameterError
 from workbench.units import J_PER_KWH, J_PER_WH
 
 MIN_BANDWIDTH_MBPS = 0.1
@@ -272,3 +272,28 @@ def serve(soc_j, requests, device_j, capacity_j: float, harvest_j: float):
     served = np.minimum(float(requests), can)
     soc_after = np.minimum(capacity_j, np.maximum(soc_j - served * device_j, 0.0) + harvest_j)
     return served, soc_after
+
+
+def check_target_reachable(space: ConfigurationSpace, scenario: Scenario, accuracy_floor: float = 0.0) -> None:
+    """Refuse a latency target that no configuration (at least ``accuracy_floor`` accurate) meets in any interval
+    even at unlimited bandwidth.
+
+    Raises
+    ------
+    InfeasibleError
+        Naming the configuration that comes closest, its best latency [ms] and the interval where it is reached.
+    """
+    ok = space.accuracy >= accuracy_floor
+    if not ok.any():
+        raise ParameterError(f"no configuration reaches the accuracy floor {accuracy_floor:g} (best: "
+                             f"{space.accuracy.max():g}). Fix: lower the floor.")
+    lat = costs_at(space, np.inf, np.asarray(scenario.rtt_ms, float)[:, None],
+                   np.asarray(scenario.slowdown, float)[:, None], 0.0)["latency_ms"]
+    lat = np.where(ok[None, :], lat, np.inf)
+    t, j = np.unravel_index(np.argmin(lat), lat.shape)
+    if lat[t, j] > scenario.latency_target_ms:
+        raise InfeasibleError(
+            f"infeasible: no configuration meets latency_target_ms = {scenario.latency_target_ms:g} in any interval, "
+            f"even at unlimited bandwidth; the closest is {space.names[j]!r} at {lat[t, j]:.4g} ms (interval {t}, "
+            f"RTT {scenario.rtt_ms[t]:g} ms, slowdown {scenario.slowdown[t]:g}). Fix: raise the target to at least "
+            f"{lat[t, j]:.4g} ms, or add faster configurations.")
