@@ -39,6 +39,12 @@ def content_bytes(msg: Message) -> int:
     return int(sum(record.count_bytes() for record in msg.content.values()))
 
 
+def failure_reason(reason: str) -> str:
+    """The client's own message out of Flower's error reason (which wraps Ray's traceback), at most 300 chars."""
+    text = reason.rsplit("Message: ", 1)[-1].strip()
+    return text.splitlines()[0][:300] if text else reason[-300:]
+
+
 class Recording:
     """Mixin over a Flower strategy: re-address messages by policy, record bytes, measurements and failures."""
 
@@ -68,7 +74,7 @@ class Recording:
             rec = {"experiment": self._exp, "round": server_round, "client": self._pid_of[node],
                    "bytes_down": self._down.get(node, 0)}
             if r.has_error():
-                rec.update(status="failed", bytes_up=0, error=str(r.error.reason)[:300])
+                rec.update(status="failed", bytes_up=0, error=failure_reason(str(r.error.reason)))
             else:
                 m = r.content["metrics"]
                 rec.update(status="ok", bytes_up=content_bytes(r), error=None, num_examples=int(m["num-examples"]),
@@ -204,4 +210,4 @@ def final_weights(plan: ServerPlan, exp: str) -> dict[str, np.ndarray]:
 
 
 __all__ = ["Recording", "RecordingFedAdam", "RecordingFedAvg", "RecordingFedProx", "ServerPlan", "build_server_app",
-           "content_bytes", "final_weights", "make_strategy", "run_experiment"]
+           "content_bytes", "failure_reason", "final_weights", "make_strategy", "run_experiment"]
