@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "workbench.cli.data",
     "workbench.cli.placement",
     "workbench.cli.shifting",
+    "workbench.cli.federated",
 ]
 
 
