@@ -96,3 +96,18 @@ def test_bad_signal_input_is_one_error_line_with_exit_2(tmp_path, capsys, text, 
     out, err = capsys.readouterr()
     lines = err.strip().splitlines()
     assert code == 2 and out == "" and len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], err
+
+
+@pytest.mark.parametrize("csv, needle", [
+    ("time,g_per_kwh\n2024-01-01 01:00,100\n2024-01-01 00:00,300\n2024-01-01 02:00,50\n", "sort the file by time"),
+    ("time,g_per_kwh\n2024-01-01 00:00,300\n2024-01-01 01:00,100\n2024-01-01 03:00,50\n", "gap"),
+    ("time,g_per_kwh\n2024-01-01 00:00,300\n2024-01-01 01:00,nan\n2024-01-01 02:00,50\n", "nan"),
+])
+def test_a_bad_signal_is_one_error_line_naming_the_tier(tmp_path, capsys, csv, needle):
+    path = _write(tmp_path, PHONE_ON_SIGNAL)
+    (tmp_path / "ci.csv").write_text(csv, encoding="utf-8")
+    code = main(["place", str(path)])
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 1, err
+    assert "[[tiers]] #1 ('phone').carbon_signal" in lines[0] and needle in lines[0].lower(), err
