@@ -127,7 +127,7 @@ def main() -> None:
     ap.add_argument("--step-s", type=float, default=300.0)
     ap.add_argument("--rate-per-s", type=float, default=0.2)
     ap.add_argument("--target-ms", type=float, default=150.0)
-    ap.add_argument("--accuracy-floor", type=float, default=0.95)
+    ap.add_argument("--accuracy-floor", type=float, default=0.965)
     ap.add_argument("--probability", type=float, default=0.95)
     ap.add_argument("--battery-wh", type=float, default=None)
     ap.add_argument("--harvest-w", type=float, default=0.0)
