@@ -17,7 +17,7 @@ Setup (every figure labelled in the printed ``setup``):
 - configuration space: the zoo model ``--model`` split between ``--device`` (the battery-powered device) and
   ``--remote`` (reached over the access link), per-layer costs from :mod:`workbench.placement.zoo_costs`
   (roofline lower bounds on catalog figures unless ``--store`` holds measured runs), × the strategy variants of
-  :data:`VARIANTS`: the test accuracy and the FLOPs ratio each variant reached in ``benchmarks/tradeoffs.py``
+  :data:`workbench.adaptive.example.VARIANTS`: the test accuracy and the FLOPs ratio each variant reached in ``benchmarks/tradeoffs.py``
   (docs/strategies.md, run of 2026-11-27), the ratio applied to every layer (a projection); then Pareto pruning;
 - bandwidth: the 5Gophers walking trace then the two car traces (Verizon), one trace second standing for
   ``--time-scale`` seconds (an assumption that puts mobility on the grid's time axis), resampled to
@@ -41,79 +41,10 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
-from workbench.adaptive import (
-    CarbonMPC,
-    Predictive,
-    Reactive,
-    StaticBest,
-    battery,
-    decisions_per_s,
-    make_scenario,
-    pareto_prune,
-    run,
-    space_from_variants,
-)
-from workbench.adaptive import traces as tr
-from workbench.placement.problem import parse_problem
-from workbench.placement.traces import RADIO_POWER_W
-
-TRADEOFFS = "benchmarks/tradeoffs.py, 2026-11-27 (docs/strategies.md): digits test accuracy, FLOPs ratio to the variant's own baseline"
-VARIANTS = [
-    # cnn 16-32 (the cascade's large model): 618,496 FLOPs, 97.2 %
-    {"variant": "cnn-fp32", "accuracy": 0.972, "compute_scale": 1.0, "cut_scale": 1.0, "threshold": None},
-    # cascade mlp → cnn at t = 0.7 (chosen on validation): 63,255 expected FLOPs, 97.5 %
-    {"variant": "cascade-t0.7", "accuracy": 0.975, "compute_scale": 63_255 / 618_496, "cut_scale": 1.0,
-     "threshold": 0.7},
-    # early-exit cnn 8-32-64 at t = 0.85: 114,654 of 677,888 FLOPs, 96.4 %
-    {"variant": "early-exit-t0.85", "accuracy": 0.964, "compute_scale": 114_654 / 677_888, "cut_scale": 1.0,
-     "threshold": 0.85},
-    # mlp 128-64 structured pruning 0.5: 12,928 of 34,048 FLOPs, 95.6 %
-    {"variant": "mlp-pruned-0.5", "accuracy": 0.956, "compute_scale": 12_928 / 34_048, "cut_scale": 1.0,
-     "threshold": None},
-    # mlp int8 (dynamic): same FLOPs, 95.8 %; its cuts travel as int8 (a quarter)
-    {"variant": "mlp-int8", "accuracy": 0.958, "compute_scale": 1.0, "cut_scale": 0.25, "threshold": None},
-]
-"""Strategy variants and their measured effects (``source`` added below)."""
-
-
-def build_space(args):
-    problem = parse_problem({
-        "name": f"{args.model} on {args.device} → {args.remote}",
-        "model": {"zoo": args.model, **({"store": args.store} if args.store else {})},
-        "tiers": [{"name": "device", "device": args.device, "carbon_intensity_g_per_kwh": 0},
-                  {"name": "remote", "device": args.remote, "carbon_intensity_g_per_kwh": 0}],
-        "links": [{"bandwidth_mbps": 100.0, "rtt_ms": 80.0, "tx_power_w": RADIO_POWER_W["5g"], "technology": "5g"}],
-    })
-    variants = [{**v, "source": TRADEOFFS} for v in VARIANTS]
-    full = space_from_variants(problem, variants)
-    return problem, full, pareto_prune(full)
-
-
-def build_scenario(args, data: Path):
-    parts = [tr.gophers_bandwidth(data, "walking", time_scale=args.time_scale),
-             tr.gophers_bandwidth(data, "car_1", carrier="verizon", time_scale=args.time_scale,
-                                  max_gap_steps=10),
-             tr.gophers_bandwidth(data, "car_2", carrier="verizon", time_scale=args.time_scale, max_gap_steps=10)]
-    bw_raw = tr.concat(parts, max_gap_steps=10)
-    span = bw_raw.times_s[-1] - bw_raw.times_s[0] + args.time_scale
-    n = int(span // args.step_s)
-    bw = tr.resample(bw_raw, args.step_s, n)
-    rtt = tr.gophers_rtt(data, n, carrier="verizon", step_s=args.step_s)
-    ci_raw = tr.carbon_series(data / "vessim-carbon-signal" / "watttime_example.csv")
-    ci = tr.resample(ci_raw, args.step_s, n)
-    req = tr.poisson_requests(args.rate_per_s, args.step_s, n, seed=args.seed)
-    budget, harvest = None, None
-    if args.battery_wh:
-        budget = battery(args.battery_wh, soc=1.0)
-        harvest = np.full(n, args.harvest_w * args.step_s)
-    prov = {"bandwidth_mbps": bw.source, "rtt_ms": rtt.source, "carbon_g_per_kwh": ci.source,
-            "requests": f"Poisson {args.rate_per_s:g}/s × {args.step_s:g} s, numpy default_rng({args.seed})"}
-    return make_scenario(step_s=args.step_s, bandwidth_mbps=bw.values, rtt_ms=rtt.values,
-                         carbon_g_per_kwh=ci.values, requests=req, latency_target_ms=args.target_ms,
-                         budget=budget, harvest_j=harvest, provenance=prov)
+from workbench.adaptive import CarbonMPC, Predictive, Reactive, StaticBest, decisions_per_s, run
+from workbench.adaptive.example import VARIANTS, example_problem, example_scenario, example_space
 
 
 def main() -> None:
@@ -138,8 +69,11 @@ def main() -> None:
     if args.static_miss_max is None:
         args.static_miss_max = 1 - args.probability
     t0 = time.perf_counter()
-    problem, full, space = build_space(args)
-    sc = build_scenario(args, Path(args.shared_data))
+    problem = example_problem(args.model, args.device, args.remote, args.store)
+    full, space = example_space(problem)
+    sc = example_scenario(Path(args.shared_data), time_scale=args.time_scale, step_s=args.step_s,
+                          rate_per_s=args.rate_per_s, target_ms=args.target_ms, seed=args.seed,
+                          battery_wh=args.battery_wh, harvest_w=args.harvest_w)
     obj, floor = "device_energy_j", args.accuracy_floor
     pols = [StaticBest(objective=obj, accuracy_floor=floor, slo_miss_max=args.static_miss_max), Reactive(objective=obj, accuracy_floor=floor),
             Predictive(objective=obj, accuracy_floor=floor, probability=args.probability),
@@ -174,6 +108,9 @@ def main() -> None:
         "accuracy_drop_pt_vs_static": ((static["accuracy"] - s[best]["accuracy"]) * 100) if best else None,
         "carbon_saving_vs_static": (1 - c[best] / c["static"]) if best else None,
         "carbon_saving_vs_static_mpc": 1 - c["mpc"] / c["static"],
+        "energy_saving_vs_static_by_policy": {p: 1 - e[p] / e["static"] for p in s},
+        "carbon_saving_vs_static_by_policy": {p: 1 - c[p] / c["static"] for p in s},
+        "static_choice": res.chosen["static"]["choice_"],
         "decisions_per_s": dps,
         "oracle_exact": res.oracle_exact,
         "configurations": len(full), "configurations_pareto": len(space), "intervals_evaluated": len(sc) - len(tuning),
