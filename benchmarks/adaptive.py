@@ -43,7 +43,7 @@ from pathlib import Path
 
 import polars as pl
 
-from workbench.adaptive import CarbonMPC, Predictive, Reactive, StaticBest, decisions_per_s, run
+from workbench.adaptive import CarbonMPC, Predictive, Reactive, StaticBest, decisions_per_s, run, tables
 from workbench.adaptive.example import VARIANTS, example_problem, example_scenario, example_space
 
 
@@ -82,10 +82,10 @@ def main() -> None:
     tuning, _ = sc.split(0.5)
     pred = Predictive(objective=obj, accuracy_floor=floor, probability=args.probability).fit(space, tuning)
     dps = decisions_per_s(pred, space, sc, start=len(tuning))
-    s = {r["policy"]: r for r in res.summary.iter_rows(named=True)}
-    static = s["static"]
-    ok = [p for p in ("reactive", "predictive", "mpc") if s[p]["slo_miss_rate"] <= static["slo_miss_rate"] + 1e-12]
-    best = min(ok, key=lambda p: s[p]["device_energy_j_per_request"]) if ok else None
+    compared = tables.compare(res.summary)
+    s = {r["policy"]: r for r in compared.iter_rows(named=True)}
+    top = tables.best_adaptive(compared)
+    best = top["policy"] if top else None
     e = {p: s[p]["device_energy_j_per_request"] for p in s}
     c = {p: s[p]["carbon_g_per_request"] for p in s}
     pl.Config.set_tbl_cols(20)
@@ -99,17 +99,17 @@ def main() -> None:
     print(res.summary.select("policy", "slo_miss_rate", "accuracy", "device_energy_j_per_request",
                              "energy_j_per_request", "carbon_g_per_request", "switches"))
     out = {
-        "energy_saving_vs_static": (1 - e[best] / e["static"]) if best else None,
+        "energy_saving_vs_static": top["energy_saving_vs_static"] if top else None,
         "best_policy": best,
-        "gap_to_oracle_energy": (e[best] / e["oracle"] - 1) if best else None,
+        "gap_to_oracle_energy": top["gap_to_oracle_energy"] if top else None,
         "slo_miss_rate": {p: s[p]["slo_miss_rate"] for p in s},
         "accuracy": {p: s[p]["accuracy"] for p in s},
         "device_energy_j_per_request": e,
-        "accuracy_drop_pt_vs_static": ((static["accuracy"] - s[best]["accuracy"]) * 100) if best else None,
-        "carbon_saving_vs_static": (1 - c[best] / c["static"]) if best else None,
+        "accuracy_drop_pt_vs_static": ((s["static"]["accuracy"] - top["accuracy"]) * 100) if top else None,
+        "carbon_saving_vs_static": top["carbon_saving_vs_static"] if top else None,
         "carbon_saving_vs_static_mpc": 1 - c["mpc"] / c["static"],
-        "energy_saving_vs_static_by_policy": {p: 1 - e[p] / e["static"] for p in s},
-        "carbon_saving_vs_static_by_policy": {p: 1 - c[p] / c["static"] for p in s},
+        "energy_saving_vs_static_by_policy": {p: s[p]["energy_saving_vs_static"] for p in s},
+        "carbon_saving_vs_static_by_policy": {p: s[p]["carbon_saving_vs_static"] for p in s},
         "static_choice": res.chosen["static"]["choice_"],
         "decisions_per_s": dps,
         "oracle_exact": res.oracle_exact,
