@@ -31,3 +31,12 @@ def test_topk_error_feedback_keeps_what_was_not_sent():
     # the next round sends the residual's largest entries too
     enc2, residual2 = encode_topk({k: np.zeros_like(v) for k, v in DELTA.items()}, 0.1, residual)
     np.testing.assert_allclose(np.abs(enc2["values"]).min(), np.sort(np.abs(residual))[-len(enc2["values"])])
+
+
+def test_dense_topk_sends_a_bit_mask_when_it_is_smaller():
+    enc, residual = encode_topk(DELTA, 0.2)  # 208 of 1,040 entries: 416 B of uint16 indices > 130 B of mask
+    assert "mask" in enc and "indices" not in enc and enc["mask"].nbytes == 130
+    sent = decode_topk(enc, DELTA)
+    flat = np.concatenate([DELTA[k].ravel() for k in DELTA])
+    np.testing.assert_array_equal(np.concatenate([sent[k].ravel() for k in DELTA]) + residual, flat)
+    assert int(np.count_nonzero(np.concatenate([sent[k].ravel() for k in DELTA]))) == 208

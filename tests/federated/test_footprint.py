@@ -3,6 +3,7 @@
 import math
 
 import polars as pl
+import pytest
 
 from workbench import lca
 from workbench.federated.footprint import experiment_footprint, experiment_scenarios
@@ -16,10 +17,20 @@ def test_scenarios_parse_and_cover_every_grid(fl):
         lca.parse_scenario(s)
 
 
-def test_brightway_footprint_equals_the_ledger(fl, lca_dir):
+@pytest.mark.parametrize("exp", ["fedavg", "signal-deu"])
+def test_brightway_footprint_equals_the_ledger(fl, lca_dir, exp):
     res, _ = fl
-    led = res.ledger.filter(pl.col("experiment") == "fedavg")
-    f = experiment_footprint(res.ledger, "fedavg", lca_dir=lca_dir)
+    led = res.ledger.filter(pl.col("experiment") == exp)
+    f = experiment_footprint(res.ledger, exp, lca_dir=lca_dir)
     for part in ("operational", "network", "embodied", "total"):
         expected = math.fsum(led[f"{part}_g"].to_list())
         assert math.isclose(f[f"{part}_g"], expected, rel_tol=1e-9), part
+
+
+def test_a_series_makes_one_scenario_per_hourly_intensity(fl):
+    res, _ = fl
+    locs = [s["location"] for s in experiment_scenarios(res.ledger, "signal-deu")]
+    deu = [loc for loc in locs if loc.get("country") == "DEU"]
+    # rounds 1 and 2 on the German series: explicit intensities; the other grids: their catalog country
+    assert len(deu) == 2 and all("carbon_intensity_g_per_kwh" in loc for loc in deu)
+    assert {"country": "FRA"} in locs and {"country": "SWE"} in locs

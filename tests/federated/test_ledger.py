@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 from flwr.app import ArrayRecord
 
-from tests.federated.conftest import CLIENTS, EXPERIMENTS, ROUNDS
+from tests.federated.conftest import CLIENTS, EXPERIMENTS, ROUNDS, SIGNAL
 from workbench.catalog import grid, network
 from workbench.catalog.devices import get_device
 from workbench.strategies.data import build_model
@@ -115,3 +115,18 @@ def test_store_rows(fl):
     assert set(ok["energy_scope"].unique().to_list()) == {"run"}
     assert set(stored["strategy"].unique().to_list()) == {
         "fl-fedavg-iid", "fl-fedprox-dirichlet0.5", "fl-fedadam-iid-int8", "fl-fedavg-iid-topk-carbon-aware"}
+
+
+def test_a_carbon_series_prices_each_round_at_its_hour(fl):
+    res, _ = fl
+    series = pl.read_csv(SIGNAL)["Carbon Intensity"].to_list()  # 15-min slots from 2020-06-01 00:00
+    c = _clients(res.ledger, "signal-deu")
+    deu = c.filter(pl.col("country") == "DEU").sort("round")
+    # round r starts at 00:00 + (r - 1) h: slot 0 for round 1, slot 4 for round 2
+    assert deu["carbon_intensity_g_per_kwh"].to_list() == [series[0], series[4]]
+    assert deu["intensity_source"].str.contains("2020-06-01T01:00:00Z").to_list() == [False, True]
+    fra = c.filter(pl.col("country") == "FRA")
+    assert set(fra["carbon_intensity_g_per_kwh"].to_list()) == {grid.carbon_intensity_g_per_kwh("FRA")}
+    for r in deu.iter_rows(named=True):
+        assert math.isclose(r["network_g"], r["network_energy_j"] / 3.6e6 * r["carbon_intensity_g_per_kwh"],
+                            rel_tol=1e-12)

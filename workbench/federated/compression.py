@@ -9,7 +9,7 @@ code is Flower's own. The uplink bytes in the ledger are those of the compressed
 - ``int8``: per-tensor symmetric quantisation, ``q = round(Δ / s)``, ``s = max|Δ| / 127``; all tensors
   packed into one int8 array and one float32 array of scales (one array header each, not one per tensor).
 - ``topk``: the ``k = ceil(fraction · n)`` entries of largest magnitude of the flattened update, sent as
-  float32 values and uint16/int32 indices; the rest is kept on the client and added to the next round's
+  float32 values and uint16/int32 indices (or a bit mask of n bits where that is smaller); the rest is kept on the client and added to the next round's
   update (error feedback: Seide et al., Interspeech 2014; Stich, Cordonnier & Jaggi, NeurIPS 2018). The
   residual lives in the node's ``Context.state`` (Flower keeps it across rounds).
 """
@@ -59,7 +59,11 @@ def decode_int8(enc: dict[str, np.ndarray], like: dict[str, np.ndarray]) -> dict
 
 def encode_topk(delta: dict[str, np.ndarray], fraction: float,
                 residual: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Top-k of ``delta + residual`` by magnitude: ``({"values", "indices"}, new residual)``."""
+    """Top-k of ``delta + residual`` by magnitude: ``(encoding, new residual)``.
+
+    The positions go as uint16/int32 indices (``"indices"``) or, where that is smaller (k above about
+    n / 16), as a packed bit mask of n bits (``"mask"``); the values as float32 (``"values"``).
+    """
     flat = _flat(delta)
     if residual is not None and residual.shape == flat.shape:
         flat = flat + residual
@@ -68,13 +72,24 @@ def encode_topk(delta: dict[str, np.ndarray], fraction: float,
     kept = np.zeros_like(flat)
     kept[idx] = flat[idx]
     itype = np.uint16 if flat.size <= np.iinfo(np.uint16).max + 1 else np.int32
-    return {"values": flat[idx].astype(np.float32), "indices": idx.astype(itype)}, flat - kept
+    if k * np.dtype(itype).itemsize > math.ceil(flat.size / 8):
+        mask = np.zeros(flat.size, bool)
+        mask[idx] = True
+        where = {"mask": np.packbits(mask)}
+    else:
+        where = {"indices": idx.astype(itype)}
+    return {"values": flat[idx].astype(np.float32), **where}, flat - kept
 
 
 def decode_topk(enc: dict[str, np.ndarray], like: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The sparse update a :func:`encode_topk` encoding stands for, shaped as ``like``."""
-    flat = np.zeros(sum(a.size for a in like.values()), np.float32)
-    flat[enc["indices"].astype(np.int64)] = enc["values"]
+    n = sum(a.size for a in like.values())
+    flat = np.zeros(n, np.float32)
+    if "mask" in enc:
+        idx = np.flatnonzero(np.unpackbits(enc["mask"], count=n))
+    else:
+        idx = enc["indices"].astype(np.int64)
+    flat[idx] = enc["values"]
     return _unflat(flat, like)
 
 

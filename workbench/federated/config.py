@@ -41,6 +41,11 @@ it, before anything starts (no Ray, no store write)::
     meter = "codecarbon"                # power of local training, calibrated once here ("none": no energy)
     calibration_s = 1.0
     roofline_efficiency = 1.0           # fraction of the roofline bound a device reaches (1: the bound)
+    [carbon]                            # optional: hourly intensity series instead of annual averages
+    signals = { DEU = "ger_ci_2020.csv" }   # country → carbon-intensity CSV (time, g/kWh), from the file's folder
+    start = "2020-06-01T00:00"          # time of round 1
+    round_interval_s = 3600             # time between rounds [s]
+    fill_gaps_s = 900                   # fill gaps of the series up to this long [s] (default 0: refuse)
     [simulation]
     num_cpus = 2                        # Ray's CPUs
     client_num_cpus = 1.0               # CPUs per virtual client (actors = num_cpus / client_num_cpus)
@@ -86,6 +91,10 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
                   "min_participation": ("1", "carbon-aware floor on a client's share of rounds, in [0, 1]")},
     "measure": {"meter": ("-", f"one of {METERS}"), "calibration_s": ("s", "length of the power calibration"),
                 "roofline_efficiency": ("1", "fraction of the roofline bound reached, in (0, 1]")},
+    "carbon": {"signals": ("-", "country → carbon-intensity CSV (placement.signal format)"),
+               "start": ("UTC", "time of round 1 on the signals"),
+               "round_interval_s": ("s", "time between the starts of two rounds"),
+               "fill_gaps_s": ("s", "fill signal gaps up to this long by linear interpolation (0: refuse)")},
     "simulation": {"num_cpus": ("CPUs", "Ray's CPUs"), "client_num_cpus": ("CPUs", "CPUs per virtual client"),
                    "data_dir": ("-", "folder with the 5Gophers traces (5G links)")},
 }
@@ -127,6 +136,10 @@ class FederatedConfig:
     num_cpus: int = 2
     client_num_cpus: float = 1.0
     data_dir: str = ""
+    signals: tuple[tuple[str, str], ...] = ()
+    start: str = ""
+    round_interval_s: float = 3600.0
+    fill_gaps_s: float = 0.0
     extra: dict = field(default_factory=dict, compare=False)
 
     def label(self) -> str:
@@ -227,7 +240,25 @@ def _check_network(tech: str) -> str:
     return tech
 
 
-def parse_config(raw: dict | FederatedConfig, *, source: str = "<config>") -> FederatedConfig:
+def _signals(d: dict, base_dir: Path | None) -> tuple[tuple[str, str], ...]:
+    sig = d["signals"]
+    if isinstance(sig, tuple):
+        sig = dict(sig)
+    if not isinstance(sig, dict) or not all(isinstance(v, str) for v in sig.values()):
+        raise ParameterError(f"signals = {sig!r} must map countries to CSV files. Fix: signals = {{ DEU = \"de.csv\" }}.")
+    out = []
+    for country, path in sig.items():
+        p = Path(path)
+        if base_dir is not None and not p.is_absolute():
+            p = base_dir / p
+        out.append((_check_country(country), str(p)))
+    if out and not d["start"]:
+        raise ParameterError("carbon signals need the time of round 1. Fix: [carbon] start = \"2020-06-01T00:00\".")
+    return tuple(sorted(out))
+
+
+def parse_config(raw: dict | FederatedConfig, *, source: str = "<config>",
+                 base_dir: str | Path | None = None) -> FederatedConfig:
     """Validate a configuration given as TOML tables (or pass a :class:`FederatedConfig` through).
 
     Parameters
@@ -236,6 +267,8 @@ def parse_config(raw: dict | FederatedConfig, *, source: str = "<config>") -> Fe
         The tables of the module docstring (missing keys take :class:`FederatedConfig`'s defaults).
     source : str
         Where it came from, for messages.
+    base_dir : path-like, optional
+        Where relative signal paths start (a file's folder); None: the current directory.
 
     Returns
     -------
@@ -279,6 +312,10 @@ def parse_config(raw: dict | FederatedConfig, *, source: str = "<config>") -> Fe
     _num(d, "min_participation", 0, 1, lo_open=False)
     _num(d, "calibration_s", 0, 60)
     _num(d, "roofline_efficiency", 0, 1)
+    _num(d, "round_interval_s", 0, fix="give the time between rounds in seconds, e.g. round_interval_s = 3600.")
+    _num(d, "fill_gaps_s", 0, lo_open=False)
+    d["signals"] = _signals(d, Path(base_dir) if base_dir is not None else None)
+    d["start"] = str(d["start"])
     _num(d, "client_num_cpus", 0, d["num_cpus"], fix=f"give at most num_cpus = {d['num_cpus']}, e.g. 1.")
     d["devices"] = tuple(_check_device(n) for n in _names(d, "devices"))
     d["countries"] = tuple(_check_country(c) for c in _names(d, "countries"))
@@ -316,7 +353,7 @@ def load_config(path: str | Path) -> FederatedConfig:
         raw = tomllib.loads(text.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ParameterError(f"{path}: not valid TOML ({exc}). Fix: check the line it names.") from None
-    return parse_config(raw, source=str(path))
+    return parse_config(raw, source=str(path), base_dir=Path(path).parent)
 
 
 __all__ = ["COMPRESSIONS", "KEYS", "METERS", "PARTITIONS", "POLICIES", "STRATEGIES", "FederatedConfig",

@@ -1,8 +1,9 @@
 """A federated run's ledger as ``workbench footprint`` scenarios, and their Brightway footprint.
 
 The mapping follows :mod:`workbench.placement.footprint`: an lca scenario has one grid, so an
-experiment becomes one scenario per grid (each client country, and the server's), and its footprint is
-the sum of theirs. In the scenario of country c:
+experiment becomes one scenario per grid (each client country, and the server's; with carbon-intensity
+series, each country × intensity value, written as an explicit ``carbon_intensity_g_per_kwh``), and its
+footprint is the sum of theirs. In the scenario of country c:
 
 - one ``[[devices]]`` group per catalog device of the clients in c (count 1): ``hours`` = their summed
   busy time [h] and ``power_w`` = summed device energy (predicted compute + radio) ÷ hours, so that the
@@ -25,10 +26,18 @@ import math
 import polars as pl
 
 from workbench import lca
+from workbench.catalog import grid
 from workbench.errors import ParameterError
 from workbench.units import J_PER_KWH
 
 SECONDS_PER_HOUR = 3600.0
+
+
+def _location(country: str, ci: float) -> dict:
+    """The catalog country where its grid market emits exactly ``ci``, else the explicit intensity (country as label)."""
+    if grid.carbon_intensity_g_per_kwh(country) == ci:
+        return {"country": country}
+    return {"carbon_intensity_g_per_kwh": float(ci), "country": country}
 
 
 def _device_group(name: str, energy_j: float, busy_s: float, embodied_kgco2e: float, lifetime_years: float,
@@ -74,9 +83,10 @@ def experiment_scenarios(ledger: pl.DataFrame, experiment: str | None = None) ->
     led = ledger.filter(pl.col("experiment") == experiment)
     label = led["strategy"][0]
     out = []
-    for (country,), part in led.group_by(["country"], maintain_order=True):
-        data = {"name": f"{label}: {country}", "functional_unit": f"federated run {experiment} ({label})",
-                "location": {"country": country}, "allow_implausible": True}
+    for (country, ci), part in led.group_by(["country", "carbon_intensity_g_per_kwh"], maintain_order=True):
+        data = {"name": f"{label}: {country} at {ci:.6g} g/kWh",
+                "functional_unit": f"federated run {experiment} ({label})",
+                "location": _location(country, ci), "allow_implausible": True}
         devices = []
         for (dname, role), g in part.group_by(["device_name", "role"], maintain_order=True):
             pue = float(g["pue"][0])

@@ -17,7 +17,8 @@ row holds (units in the names; how each number was obtained in :data:`HOW`):
 - ``download_s``, ``upload_s`` [s]: bytes × 8 / link bandwidth + RTT (5Gophers traces or the defaults of
   :mod:`workbench.placement.traces`); ``radio_energy_j`` = radio power (Huang et al., MobiSys 2012) × those
   times; ``network_energy_j`` = GB × kWh/GB of the access technology (:mod:`workbench.catalog.network`);
-- ``operational_g`` = (compute + radio energy) × grid intensity; ``network_g`` = network energy × the
+- ``operational_g`` = (compute + radio energy) × grid intensity (the country's annual average, or its
+  carbon-intensity series at the round's time: :mod:`.intensity`); ``network_g`` = network energy × the
   client's grid intensity (charged where the bytes are sent, as :mod:`workbench.placement.footprint`);
   ``embodied_g`` = catalog embodied × busy time ÷ lifetime (busy = compute + download + upload).
 
@@ -33,9 +34,10 @@ import math
 import polars as pl
 import torch
 
-from workbench.catalog import grid, network
+from workbench.catalog import network
 from workbench.catalog.devices import get_device
 from workbench.federated.config import FederatedConfig
+from workbench.federated.intensity import ClientIntensity
 from workbench.federated.local_power import LocalPower
 from workbench.measure.features import count_flops, weight_bytes
 from workbench.placement.traces import RADIO_POWER_W, link_profiles
@@ -81,11 +83,12 @@ def _link(cfg: FederatedConfig, tech: str, cache: dict):
     return cache[key][tech]
 
 
-def client_row(rec: dict, cfg: FederatedConfig, work: dict, power: LocalPower, links: dict) -> dict:
+def client_row(rec: dict, cfg: FederatedConfig, work: dict, power: LocalPower, links: dict,
+               intensity: ClientIntensity) -> dict:
     """The ledger row of one client × round record (see the module docstring)."""
     prof = cfg.client_profile(rec["client"])
     dev = get_device(prof["device"])
-    ci = grid.carbon_intensity_g_per_kwh(prof["country"])
+    ci, ci_source = intensity.at(prof["country"], rec["round"])
     link = _link(cfg, prof["network"], links)
     tech = prof["network"].split("-")[0]
     ok = rec["status"] == "ok"
@@ -111,7 +114,7 @@ def client_row(rec: dict, cfg: FederatedConfig, work: dict, power: LocalPower, l
         "experiment": rec["experiment"], "strategy": cfg.label(), "round": rec["round"], "client": rec["client"],
         "role": "client", "status": rec["status"], "error": rec.get("error"), "device_name": dev.name,
         "device_class": dev.device_class, "country": prof["country"], "network": prof["network"],
-        "carbon_intensity_g_per_kwh": ci, "pue": 1.0, "num_examples": n, "bytes_down": int(rec["bytes_down"]),
+        "carbon_intensity_g_per_kwh": ci, "intensity_source": ci_source, "pue": 1.0, "num_examples": n, "bytes_down": int(rec["bytes_down"]),
         "bytes_up": int(rec["bytes_up"]), "train_time_s": rec.get("train_time_s") if ok else None,
         "train_cpu_s": cpu_s, "energy_here_j": power.energy_j_of(cpu_s) if ok else None,
         "energy_here_method": power.method if ok else "none", "train_loss": rec.get("train_loss") if ok else None,
@@ -123,10 +126,10 @@ def client_row(rec: dict, cfg: FederatedConfig, work: dict, power: LocalPower, l
     }
 
 
-def server_row(rec: dict, cfg: FederatedConfig, power: LocalPower) -> dict:
+def server_row(rec: dict, cfg: FederatedConfig, power: LocalPower, intensity: ClientIntensity) -> dict:
     """The ledger row of one server phase (aggregation or evaluation) of a round, measured here."""
     dev = get_device(cfg.server_device)
-    ci = grid.carbon_intensity_g_per_kwh(cfg.server_country)
+    ci, ci_source = intensity.at(cfg.server_country, rec["round"])
     e_j = power.energy_j_of(rec["server_cpu_s"]) or 0.0
     busy_s = rec["server_time_s"]
     op_g = e_j * cfg.server_pue / J_PER_KWH * ci
@@ -135,7 +138,7 @@ def server_row(rec: dict, cfg: FederatedConfig, power: LocalPower) -> dict:
         "experiment": rec["experiment"], "strategy": cfg.label(), "round": rec["round"], "client": -1,
         "role": f"server-{rec['phase']}", "status": "ok", "error": None, "device_name": dev.name,
         "device_class": dev.device_class, "country": cfg.server_country, "network": None,
-        "carbon_intensity_g_per_kwh": ci, "pue": cfg.server_pue, "num_examples": 0, "bytes_down": 0, "bytes_up": 0,
+        "carbon_intensity_g_per_kwh": ci, "intensity_source": ci_source, "pue": cfg.server_pue, "num_examples": 0, "bytes_down": 0, "bytes_up": 0,
         "train_time_s": rec["server_time_s"], "train_cpu_s": rec["server_cpu_s"],
         "energy_here_j": power.energy_j_of(rec["server_cpu_s"]), "energy_here_method": power.method,
         "train_loss": None, "train_flops": 0.0, "train_bytes": 0.0, "compute_s": busy_s, "compute_energy_j": e_j,
@@ -165,10 +168,13 @@ def ledger_frame(records: list[dict], configs: dict[str, FederatedConfig], power
         by experiment, round, client.
     """
     works = {cfg.model: model_work(cfg.model) for cfg in configs.values()}
+    grids = {e: ClientIntensity(cfg) for e, cfg in configs.items()}
     links: dict = {}
-    rows = [server_row(r, configs[r["experiment"]], power) if r["client"] < 0 else
-            client_row(r, configs[r["experiment"]], works[configs[r["experiment"]].model], power, links)
-            for r in records]
+    rows = []
+    for r in records:
+        e = r["experiment"]
+        rows.append(server_row(r, configs[e], power, grids[e]) if r["client"] < 0 else
+                    client_row(r, configs[e], works[configs[e].model], power, links, grids[e]))
     return pl.DataFrame(rows, infer_schema_length=None).sort(["experiment", "round", "client", "role"])
 
 

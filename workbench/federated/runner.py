@@ -18,10 +18,10 @@ from datetime import datetime, timezone
 import polars as pl
 
 from workbench import schema
-from workbench.catalog import grid
 from workbench.errors import ParameterError
 from workbench.federated.client_app import ClientPlan, build_client_app
 from workbench.federated.config import FederatedConfig, load_config, parse_config
+from workbench.federated.intensity import ClientIntensity
 from workbench.federated.ledger import HOW, ledger_frame, model_work, round_times, totals
 from workbench.federated.local_power import LocalPower, calibrate
 from workbench.federated.partition import partition
@@ -72,11 +72,6 @@ def _check_same_simulation(configs: dict[str, FederatedConfig]) -> FederatedConf
                 raise ParameterError(f"experiment {exp!r} has {key} = {getattr(c, key)} but the first has "
                                      f"{getattr(first, key)}: one simulation needs the same. Fix: run them apart.")
     return first
-
-
-def _intensity(cfg: FederatedConfig):
-    table = {c: grid.carbon_intensity_g_per_kwh(cfg.client_profile(c)["country"]) for c in range(cfg.clients)}
-    return lambda client, _round: table[client]
 
 
 def schema_rows(ledger: pl.DataFrame, configs: dict[str, FederatedConfig], history: dict, power: LocalPower,
@@ -153,6 +148,7 @@ def run_many(configs, *, store=None, verbose: bool = False, ray_address: str | N
     if store is not None:
         store = Store.coerce(store)
         store.check_writable()
+    grids = {e: ClientIntensity(c) for e, c in cfgs.items()}  # signal files read and checked before Ray starts
     y = load_digits_splits().train.y.numpy()
     plan = ClientPlan({e: {"model": c.model, "fail": set(c.fail),
                            "parts": partition(y, c.clients, c.partition, alpha=c.alpha, seed=c.seed)}
@@ -161,7 +157,7 @@ def run_many(configs, *, store=None, verbose: bool = False, ray_address: str | N
     power = calibrate(first.model, meter=first.meter, seconds=first.calibration_s, batch_size=first.batch_size,
                       lr=first.lr)
     calib_s = time.perf_counter() - t0
-    selectors = {e: Selector(c.policy, _intensity(c), seed=c.seed, min_participation=c.min_participation)
+    selectors = {e: Selector(c.policy, grids[e].of_client, seed=c.seed, min_participation=c.min_participation)
                  for e, c in cfgs.items()}
     server = ServerPlan(cfgs)
     wall_s = simulate(build_server_app(server, selectors), build_client_app(plan), first.clients,
