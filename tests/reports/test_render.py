@@ -56,7 +56,10 @@ def test_manifest_records_parameters_inputs_versions_and_artefacts(report, param
     m = read_manifest(report)
     assert m["status"] == "ok" and m["failure"] is None
     assert m["parameters"] == {"00_a": {"n": 4, "scale": 1.0}, "01_b": {"n": 4, "scale": 0.5}}
-    assert m["params_file"]["path"] == str(params_file.resolve()) and len(m["params_file"]["sha256"]) == 64
+    # paths are relative to the report folder
+    assert (report / m["params_file"]["path"]).resolve() == params_file.resolve()
+    assert len(m["params_file"]["sha256"]) == 64
+    assert all(not Path(i["path"]).is_absolute() and (report / i["path"]).is_file() for i in m["inputs"])
     assert sorted(i["role"] for i in m["inputs"]) == ["notebook", "notebook"]
     assert all(len(i["sha256"]) == 64 for i in m["inputs"])
     for pkg in ("python", "papermill", "nbconvert", "altair", "vl-convert-python", "polars", "torch"):
@@ -66,7 +69,7 @@ def test_manifest_records_parameters_inputs_versions_and_artefacts(report, param
     arts = {(a["notebook"], a["kind"], a["name"]) for a in m["artefacts"]}
     assert arts == {(s, k, "squares") for s in ("00_a", "01_b") for k in ("table", "figure")}
     table = next(a for a in m["artefacts"] if a["kind"] == "table" and a["notebook"] == "00_a")
-    assert table["rows"] == 4 and table["measured"] is False
+    assert table["rows"] == 4 and table["fresh"] is False and table["provenance"] == {}
 
 
 def test_html_renders_offline_without_code(report):

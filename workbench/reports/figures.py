@@ -9,10 +9,17 @@ figures sit inline in one HTML page.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from pathlib import Path
 
+from workbench.reports import theme
+
 FORMATS = ("svg", "pdf", "png")
+
+_WIDTH = re.compile(r'^<svg[^>]*\bwidth="([0-9.]+)"')
+_FONT = re.compile(r'font-size="([0-9.]+)px"')
 
 _ID = re.compile(r'\bid="([^"]+)"')
 
@@ -37,11 +44,53 @@ def normalize_svg_ids(svg: str, prefix: str = "fig") -> str:
     return re.sub(r'(url\(#|href="#)([^)"]+)([)"])', sub_ref, svg)
 
 
+def svg_width_px(svg: str) -> float:
+    """Width of an SVG as vl-convert writes it (``<svg ... width="W"``) [px]."""
+    m = _WIDTH.search(svg)
+    return float(m.group(1)) if m else float("nan")
+
+
+def svg_font_sizes_px(svg: str) -> list[float]:
+    """Every ``font-size`` of the SVG's text [px]."""
+    return [float(v) for v in _FONT.findall(svg)]
+
+
+def min_printed_font_pt(svg: str) -> float:
+    """Smallest text of the SVG once printed at :data:`workbench.reports.theme.COLUMN_WIDTH_IN` [pt]
+    (infinite for an SVG without text)."""
+    sizes = svg_font_sizes_px(svg)
+    return theme.printed_font_pt(min(sizes), svg_width_px(svg)) if sizes else math.inf
+
+
+def themed_spec(chart, font_px: float) -> dict:
+    """The chart's Vega-Lite spec with the report theme (:func:`workbench.reports.theme.config`) at ``font_px``."""
+    spec = chart.to_dict() if not isinstance(chart, dict) else dict(chart)
+    cfg = theme.config(font_px)
+    for k, v in (spec.get("config") or {}).items():  # a chart's own settings win over the theme's
+        cfg[k] = {**cfg[k], **v} if isinstance(v, dict) and isinstance(cfg.get(k), dict) else v
+    spec["config"] = cfg
+    return spec
+
+
 def chart_svg(chart, prefix: str = "fig") -> str:
-    """SVG text of an altair chart with reproducible ids (see :func:`normalize_svg_ids`)."""
+    """SVG text of an altair chart in the report theme, with reproducible ids (see :func:`normalize_svg_ids`).
+
+    The text starts at :data:`workbench.reports.theme.BASE_FONT_PX` and grows until the smallest
+    text prints at :data:`workbench.reports.theme.MIN_FONT_PT` when the figure is printed one column
+    (:data:`workbench.reports.theme.COLUMN_WIDTH_IN`) wide.
+    """
     import vl_convert as vlc
 
-    return normalize_svg_ids(vlc.vegalite_to_svg(chart.to_json()), prefix)
+    base = chart.to_dict() if not isinstance(chart, dict) else chart
+    font = theme.BASE_FONT_PX
+    for _ in range(6):
+        svg = vlc.vegalite_to_svg(json.dumps(themed_spec(base, font)))
+        need = theme.font_px_for_width(svg_width_px(svg)) * 1.01
+        smallest = min(svg_font_sizes_px(svg) or [font])
+        if smallest >= need:
+            break
+        font = math.ceil(max(font * need / smallest, font + 0.5) * 2) / 2
+    return normalize_svg_ids(svg, prefix)
 
 
 def export_chart(chart, base: str | Path, formats=FORMATS, scale: float = 2.0) -> list[Path]:

@@ -84,6 +84,7 @@ def notebook_to_html(nb_path: str | Path, html_path: str | Path, *, title: str |
     nb = nbformat.read(str(nb_path), as_version=4)
     if title:
         nb.metadata["title"] = title
+    clean_for_page(nb)
     exporter = HTMLExporter(
         template_name="lab",
         extra_loaders=[jinja2.DictLoader({"workbench_offline.html.j2": OFFLINE_TEMPLATE})],
@@ -98,13 +99,58 @@ def notebook_to_html(nb_path: str | Path, html_path: str | Path, *, title: str |
     if refs:
         raise ValueError(f"HTML of {nb_path} would load {refs[:3]} from the network; the report must render "
                          "offline. Fix: display figures through workbench.reports.NotebookOutput.figure().")
+    body = re.sub(r"(<body[^>]*>)", r"\1" + BACK_LINK, body, count=1)
+    body = body.replace("</head>", PAGE_STYLE + "</head>", 1)
     html_path = Path(html_path)
     html_path.write_text(body, encoding="utf-8")
     return html_path
 
 
+BACK_LINK = ("<nav class='wb-back' style='padding:0.5em 1em'><a href='index.html'>← report contents "
+             "(findings of every page, provenance legend)</a></nav>")
+"""Link from each page back to the report's index."""
+
+PAGE_STYLE = ("<style>.wb-findings{border-left:4px solid #0072B2;background:#f4f8fb;padding:0.3em 1em;"
+              "margin:0.5em 0 1.5em}.wb-findings h2{margin-top:0.4em}.wb-provenance{color:#333}</style>")
+
+
+def clean_for_page(nb) -> dict:
+    """Prepare an executed notebook for its HTML page, in place: drop stderr streams (logs, warnings)
+    and move the cell showing the key findings (:meth:`NotebookOutput.findings`) right after the title.
+
+    Returns
+    -------
+    dict
+        ``stderr_outputs`` (how many were dropped) and ``findings`` (whether a findings block was found).
+    """
+    dropped, findings_at = 0, None
+    for i, cell in enumerate(nb.cells):
+        outs = cell.get("outputs", [])
+        kept = [o for o in outs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        dropped += len(outs) - len(kept)
+        if outs:
+            cell["outputs"] = kept
+        if any((o.get("metadata") or {}).get("workbench") == "findings" for o in kept):
+            findings_at = i
+    if findings_at is not None:
+        cell = nb.cells.pop(findings_at)
+        first_md = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
+        nb.cells.insert(first_md + 1, cell)
+    return {"stderr_outputs": dropped, "findings": findings_at is not None}
+
+
+REPORT_TITLE = "Continuum workbench: cost, energy and carbon of ML inference from microcontrollers to cloud GPUs"
+"""What a rendered report is, as the index page's title says."""
+
+
+def _states(a: dict) -> str:
+    prov = a.get("provenance") or {}
+    return ", ".join(prov) if prov else "—"
+
+
 def index_html(manifest: dict) -> str:
-    """The contents page of a rendered report (``index.html``): notebooks, figures, tables, software.
+    """The contents page of a rendered report (``index.html``): what it is, every page's key findings,
+    the provenance legend, figures, tables and software.
 
     Links are relative to the report folder; figures are shown from their exported SVG. The page
     loads nothing from the network.
@@ -113,33 +159,50 @@ def index_html(manifest: dict) -> str:
     ----------
     manifest : dict
         The report's manifest (:mod:`workbench.reports.manifest`) once every notebook ran: ``name``,
-        ``notebooks`` (with ``html`` and ``duration_s`` [s]), ``artefacts``, ``packages``,
-        ``finished_utc`` and ``duration_s`` [s].
+        ``notebooks`` (with ``html``, ``title``, ``findings`` and ``duration_s`` [s]), ``artefacts``
+        (with ``provenance``), ``packages``, ``reproducibility``, ``finished_utc`` and ``duration_s`` [s].
 
     Returns
     -------
     str
         The HTML page.
     """
-    title = escape(f"Report {manifest['name']}")
-    nbs = "".join(
-        f"<li><a href='{escape(n['html'])}'>{escape(n['notebook'])}</a> ({n['duration_s']:.1f} s)</li>"
-        for n in manifest["notebooks"] if n.get("html"))
+    from workbench.reports.provenance import STATES
+
+    title = escape(REPORT_TITLE)
+    pages = ""
+    for n in manifest["notebooks"]:
+        if not n.get("html"):
+            continue
+        items = "".join(f"<li>{escape(f)}</li>" for f in n.get("findings") or []) or "<li>(no findings block)</li>"
+        pages += (f"<section><h3><a href='{escape(n['html'])}'>{escape(n.get('title') or n['notebook'])}</a></h3>"
+                  f"<ul>{items}</ul></section>")
+    legend = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in STATES.items())
     figs = "".join(
         f"<figure><img src='{escape(a['paths'][0])}' alt='{escape(a['name'])}' style='max-width:100%'/>"
-        f"<figcaption>{escape(a['notebook'])}: {escape(a['name'])}{' (measured)' if a['measured'] else ''} — "
+        f"<figcaption>{escape(a['notebook'])}: {escape(a['name'])} [{escape(_states(a))}] — "
         + " ".join(f"<a href='{escape(p)}'>{escape(p.rsplit('.', 1)[-1])}</a>" for p in a["paths"])
         + "</figcaption></figure>"
         for a in manifest["artefacts"] if a["kind"] == "figure")
     tabs = "".join(
-        f"<li><a href='{escape(a['paths'][0])}'>{escape(a['paths'][0])}</a> ({a['rows']} rows"
-        f"{', measured' if a['measured'] else ''})</li>"
+        f"<li><a href='{escape(a['paths'][0])}'>{escape(a['paths'][0])}</a> ({a['rows']} rows; "
+        f"{escape(_states(a))})</li>"
         for a in manifest["artefacts"] if a["kind"] == "table")
+    rep = manifest.get("reproducibility") or {}
+    git = rep.get("git") or {}
+    where = (f"commit {escape(str(git.get('commit', 'unknown'))[:12])}{' (uncommitted changes)' if git.get('dirty') else ''}"
+             f" on {escape(str(rep.get('cpu_model', 'an unknown CPU')))} ({rep.get('cpu_count', '?')} cores)")
     vers = escape(", ".join(f"{k} {v}" for k, v in sorted(manifest["packages"].items())))
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'/><title>{title}</title>"
             "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
-            "figure{display:inline-block;margin:1em;vertical-align:top}</style></head><body>"
-            f"<h1>{title}</h1><p>Rendered {escape(manifest['finished_utc'])} in {manifest['duration_s']:.0f} s. "
-            "Parameters, input hashes and versions: <a href='manifest.json'>manifest.json</a>.</p>"
-            f"<h2>Notebooks</h2><ul>{nbs}</ul><h2>Figures</h2>{figs}<h2>Tables</h2><ul>{tabs}</ul>"
+            "figure{display:inline-block;margin:1em;vertical-align:top;max-width:45%}"
+            "table.legend th{text-align:left;padding-right:1em}</style></head><body>"
+            f"<h1>{title}</h1><p>Report <code>{escape(manifest['name'])}</code>, rendered "
+            f"{escape(manifest['finished_utc'])} in {manifest['duration_s']:.0f} s from {where}. Parameters, input "
+            "hashes, versions and the reproducibility record: <a href='manifest.json'>manifest.json</a>.</p>"
+            "<h2>Provenance of every number</h2><p>Each table has a <code>provenance</code> column, each figure "
+            "says its states in its subtitle, and the manifest lists them per artefact:</p>"
+            f"<table class='legend'>{legend}</table>"
+            f"<h2>Key findings, page by page</h2>{pages}"
+            f"<h2>Figures</h2>{figs}<h2>Tables</h2><ul>{tabs}</ul>"
             f"<h2>Software</h2><p>{vers}</p></body></html>")

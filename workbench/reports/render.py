@@ -18,11 +18,6 @@ names the notebook, the cell and the error; :class:`ReportFailedError` is raised
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
-import errno
-import fcntl
 import json
 import os
 import re
@@ -35,6 +30,7 @@ from pathlib import Path
 from workbench.errors import ParameterError, UnknownNameError, WorkbenchError
 from workbench.reports import manifest as mf
 from workbench.reports.data import ensure_runs
+from workbench.reports.folders import clean_stale, lock, swap_in
 from workbench.reports.html import external_references, index_html, notebook_to_html
 from workbench.reports.kernel import KERNEL_NAME, WorkbenchKernelManager
 from workbench.reports.output import ARTEFACT_DIR
@@ -91,72 +87,6 @@ def discover_notebooks(notebooks_dir: str | Path, select: list[str] | None = Non
     return sorted(out)
 
 
-# ---------------------------------------------------------------------- atomic folder swap
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically exchange two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        fn = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    AT_FDCWD, RENAME_EXCHANGE = -100, 2
-    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    rc = fn(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE)
-    if rc == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM):
-        return False
-    raise OSError(err, os.strerror(err), str(b))
-
-
-def swap_in(new: Path, final: Path) -> None:
-    """Make folder ``new`` become ``final``, replacing an existing ``final`` atomically where the
-    OS allows (Linux); elsewhere the old folder is renamed aside first, then removed."""
-    new, final = Path(new), Path(final)
-    if not final.exists():
-        os.rename(new, final)
-        return
-    if _exchange(new, final):
-        shutil.rmtree(new)  # now holds the previous report
-        return
-    aside = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
-    os.rename(final, aside)
-    os.rename(new, final)
-    shutil.rmtree(aside)
-
-
-@contextlib.contextmanager
-def _lock(reports_dir: Path, name: str):
-    path = reports_dir / f".{name}.lock"
-    with open(path, "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ParameterError(f"report {name!r} is being rendered by another process (lock {path}). "
-                                 "Fix: wait for it, or render under another --name.") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _clean_stale(reports_dir: Path, name: str) -> None:
-    for d in reports_dir.glob(f".{name}.tmp-*"):
-        m = re.match(rf"^\.{re.escape(name)}\.tmp-(\d+)-", d.name)
-        if not m or int(m.group(1)) == os.getpid():
-            continue
-        try:
-            os.kill(int(m.group(1)), 0)
-            continue  # its writer still runs
-        except PermissionError:
-            continue  # alive, owned by someone else
-        except ProcessLookupError:
-            shutil.rmtree(d, ignore_errors=True)
-
-
 # ---------------------------------------------------------------------- measuring phase
 def _measure_phase(params: dict, progress: bool) -> list[dict]:
     """Profile, once, what the notebooks' runs parameters ask for and the store lacks."""
@@ -198,11 +128,13 @@ def _new_tmp(reports_dir: Path, name: str) -> Path:
     return tmp
 
 
-def _new_manifest(name: str, started: str, resolved: dict, params_file: Path | None, overrides: dict | None) -> dict:
+def _new_manifest(name: str, started: str, resolved: dict, params_file: Path | None, overrides: dict | None,
+                  final: Path, notebooks_dir: Path) -> dict:
     """The manifest of a render that is starting (status ``running``, nothing executed yet)."""
     return {
         "name": name, "status": "running", "started_utc": started,
-        "parameters": resolved, "params_file": mf.file_entry(params_file, "parameters") if params_file else None,
+        "reproducibility": mf.reproducibility_start(Path(notebooks_dir).resolve()),
+        "parameters": resolved, "params_file": mf.file_entry(params_file, "parameters", final) if params_file else None,
         "overrides": overrides or {}, "packages": mf.package_versions(), "environment": mf.environment(),
         "kernel": {"name": KERNEL_NAME, "python": sys.executable}, "notebooks": [], "artefacts": [],
         "inputs": [], "measured_runs": [], "failure": None,
@@ -221,8 +153,8 @@ def _execute_notebooks(notebooks: list[Path], resolved: dict, tmp: Path, manifes
     for i, nb in enumerate(notebooks, 1):
         stem = nb.stem
         out_nb = tmp / "notebooks" / nb.name
-        entry = {"notebook": stem, "source": str(nb.resolve()), "executed": f"notebooks/{nb.name}",
-                 "html": None, "status": "running", "started_utc": mf.utc_now()}
+        entry = {"notebook": stem, "source": mf.relative_path(nb, tmp.parent / name), "title": _title(nb),
+                 "executed": f"notebooks/{nb.name}", "html": None, "status": "running", "started_utc": mf.utc_now()}
         manifest["notebooks"].append(entry)
         failure = None
         t1 = time.monotonic()
@@ -244,6 +176,19 @@ def _execute_notebooks(notebooks: list[Path], resolved: dict, tmp: Path, manifes
         if failure:
             return failure
     return None
+
+
+def _title(nb: Path) -> str:
+    """The first Markdown heading of a notebook (its page title), else its stem."""
+    try:
+        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] == "markdown":
+                for line in "".join(cell["source"]).splitlines():
+                    if line.startswith("#"):
+                        return line.lstrip("#").strip()
+    except (OSError, ValueError, KeyError):
+        pass
+    return nb.stem
 
 
 def _failure_from(exc, stem: str, executed: Path) -> dict:
@@ -268,26 +213,35 @@ def _failure_from(exc, stem: str, executed: Path) -> dict:
             "cell_source": None, "ename": type(exc).__name__, "evalue": str(exc), "traceback": []}
 
 
-def _collect_artefacts(tmp: Path) -> tuple[list[dict], list[dict]]:
-    arts, inputs = [], []
+def _collect_artefacts(tmp: Path) -> tuple[list[dict], list[dict], dict]:
+    """Artefacts, recorded inputs and, per notebook, its findings and threads from the notebooks' lists."""
+    arts, inputs, per_notebook = [], [], {}
     d = tmp / ARTEFACT_DIR
     for f in sorted(d.glob("*.json")) if d.is_dir() else []:
         doc = json.loads(f.read_text())
         for a in doc["artefacts"]:
             arts.append({"notebook": doc["notebook"], **a})
         inputs += [{**i, "notebook": doc["notebook"]} for i in doc["inputs"]]
-    return arts, inputs
+        per_notebook[doc["notebook"]] = {"findings": doc.get("findings", []), "threads": doc.get("threads")}
+    return arts, inputs, per_notebook
 
 
-def _record_outputs(manifest: dict, tmp: Path, notebooks: list[Path], resolved: dict, t0: float) -> None:
-    """Artefacts, inputs (notebooks, run stores, files the notebooks recorded) and timing into the manifest;
-    the notebooks' artefact lists are removed from ``tmp``."""
-    arts, nb_inputs = _collect_artefacts(tmp)
+def _record_outputs(manifest: dict, tmp: Path, notebooks: list[Path], resolved: dict, t0: float,
+                    final: Path) -> None:
+    """Artefacts, inputs (notebooks, run stores, files the notebooks recorded; paths relative to ``final``),
+    findings, the reproducibility record and timing into the manifest; the notebooks' artefact lists are
+    removed from ``tmp``."""
+    arts, nb_inputs, per_notebook = _collect_artefacts(tmp)
     manifest["artefacts"] = arts
+    for n in manifest["notebooks"]:
+        n["findings"] = per_notebook.get(n["notebook"], {}).get("findings", [])
+    manifest["reproducibility"] = mf.reproducibility_finish(
+        manifest["reproducibility"], {k: v["threads"] for k, v in per_notebook.items()})
     store_dirs = sorted({p["store"] for p in resolved.values() if isinstance(p.get("store"), str)})
     manifest["inputs"] = (
-        [mf.file_entry(nb, "notebook") for nb in notebooks]
-        + [e for d in store_dirs for e in mf.store_inputs(d)] + nb_inputs)
+        [mf.file_entry(nb, "notebook", final) for nb in notebooks]
+        + [e for d in store_dirs for e in mf.store_inputs(d, final)]
+        + [{**i, "path": mf.relative_path(i["path"], final)} for i in nb_inputs])
     manifest["finished_utc"] = mf.utc_now()
     manifest["duration_s"] = round(time.monotonic() - t0, 3)
     shutil.rmtree(tmp / ARTEFACT_DIR, ignore_errors=True)
@@ -370,15 +324,15 @@ def render_report(name: str = "default", *, params: dict | str | Path | None = N
     final = reports_dir / name
     failed_dir = reports_dir / f"{name}.failed"
 
-    with _lock(reports_dir, name):
-        _clean_stale(reports_dir, name)
+    with lock(reports_dir, name):
+        clean_stale(reports_dir, name)
         tmp = _new_tmp(reports_dir, name)
-        manifest = _new_manifest(name, started, resolved, params_file, overrides)
+        manifest = _new_manifest(name, started, resolved, params_file, overrides, final, notebooks_dir)
         try:
             manifest["measured_runs"] = _measure_phase(resolved, progress)
             failure = _execute_notebooks(notebooks, resolved, tmp, manifest, name=name, progress=progress,
                                          execution_timeout_s=execution_timeout_s)
-            _record_outputs(manifest, tmp, notebooks, resolved, t0)
+            _record_outputs(manifest, tmp, notebooks, resolved, t0, final)
             failure = failure or _missing_artefacts(manifest, tmp)
             if failure is None:
                 _publish(manifest, tmp, final, failed_dir)
