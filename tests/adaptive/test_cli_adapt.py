@@ -115,3 +115,29 @@ def test_empty_space(tmp_path, capsys, monkeypatch):
     (tmp_path / "a.toml").write_text(text)
     assert cli.main(["adapt", str(tmp_path / "a.toml")]) == 2
     assert "the configuration space is empty" in capsys.readouterr().err
+
+
+def test_space_from_a_placement_problem(adapt, tmp_path, capsys):
+    from tests.placement._chain_cases import HAND_TOML
+
+    (tmp_path / "split.toml").write_text(HAND_TOML)
+    extra = """
+[space]
+problem = "split.toml"
+prune = false
+[[space.variants]]
+variant = "fp32"
+accuracy = 0.97
+[[space.variants]]
+variant = "exit"
+accuracy = 0.95
+compute_scale = 0.5
+threshold = 0.8
+"""
+    code, out, err = adapt("--format", "json", "--intervals", "--policy", "predictive", extra=extra)
+    assert code == 0, err
+    res = json.loads(out)
+    # 2 hand-written rows + 2 variants × 10 monotone assignments of the 3-layer, 3-tier problem
+    assert res["configurations"] == 22 and res["configurations_pareto"] == 22
+    assert {r["policy"] for r in res["intervals"]} == {"predictive", "oracle"}
+    assert len(res["intervals"]) == 2 * 4
