@@ -13,7 +13,9 @@ Modules (see ``docs/adaptive.md``):
   (model-predictive with a carbon forecast);
 - :mod:`~workbench.adaptive.oracle`: the offline oracle (dynamic programming over intervals) and brute force;
 - :mod:`~workbench.adaptive.replay`: the replay simulator and its frames;
-- :mod:`~workbench.adaptive.config_file`: the TOML file of ``workbench adapt``.
+- :mod:`~workbench.adaptive.config_file`: the TOML file of ``workbench adapt``;
+- :mod:`~workbench.adaptive.tables`: result tables (savings against static, gap to the oracle);
+- :mod:`~workbench.adaptive.example`: the worked example of the benchmark and notebook 08.
 """
 
 from workbench.adaptive.mpc import CarbonMPC
