@@ -17,11 +17,18 @@ def test_scenarios_parse_and_cover_every_grid(fl):
         lca.parse_scenario(s)
 
 
-@pytest.mark.parametrize("exp", ["fedavg", "signal-deu"])
-def test_brightway_footprint_equals_the_ledger(fl, lca_dir, exp):
-    res, _ = fl
+def test_brightway_footprint_equals_the_ledger(fl, lca_dir):
+    _check_equal(fl[0], "fedavg", experiment_footprint(fl[0].ledger, "fedavg", lca_dir=lca_dir))
+
+
+@pytest.mark.parametrize("exp", ["fedavg", "signal-deu", "topk-carbon"])
+def test_sweep_footprint_equals_the_ledger(fl, exp):
+    # the lca's linear model without Brightway (the engine above equals it, tests/lca): hourly intensities too
+    _check_equal(fl[0], exp, experiment_footprint(fl[0].ledger, exp, engine="sweep"))
+
+
+def _check_equal(res, exp, f):
     led = res.ledger.filter(pl.col("experiment") == exp)
-    f = experiment_footprint(res.ledger, exp, lca_dir=lca_dir)
     for part in ("operational", "network", "embodied", "total"):
         expected = math.fsum(led[f"{part}_g"].to_list())
         assert math.isclose(f[f"{part}_g"], expected, rel_tol=1e-9), part

@@ -95,9 +95,9 @@ def variants(base: dict) -> dict[str, dict]:
         "iid": w(),
         "noniid": w(data={"partition": "dirichlet", "alpha": 0.5}),
         "int8": w(compression={"method": "int8"}),
-        "topk": w(compression={"method": "topk", "topk_fraction": 0.1}),
+        "topk": w(compression={"method": "topk", "topk_fraction": 0.2}),
         "random-half": w(training={"fraction": 0.5}),
-        "carbon-half": w(training={"fraction": 0.5}, selection={"policy": "carbon-aware", "min_participation": 0.2}),
+        "carbon-half": w(training={"fraction": 0.5}, selection={"policy": "carbon-aware", "min_participation": 0.3}),
     }
 
 

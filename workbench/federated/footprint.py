@@ -104,8 +104,31 @@ def experiment_scenarios(ledger: pl.DataFrame, experiment: str | None = None) ->
     return out
 
 
-def experiment_footprint(ledger: pl.DataFrame, experiment: str | None = None, *, lca_dir=None,
-                         method=None) -> dict:
+ENGINES = ("brightway", "sweep")
+
+
+def _sweep(data: dict) -> dict:
+    """Operational, network, embodied and total [kg CO2e] of one scenario by :func:`workbench.lca.evaluate`."""
+    rs = lca.resolve(lca.parse_scenario(data))
+    g = rs.carbon_intensity_g_per_kwh / 1e3
+    parts = dict.fromkeys(("operational", "network", "embodied", "total"), 0.0)
+    for d in rs.devices:
+        out = lca.evaluate(grid_kgco2e_per_kwh=g, energy_kwh=d.energy_kwh, count=d.count, pue=d.pue,
+                           manufacturing_kgco2e=d.embodied_kgco2e if d.embodied_included else 0.0,
+                           hours=d.hours if d.embodied_included else 0.0,
+                           lifetime_years=d.lifetime_years if d.embodied_included else 1.0,
+                           utilization=d.utilization)
+        for k in parts:
+            parts[k] += float(out[f"{k}_kgco2e"])
+    for nw in rs.network:
+        out = lca.evaluate(grid_kgco2e_per_kwh=g, energy_kwh=0.0, gigabytes=nw.gigabytes, kwh_per_gb=nw.kwh_per_gb)
+        parts["network"] += float(out["network_kgco2e"])
+        parts["total"] += float(out["total_kgco2e"])
+    return {f"{k}_kgco2e": v for k, v in parts.items()}
+
+
+def experiment_footprint(ledger: pl.DataFrame, experiment: str | None = None, *, engine: str = "brightway",
+                         lca_dir=None, method=None) -> dict:
     """Brightway footprint of an experiment's ledger: the sum over its per-grid scenarios.
 
     Parameters
@@ -113,6 +136,10 @@ def experiment_footprint(ledger: pl.DataFrame, experiment: str | None = None, *,
     ledger : polars.DataFrame
     experiment : str, optional
         As :func:`experiment_scenarios`.
+    engine : {"brightway", "sweep"}
+        ``"brightway"``: :func:`workbench.lca.footprint_dict` per scenario (what ``workbench footprint``
+        prints); ``"sweep"``: :func:`workbench.lca.evaluate` on the resolved scenarios (no Brightway; the
+        same linear model, as :func:`workbench.placement.footprint.placement_footprint` offers).
     lca_dir : path-like, optional
         Brightway data directory (:func:`workbench.lca.footprint_dict`).
     method : tuple or str, optional
@@ -124,14 +151,19 @@ def experiment_footprint(ledger: pl.DataFrame, experiment: str | None = None, *,
         ``operational_g``, ``network_g``, ``embodied_g``, ``total_g`` [g CO2e] summed over the scenarios,
         ``scenarios`` (per scenario: name and its four figures [g]) and ``method``.
     """
-    rows, method_name = [], None
+    if engine not in ENGINES:
+        raise ParameterError(f"engine = {engine!r} is not a footprint engine. Fix: give one of {', '.join(ENGINES)}.")
+    rows, method_name = [], "lca.sweep.evaluate (kg CO2-eq)"
     for data in experiment_scenarios(ledger, experiment):
-        res = lca.footprint_dict(data, method=method, lca_dir=lca_dir)
-        method_name = res["method"]
+        if engine == "sweep":
+            res = _sweep(data)
+        else:
+            res = lca.footprint_dict(data, method=method, lca_dir=lca_dir)
+            method_name = res["method"]
         rows.append({"name": data["name"], **{f"{k}_g": res[f"{k}_kgco2e"] * 1e3
                                               for k in ("operational", "network", "embodied", "total")}})
     tot = {f"{k}_g": math.fsum(r[f"{k}_g"] for r in rows) for k in ("operational", "network", "embodied", "total")}
     return {**tot, "scenarios": rows, "method": method_name}
 
 
-__all__ = ["experiment_footprint", "experiment_scenarios"]
+__all__ = ["ENGINES", "experiment_footprint", "experiment_scenarios"]
