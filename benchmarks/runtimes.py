@@ -1,0 +1,145 @@
+"""ONNX Runtime as the deployment path (issue 17): fp32 and int8 on onnxruntime beside eager PyTorch.
+
+Trains the digits MLP and CNN (scikit-learn's digits, fixed split and seed, as ``tradeoffs.py``) and
+builds the zoo's resnet8 (MLPerf Tiny's CIFAR-10 CNN, random weights: no accuracy for it), exports each
+with ``torch.onnx.export(dynamo=True)``, quantises with onnxruntime (static int8 QDQ calibrated on 256
+training images, or on 256 random inputs for resnet8; dynamic int8 of MatMul/Gemm) and measures every
+file on one intra-op thread at batch 1 and 256, then times the eager PyTorch fp32 model the same way.
+
+Latency figures are the median *thread CPU time* per call (``latency_ms_cpu_p50``: with one intra-op
+thread onnxruntime and PyTorch both compute on the calling thread, and this clock ignores time spent
+waiting for a core on a shared machine); the wall-clock medians are printed beside them.
+
+Keys of the JSON object on the last line:
+
+- ``ort_int8_speedup_batch1`` / ``ort_int8_speedup_batch256``: fp32 ÷ static-int8 onnxruntime latency,
+  geometric mean over the three models (per model in ``ort_int8_speedup_by_model``); target > 1.
+- ``ort_int8_accuracy_drop_pt``: largest fp32 − static-int8 onnxruntime test accuracy over the digits
+  models [percentage points]; target ≤ 1.
+- ``ort_vs_torch_fp32_batch1``: eager PyTorch fp32 ÷ onnxruntime fp32 latency at batch 1, geometric mean
+  (> 1: onnxruntime is faster).
+- ``ort_int8_dynamic_*``: the same for dynamic int8.
+
+Usage::
+
+    .venv/bin/python benchmarks/runtimes.py [--repeats 200] [--epochs 30] [--store data/runs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import polars as pl
+import torch
+
+from workbench.measure import timing, zoo
+from workbench.measure.ort_profile import profile_onnx_module
+from workbench.measure.profiler import ProfileSettings
+from workbench.strategies.data import accuracy, build_model, load_digits_splits, train_classifier
+
+BATCHES = (1, 256)
+
+
+def _geomean(values) -> float:
+    values = list(values)
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def torch_latency_ms(model, sample, batch_size: int, repeats: int) -> tuple[float, float]:
+    """(thread CPU, wall) median latency of eager PyTorch fp32 on one intra-op thread [ms]."""
+    x = sample.repeat(batch_size, *([1] * (sample.dim() - 1)))
+    with timing.num_threads(1):
+        s = timing.time_forward(model.eval(), x, repeats=repeats, warmup=max(5, repeats // 10), cpu=True)
+    return s.cpu_ms_p50, s.latency_ms_p50
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=200, help="timed calls at batch 1 (batch 256: a tenth)")
+    ap.add_argument("--epochs", type=int, default=30, help="training epochs of the digits models (default 30)")
+    ap.add_argument("--store", default=None, help="append the onnxruntime rows to this store (default: none)")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    splits = load_digits_splits(seed=0)
+    models = {}
+    for name in ("mlp", "cnn"):
+        m = train_classifier(build_model(name, 0), splits, epochs=args.epochs, seed=0).eval()
+        models[f"digits-{name}"] = (m, splits.test.x[:1], splits.train.x[:256], (splits.test.x, splits.test.y),
+                                    accuracy(m, splits.test))
+    spec = zoo.resolve("resnet8")
+    g = torch.Generator().manual_seed(1)
+    models["resnet8"] = (spec.build(), spec.example_input(1), torch.randn((256, *spec.input_shape), generator=g),
+                         None, None)
+    frames, torch_ms = [], {}
+    for name, (m, sample, calib, eval_data, _) in models.items():
+        for b in BATCHES:
+            reps = args.repeats if b == 1 else max(10, args.repeats // 10)
+            settings = ProfileSettings(batch_sizes=(b,), repeats=reps, warmup=max(5, reps // 10), threads=1,
+                                       energy_window_s=0.0, layer_repeats=3, normalise="none")
+            df, _ = profile_onnx_module(m, sample, name=name, family="cnn" if "mlp" not in name else "mlp",
+                                        quantisations=("none", "int8-static", "int8-dynamic"), calibration=calib,
+                                        eval_data=eval_data if b == 1 else None, settings=settings,
+                                        store=args.store)
+            frames.append(df)
+            torch_ms[(name, b)] = torch_latency_ms(m, sample, b, reps)
+    rows = pl.concat(frames)
+
+    def lat(name, strategy, b, col="latency_ms_cpu_p50"):
+        r = rows.filter((pl.col("model") == name) & (pl.col("strategy") == strategy) & (pl.col("batch_size") == b))
+        return r[col][0]
+
+    table = []
+    for name in models:
+        for b in BATCHES:
+            table.append({"model": name, "batch_size": b, "torch_fp32_ms": torch_ms[(name, b)][0],
+                          **{s: lat(name, s, b) for s in ("onnxruntime", "onnxruntime-int8-static",
+                                                          "onnxruntime-int8-dynamic")},
+                          "torch_fp32_wall_ms": torch_ms[(name, b)][1],
+                          "ort_fp32_wall_ms": lat(name, "onnxruntime", b, "latency_ms_p50"),
+                          "ort_int8_static_wall_ms": lat(name, "onnxruntime-int8-static", b, "latency_ms_p50")})
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=220, fmt_str_lengths=40):
+        print("== median thread-CPU latency per call [ms], one intra-op thread ==")
+        print(pl.DataFrame(table))
+        print("== accuracy on the digits test split (onnxruntime, batch 1 rows) ==")
+        print(rows.filter(pl.col("accuracy").is_not_null()).select("model", "strategy", "accuracy", "weight_bytes"))
+    speed = {f"{n}_b{b}": lat(n, "onnxruntime", b) / lat(n, "onnxruntime-int8-static", b)
+             for n in models for b in BATCHES}
+    speed_dyn = {f"{n}_b{b}": lat(n, "onnxruntime", b) / lat(n, "onnxruntime-int8-dynamic", b)
+                 for n in models for b in BATCHES}
+
+    def acc(n, s):
+        return rows.filter((pl.col("model") == n) & (pl.col("strategy") == s) & pl.col("accuracy").is_not_null())[
+            "accuracy"][0]
+
+    digits = [n for n in models if n.startswith("digits")]
+    out = {
+        "ort_int8_speedup_batch1": _geomean(v for k, v in speed.items() if k.endswith("_b1")),
+        "ort_int8_speedup_batch256": _geomean(v for k, v in speed.items() if k.endswith("_b256")),
+        "ort_int8_speedup_by_model": speed,
+        "ort_int8_accuracy_drop_pt": max((acc(n, "onnxruntime") - acc(n, "onnxruntime-int8-static")) * 100
+                                         for n in digits),
+        "ort_int8_dynamic_speedup_batch1": _geomean(v for k, v in speed_dyn.items() if k.endswith("_b1")),
+        "ort_int8_dynamic_speedup_batch256": _geomean(v for k, v in speed_dyn.items() if k.endswith("_b256")),
+        "ort_int8_dynamic_speedup_by_model": speed_dyn,
+        "ort_int8_dynamic_accuracy_drop_pt": max((acc(n, "onnxruntime") - acc(n, "onnxruntime-int8-dynamic")) * 100
+                                                 for n in digits),
+        "ort_vs_torch_fp32_batch1": _geomean(torch_ms[(n, 1)][0] / lat(n, "onnxruntime", 1) for n in models),
+        "ort_vs_torch_fp32_by_model": {f"{n}_b{b}": torch_ms[(n, b)][0] / lat(n, "onnxruntime", b)
+                                       for n in models for b in BATCHES},
+        "torch_fp32_accuracy": {n: models[n][4] for n in digits},
+        "ort_fp32_accuracy": {n: acc(n, "onnxruntime") for n in digits},
+        "latency_clock": "thread-cpu median, one intra-op thread",
+        "wall_s": time.perf_counter() - t0,
+    }
+    out["targets_met"] = {"ort_int8_speedup": out["ort_int8_speedup_batch1"] > 1
+                          and out["ort_int8_speedup_batch256"] > 1,
+                          "ort_int8_accuracy": out["ort_int8_accuracy_drop_pt"] <= 1.0}
+    print(json.dumps(out, default=float))
+    return out
+
+
+if __name__ == "__main__":
+    main()
