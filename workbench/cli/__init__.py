@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "workbench.cli.placement",
     "workbench.cli.shifting",
     "workbench.cli.federated",
+    "workbench.cli.adaptive",
 ]
 
 
