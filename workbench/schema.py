@@ -77,14 +77,19 @@ MEMORY_METHODS = {
 """How ``memory_peak_bytes`` was obtained."""
 
 LATENCY_METHODS = {
-    "wall": "wall clock (time.perf_counter_ns) per call, not normalised",
+    "wall": "wall clock (time.perf_counter_ns) per call, back to back, not normalised",
+    "envelope-p10/thread-cpu": "10th percentile of the calling thread's CPU time per call, over blocks "
+                               "interleaved with a reference workload, contended blocks re-run "
+                               "(workbench.measure.interleaved)",
+    "envelope-p10/wall": "10th percentile of the wall-clock time per call, blocks as for envelope-p10/thread-cpu",
     "reference-interleaved/thread-cpu": "calling thread's CPU time per call, each block relative to reference "
                                         "blocks interleaved around it (workbench.measure.reference)",
     "reference-interleaved/wall": "wall clock per call, each block relative to reference blocks interleaved "
                                   "around it (multi-threaded runs)",
-    "reference-duet/wall": "wall clock per call, relative to a reference run at the same time on another core",
+    "reference-duet/thread-cpu": "calling thread's CPU time per call, each block relative to a reference run at "
+                                 "the same time on another core (workbench.measure.duet)",
 }
-"""How ``latency_ms_norm_p50`` was obtained: the normalisation and the clock (``wall``: no normalisation)."""
+"""How ``latency_ms_norm`` was obtained: the estimator and the clock (``wall``: not normalised, null)."""
 
 ENUMS = {
     "device_class": DEVICE_CLASSES,
@@ -145,9 +150,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("latency_ms_mean", _F, "ms", "mean latency of one forward call", non_negative=True, maximum="latency_ms"),
     Column("latency_ms_cpu_p50", _F, "ms", "median CPU time of the calling thread per forward call "
            "(time.thread_time_ns; one intra-op thread only)", non_negative=True, maximum="latency_ms"),
-    Column("latency_ms_norm_p50", _F, "ms", "reference-normalised median latency per forward call: in ms at the "
-           "host speed of the reference's calibration (see latency_method)", non_negative=True, maximum="latency_ms"),
-    Column("latency_method", _S, "-", "how latency_ms_norm_p50 was obtained (see LATENCY_METHODS)"),
+    Column("latency_ms_norm", _F, "ms", "repeatable latency per forward call: the host's undisturbed speed, "
+           "estimated robustly to other processes as latency_method says", non_negative=True, maximum="latency_ms"),
+    Column("latency_method", _S, "-", "how latency_ms_norm was obtained (see LATENCY_METHODS)"),
     Column("contended_blocks", _I, "blocks", "timed blocks in a contended phase (reference slow): re-run, "
            "and down-weighted where kept", non_negative=True),
     Column("latency_cv", _F, "1", "coefficient of variation (std/mean) of the latency samples", non_negative=True),
@@ -177,7 +182,7 @@ POLARS_SCHEMA: dict[str, pl.DataType] = {c.name: c.dtype for c in COLUMNS}
 _BY_NAME = {c.name: c for c in COLUMNS}
 REQUIRED = tuple(c.name for c in COLUMNS if c.required)
 _JSON_COLUMNS = ("software_versions", "config_json")
-LATER_COLUMNS = ("latency_ms_cpu_p50", "latency_ms_norm_p50", "latency_method", "contended_blocks")
+LATER_COLUMNS = ("latency_ms_cpu_p50", "latency_ms_norm", "latency_method", "contended_blocks")
 """Optional columns added after schema version 1: frames and files without them read as null there."""
 
 

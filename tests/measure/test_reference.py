@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from workbench.errors import ParameterError
+from workbench.errors import ParameterError, UnknownNameError
 from workbench.measure import interleaved, profiler
 from workbench.measure import reference as ref
 
@@ -70,6 +70,20 @@ def test_contended_blocks_are_rerun_and_counted():
     assert quiet.normalised.norm_ms_p50 == pytest.approx(MODEL_MS, rel=1e-9)  # no phase: exact
 
 
+def test_the_envelope_recovers_the_quiet_speed_when_the_slow_phase_ends_within_the_reruns():
+    # a 1.7x phase over the first 60 ms: the blocks in it are contended (the reference's slowdown and the
+    # block's own), re-run after it, and the 10th percentile of the calls is the quiet figure
+    got = _run(Host([(0.0, 60.0, 1.7)]))
+    n = got.normalised
+    assert n.contended >= 3 and got.reruns == n.contended
+    assert n.envelope_ms == pytest.approx(MODEL_MS, rel=0.03)
+    # a phase over the whole run with no re-runs: the envelope cannot see past it, the reference can;
+    # that is the reference's case (a slowdown shared by model and reference) and why both are recorded
+    whole = _run(Host([(0.0, 1e9, 1.7)]), max_reruns=0).normalised
+    assert whole.envelope_ms == pytest.approx(1.7 * MODEL_MS, rel=1e-6)
+    assert whole.norm_ms_p50 == pytest.approx(MODEL_MS, rel=1e-6)
+
+
 def test_normalise_by_hand():
     # reference 2 ms at calibration; blocks: ref 2, model [1, 1], ref 3.4, model [1.7, 1.7], ref 3.4
     cal = ref.calibration_from_blocks([2.0] * 4, "wall")
@@ -82,6 +96,8 @@ def test_normalise_by_hand():
     # normalised calls 1/1.35 (weight 1/1.35²) and 1 (weight 1/1.7²): the weighted median is 1/1.35
     assert n.norm_ms_p50 == pytest.approx(1 / 1.35, rel=1e-12)
     assert n.reference_share == pytest.approx(8.8 / (8.8 + 5.4), rel=1e-12)
+    assert n.self_slowdowns == pytest.approx((1.0, 1.7), rel=1e-12)  # each block's median / the fastest's
+    assert n.envelope_ms == 1.0  # the 10th percentile of the raw calls
 
 
 def test_calibration_drift_is_flagged_never_silent():
@@ -110,19 +126,20 @@ def test_a_model_too_short_for_its_blocks_is_flagged():
 def test_profiler_rows_carry_raw_cpu_and_normalised_latency():
     df = profiler.profile(["mlp"], repeats=10, warmup=2, threads=1, meter="none", layer_repeats=1, blocks=4)
     r = df.row(0, named=True)
-    assert r["latency_method"] == "reference-interleaved/thread-cpu"
-    assert r["latency_ms_cpu_p50"] > 0 and r["latency_ms_norm_p50"] > 0 and r["latency_ms_p50"] > 0
+    assert r["latency_method"] == "envelope-p10/thread-cpu"
+    assert r["latency_ms_cpu_p50"] > 0 and r["latency_ms_norm"] > 0 and r["latency_ms_p50"] > 0
     assert r["contended_blocks"] >= 0
     lat = json.loads(r["config_json"])["latency"]
     assert lat["method"] == r["latency_method"] and lat["calibration"]["clock"] == "thread-cpu"
+    assert lat["envelope_ms"] == r["latency_ms_norm"] and lat["norm_ms_p50"] > 0  # both estimators recorded
     assert lat["layer_clock"] == "thread-cpu" and lat["layer_slowdown"] > 0
     raw = profiler.profile(["mlp"], repeats=5, warmup=1, threads=1, meter="none", layer_repeats=1, normalise="none")
     r = raw.row(0, named=True)
-    assert r["latency_method"] == "wall" and r["latency_ms_norm_p50"] is None and r["latency_ms_cpu_p50"] > 0
+    assert r["latency_method"] == "wall" and r["latency_ms_norm"] is None and r["latency_ms_cpu_p50"] > 0
     assert r["contended_blocks"] is None
 
 
 def test_clock_follows_threads():
     assert ref.clock_for(1) == "thread-cpu" and ref.clock_for(4) == "wall"
-    with pytest.raises(Exception, match="unknown normalisation 'duo'"):
+    with pytest.raises(UnknownNameError, match="unknown normalisation 'duo'"):
         profiler.ProfileSettings(normalise="duo")

@@ -35,9 +35,11 @@ def register(sub) -> None:
     p.add_argument("--energy-window", type=float, default=1.0, metavar="SECONDS",
                    help="seconds of back-to-back calls under the energy meter (default 1)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    p.add_argument("--normalise", default="interleaved", choices=("interleaved", "none"),
-                   help="interleaved: time the model in blocks between reference blocks and record the "
-                        "reference-normalised latency beside the raw one (default); none: back-to-back calls")
+    p.add_argument("--normalise", default="envelope", choices=("envelope", "reference", "duet", "none"),
+                   help="how latency_ms_norm, the latency robust to other processes, is estimated: envelope "
+                        "(default: low percentile of calls in blocks interleaved with a reference workload), "
+                        "reference (each block relative to the reference around it), duet (reference on "
+                        "another core at the same time), none (back-to-back calls, raw only)")
     p.add_argument("--blocks", type=int, default=10, help="model blocks interleaved with the reference (default 10)")
     p.add_argument("--device-class", default=None, help="override the detected device class")
     p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
@@ -148,7 +150,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     store.check_writable()
     meter = get_meter(args.meter, trace=args.trace) if args.meter == "replay" else get_meter(args.meter)
     df = profiler.profile(args.model, settings=settings, meter=meter, store=store, progress=not args.no_progress)
-    cols = ["model", "batch_size", "dtype", "latency_ms_p50", "latency_ms_norm_p50", "latency_method",
+    cols = ["model", "batch_size", "dtype", "latency_ms_p50", "latency_ms_norm", "latency_method",
             "contended_blocks", "latency_cv", "memory_peak_bytes", "energy_j", "energy_method"]
     _print_table(df.select(cols))
     print(f"{df.height} row(s) appended to {store.path}", file=sys.stderr)

@@ -32,6 +32,10 @@ from workbench.checks import check_int
 from workbench.measure import reference as ref
 from workbench.measure.timing import LatencyStats, summarize
 
+QUANTILES = (0, 1, 5, 10, 25, 50)
+"""Percentiles of the calls on the run's clock recorded in ``details()["quantiles_ms"]`` (estimators compared
+by ``benchmarks/profiler_repeatability.py``)."""
+
 MAX_BLOCK_CALLS = 200
 """Most model calls in one block (the cap of the lengthening of short models' blocks)."""
 
@@ -52,19 +56,29 @@ class InterleavedResult:
     block_calls: int
     rounds: int
     reruns: int
+    method: str = ""
+    """The ``latency_method`` of the figures (default ``reference-interleaved/<clock>``)."""
+    samples: tuple[float, ...] = ()
+    """Every timed call on ``clock`` [ms], in the order they ran."""
 
     def details(self) -> dict:
         """The protocol and its figures, as recorded in ``config_json``."""
         n = self.normalised
-        return {"method": f"reference-interleaved/{self.clock}", "clock": self.clock,
+        return {"method": self.method or f"reference-interleaved/{self.clock}", "clock": self.clock,
                 "block_calls": self.block_calls, "rounds": self.rounds, "reruns": self.reruns,
                 "contended_blocks": n.contended, "reference_share": round(n.reference_share, 4),
-                "raw_ms_p50": n.raw_ms_p50, "norm_ms_p50": n.norm_ms_p50,
+                "raw_ms_p50": n.raw_ms_p50, "norm_ms_p50": n.norm_ms_p50, "envelope_ms": n.envelope_ms,
+                "envelope_quantile": ref.ENVELOPE_QUANTILE, "cpu_ms_p50": self.cpu_ms_p50,
+                "wall_ms_p50": self.wall.latency_ms_p50,
                 "slowdown_median": round(float(np.median(n.slowdowns)), 4),
-                "slowdown_max": round(float(np.max(n.slowdowns)), 4)}
+                "slowdown_max": round(float(np.max(n.slowdowns)), 4),
+                "self_slowdown_max": round(float(np.max(n.self_slowdowns)), 4),
+                "quantiles_ms": {str(q): float(v) for q, v in zip(QUANTILES, np.percentile(self.samples, QUANTILES),
+                                                                  strict=True)}}
 
 
-def _model_block(call: Callable[[], object], calls: int, cpu: bool) -> tuple[list[float], list[float]]:
+def time_model_block(call: Callable[[], object], calls: int, cpu: bool) -> tuple[list[float], list[float]]:
+    """``calls`` calls of ``call``, each timed on the wall clock and (with ``cpu``) the thread's CPU clock [ms]."""
     wall, cput = [], []
     for _ in range(calls):
         c0 = time.thread_time_ns() if cpu else 0
@@ -124,7 +138,7 @@ def time_interleaved(call: Callable[[], object], calibration: ref.Calibration, *
             got = ref.time_block(call, n, tick)
             wall_all.extend(got)
             return got
-        wall, cput = _model_block(call, n, cpu)
+        wall, cput = time_model_block(call, n, cpu)
         wall_all.extend(wall)
         cpu_all.extend(cput)
         return cput if cpu else wall
@@ -148,9 +162,10 @@ def time_interleaved(call: Callable[[], object], calibration: ref.Calibration, *
         if timeline[-1][0] == "model":
             timeline.append(("ref", ref.time_reference(reference, 1, tick)))
         found = ref.normalise(timeline, calibration)
-        clean = sum(s < ref.CONTENDED_SLOWDOWN for s in found.slowdowns)
+        clean = len(found.contended_mask) - found.contended
         todo = min(blocks - clean, max_reruns - reruns) if clean < blocks else 0
         reruns += max(todo, 0)
     wall = summarize(wall_all)
+    calls = [c for kind, v in timeline if kind == "model" for c in v]
     return InterleavedResult(wall, float(np.median(cpu_all)) if cpu else None, found, calibration.clock,
-                             per_block, rounds, reruns)
+                             per_block, rounds, reruns, samples=tuple(calls))

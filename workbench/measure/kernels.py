@@ -46,7 +46,8 @@ from workbench.checks import check_int
 from workbench.errors import ParameterError
 from workbench.measure import features
 from workbench.measure.architectures import Add, Attention, LastStep, MeanPool
-from workbench.measure.profiler import ProfileSettings, device_info, measure_module, run_calibration, software_versions
+from workbench.measure.latency import calibrated
+from workbench.measure.profiler import ProfileSettings, device_info, measure_module, software_versions
 from workbench.store import Store, layer_frame, new_run_id
 
 KINDS = ("conv", "linear", "gru", "attention")
@@ -228,21 +229,21 @@ def profile_kernels(nets: list[KernelNet], *, settings=None, store=None, **kwarg
     dev = device_info(settings.device, settings.device_class)
     versions = json.dumps(software_versions(), sort_keys=True)
     rows, layers = [], []
-    calibration = run_calibration(settings)
-    for net in nets:
-        fields, lrows = measure_module(net.build(), net.example_input(), batch_size=1, settings=settings, meter=None,
-                                       calibration=calibration)
-        energy = fields.pop("_energy_details", None)
-        latency = fields.pop("_latency_details")
-        mid = uuid.uuid4().hex
-        rows.append({"measurement_id": mid, "run_id": run_id, "timestamp_utc": datetime.now(timezone.utc),
-                     "source": "profiler", "model": net.name, "model_family": FAMILY, "task": "kernel",
-                     "strategy": "baseline", "input_shape": "x".join(map(str, net.input_shape)),
-                     "dtype": settings.dtype, **fields, **dev, "software_versions": versions,
-                     "config_json": json.dumps({"kernel_kind": net.kind, **net.config, "warmup": settings.warmup,
-                                                "layer_repeats": settings.layer_repeats, "latency": latency,
-                                                **({"energy": energy} if energy else {})}, sort_keys=True)})
-        layers += [{"measurement_id": mid, **r} for r in lrows]
+    with calibrated(settings) as calibration:
+        for net in nets:
+            fields, lrows = measure_module(net.build(), net.example_input(), batch_size=1, settings=settings, meter=None,
+                                           calibration=calibration)
+            energy = fields.pop("_energy_details", None)
+            latency = fields.pop("_latency_details")
+            mid = uuid.uuid4().hex
+            rows.append({"measurement_id": mid, "run_id": run_id, "timestamp_utc": datetime.now(timezone.utc),
+                         "source": "profiler", "model": net.name, "model_family": FAMILY, "task": "kernel",
+                         "strategy": "baseline", "input_shape": "x".join(map(str, net.input_shape)),
+                         "dtype": settings.dtype, **fields, **dev, "software_versions": versions,
+                         "config_json": json.dumps({"kernel_kind": net.kind, **net.config, "warmup": settings.warmup,
+                                                    "layer_repeats": settings.layer_repeats, "latency": latency,
+                                                    **({"energy": energy} if energy else {})}, sort_keys=True)})
+            layers += [{"measurement_id": mid, **r} for r in lrows]
     df = schema.from_records(rows)
     lay = layer_frame(layers)
     if store is not None:

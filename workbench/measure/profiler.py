@@ -22,21 +22,22 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import numpy as np
 import polars as pl
 import torch
 
 from workbench import schema
 from workbench.checks import check_int, check_number
 from workbench.errors import ParameterError, UnknownNameError
-from workbench.measure import features, interleaved, reference, timing, zoo
+from workbench.measure import features, latency, timing, zoo
 from workbench.measure.energy import EnergyMeter, get_meter
 from workbench.store import LAYER_SHAPE_COLUMNS, Store, layer_frame, new_run_id
 
 DTYPES = ("fp32", "int8")
-NORMALISATIONS = ("interleaved", "none")
-"""``interleaved``: reference blocks interleaved with the model's (:mod:`workbench.measure.interleaved`);
-``none``: back-to-back calls on the wall clock (and the thread's CPU time with one thread) only."""
+NORMALISATIONS = ("envelope", "reference", "duet", "none")
+"""How ``latency_ms_norm`` is estimated (:mod:`workbench.measure.latency`): ``envelope`` (default) and
+``reference`` time the model in blocks interleaved with a reference workload and take the low envelope of the
+calls or each block relative to the reference around it; ``duet`` runs the reference on another core at the
+same time (one thread, two cores); ``none`` times back-to-back calls and leaves ``latency_ms_norm`` null."""
 
 
 def cpu_model() -> str:
@@ -99,7 +100,7 @@ class ProfileSettings:
     energy_window_s: float = 1.0
     layer_repeats: int = 5
     device_class: str | None = None
-    normalise: str = "interleaved"
+    normalise: str = "envelope"
     blocks: int = 10
 
     def __post_init__(self):
@@ -173,46 +174,9 @@ def _energy_uncontended(model, x, meter, window_s: float, device: str, latency_m
     return (*best, tries)
 
 
-def _latency(model, x, settings: ProfileSettings, calibration: reference.Calibration | None):
-    """Latency of ``model(x)`` and per-layer breakdown, interleaved with the reference where asked.
-
-    Returns ``(wall stats, latency columns, details for config_json, notes, layer records)``.
-    """
-    threads = settings.threads or torch.get_num_threads()
-    clock = "wall" if settings.device.startswith("cuda") else reference.clock_for(threads)
-    if settings.normalise == "none" or settings.device.startswith("cuda"):
-        lat = timing.time_forward(model, x, repeats=settings.repeats, warmup=settings.warmup,
-                                  device=settings.device, cpu=clock == "thread-cpu")
-        layer_lat = features.layer_breakdown(model, x, repeats=settings.layer_repeats,
-                                             clock=reference.CLOCKS[clock])
-        cols = {"latency_ms_cpu_p50": lat.cpu_ms_p50, "latency_method": "wall"}
-        return lat, cols, {"method": "wall", "layer_clock": clock}, [], layer_lat
-    if calibration is None or calibration.clock != clock:
-        calibration = reference.calibrate(clock=clock)
-    ref_block = reference.default_reference()
-
-    def call():
-        model(x)
-
-    with torch.inference_mode():
-        got = interleaved.time_interleaved(call, calibration, repeats=settings.repeats, warmup=settings.warmup,
-                                           blocks=settings.blocks, reference=ref_block)
-        tick = reference.CLOCKS[clock]
-        before = reference.time_reference(ref_block, 2, tick)
-        layer_lat = features.layer_breakdown(model, x, repeats=settings.layer_repeats, clock=tick)
-        after = reference.time_reference(ref_block, 2, tick)
-    n = got.normalised
-    layer_slowdown = float(np.median(before + after)) / calibration.reference_ms
-    details = {**got.details(), "calibration": calibration.as_dict(), "reference": ref_block.describe(),
-               "layer_clock": clock, "layer_slowdown": round(layer_slowdown, 4)}
-    cols = {"latency_ms_cpu_p50": got.cpu_ms_p50, "latency_ms_norm_p50": n.norm_ms_p50,
-            "latency_method": f"reference-interleaved/{clock}", "contended_blocks": n.contended}
-    return got.wall, cols, details, list(n.flags), layer_lat
-
-
 def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: int, settings: ProfileSettings,
                    meter: EnergyMeter | None, flops: float | None = None,
-                   calibration: reference.Calibration | None = None) -> tuple[dict, list[dict]]:
+                   calibration=None) -> tuple[dict, list[dict]]:
     """Measure any ``nn.Module`` (zoo or not) on this machine.
 
     Parameters
@@ -223,8 +187,8 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
         One input sample *with* a batch dimension of 1; it is repeated to ``batch_size``.
     flops : float, optional
         FLOPs per inference when the counter cannot see them (quantized models); counted otherwise.
-    calibration : Calibration, optional
-        The reference's speed on this host (:func:`workbench.measure.reference.calibrate`), shared by the
+    calibration : Calibration or DuetReference, optional
+        The reference's speed on this host (:func:`workbench.measure.latency.calibrated`), shared by the
         rows of one run; calibrated here when missing or on another clock.
 
     Returns
@@ -242,7 +206,7 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
     x = sample.repeat(batch_size, *([1] * (sample.dim() - 1))).to(settings.device)
     model = model.to(settings.device)
     with timing.num_threads(settings.threads):
-        lat, lat_cols, lat_details, notes, layer_lat = _latency(model, x, settings, calibration)
+        lat, lat_cols, lat_details, notes, layer_lat = latency.measure_latency(model, x, settings, calibration)
         mem = timing.peak_memory_bytes(model, x, device=settings.device)
         energy = _energy_uncontended(model, x, meter, settings.energy_window_s, settings.device,
                                      lat.latency_ms_p50)
@@ -285,17 +249,9 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
     return {**fields, "_energy_details": energy_details, "_latency_details": lat_details}, layer_rows
 
 
-def run_calibration(settings: ProfileSettings) -> reference.Calibration | None:
-    """The reference's calibration shared by the rows of one run (``None`` where nothing is normalised)."""
-    if settings.normalise == "none" or settings.device.startswith("cuda"):
-        return None
-    with timing.num_threads(settings.threads):
-        return reference.calibrate(clock=reference.clock_for(settings.threads or torch.get_num_threads()))
-
-
 def profile_one(spec: zoo.ModelSpec, batch_size: int, settings: ProfileSettings, meter: EnergyMeter | None,
                 run_id: str, dev: dict, versions: str,
-                calibration: reference.Calibration | None = None) -> tuple[dict, list[dict]]:
+                calibration=None) -> tuple[dict, list[dict]]:
     """Profile one zoo model at one batch size; return its schema row and its per-layer rows."""
     model = spec.build()
     sample = spec.example_input(1)
@@ -357,21 +313,21 @@ def profile(models, *, settings: ProfileSettings | None = None, meter="auto", st
     dev = device_info(settings.device, settings.device_class)
     versions = json.dumps(software_versions(), sort_keys=True)
     jobs = [(s, b) for s in specs for b in settings.batch_sizes]
-    calibration = run_calibration(settings)
     rows, layer_rows = [], []
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(jobs), desc="profiling", unit="config", file=sys.stderr)
-    for spec, b in jobs:
-        if bar is not None:
-            bar.set_postfix_str(f"{spec.name} bs={b}")
-        row, lrows = profile_one(spec, b, settings, meter_obj, run_id, dev, versions, calibration)
-        rows.append(row)
-        layer_rows += lrows
-        if bar is not None:
-            bar.update()
+    with latency.calibrated(settings) as calibration:
+        for spec, b in jobs:
+            if bar is not None:
+                bar.set_postfix_str(f"{spec.name} bs={b}")
+            row, lrows = profile_one(spec, b, settings, meter_obj, run_id, dev, versions, calibration)
+            rows.append(row)
+            layer_rows += lrows
+            if bar is not None:
+                bar.update()
     if bar is not None:
         bar.close()
     df = schema.from_records(rows)

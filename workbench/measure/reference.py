@@ -202,30 +202,95 @@ def calibrate(reference: Callable[[], object] | None = None, *, clock: str = "th
     return calibration_from_blocks(time_reference(reference, blocks, CLOCKS[clock]), clock)
 
 
+ENVELOPE_QUANTILE = 10
+"""Percentile of the per-call times taken as the *envelope* figure: contention only ever adds time, and
+on this project's machine under its own competing load the 10th percentile of a model's per-call thread
+CPU time moved by 2–15 % between quiet and contended phases where the median moved by 10–22 %."""
+
+
 @dataclass(frozen=True)
 class Normalised:
-    """A model's latency from interleaved blocks, raw and reference-normalised [ms per call].
+    """A model's latency from blocks of calls, raw and normalised [ms per call].
 
     ``raw_ms_p50``: median of every timed call on the run's clock. ``norm_ms_p50``: weighted median of
     every call divided by its block's slowdown (the reference around the block ÷ the calibration).
-    ``slowdowns``: one per model block; ``contended``: blocks at or above :data:`CONTENDED_SLOWDOWN`;
-    ``reference_share``: the reference's share of the interleaved time; ``flags``: what to put in notes.
+    ``envelope_ms``: weighted :data:`ENVELOPE_QUANTILE`-th percentile of the raw calls (no reference
+    involved). ``slowdowns``: the reference's, one per model block; ``self_slowdowns``: each block's median
+    ÷ the fastest block's median; ``contended``: blocks where either is at or above
+    :data:`CONTENDED_SLOWDOWN` (``contended_mask`` says which); ``reference_share``: the reference's share
+    of the interleaved time; ``flags``: what to put in the row's notes.
     """
 
     raw_ms_p50: float
     norm_ms_p50: float
-    norm_ms_mean: float
+    envelope_ms: float
     slowdowns: tuple[float, ...]
-    contended: int
+    self_slowdowns: tuple[float, ...]
+    contended_mask: tuple[bool, ...]
     reference_share: float
     flags: tuple[str, ...]
 
+    @property
+    def contended(self) -> int:
+        """Model blocks in a contended phase."""
+        return int(sum(self.contended_mask))
 
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
     order = np.argsort(values)
     v, w = values[order], weights[order]
     cum = np.cumsum(w)
-    return float(v[np.searchsorted(cum, 0.5 * cum[-1])])
+    return float(v[min(int(np.searchsorted(cum, q * cum[-1])), v.size - 1)])
+
+
+def combine(blocks, slowdowns, calibration: Calibration, reference_ms_total: float) -> Normalised:
+    """Raw and normalised figures from model blocks and the slowdown the reference saw during each (pure).
+
+    A block is contended where the reference's slowdown or the block's own (its median ÷ the fastest
+    block's median) is at or above :data:`CONTENDED_SLOWDOWN`; its calls count at a weight of
+    1 / slowdown² (the larger of the two) in both figures.
+
+    Parameters
+    ----------
+    blocks : list of list of float
+        Each model block's call times [ms].
+    slowdowns : list of float
+        Each block's slowdown: the reference's block time then ÷ ``calibration.reference_ms`` [1].
+    calibration : Calibration
+        Its flags are passed on.
+    reference_ms_total : float
+        Time spent in the reference [ms] (its share of the total is checked against
+        :data:`REFERENCE_DOMINANT_SHARE`; ``nan`` where the reference ran elsewhere, as in duet mode).
+
+    Returns
+    -------
+    Normalised
+    """
+    if not blocks or len(blocks) != len(slowdowns):
+        raise ParameterError(f"normalisation needs one slowdown per model block and at least one block, got "
+                             f"{len(blocks)} block(s) and {len(slowdowns)} slowdown(s).")
+    arrays = [np.asarray(c, dtype=float) for c in blocks]
+    medians = np.array([np.median(c) for c in arrays])
+    own = medians / medians.min()
+    worst = np.maximum(np.asarray(slowdowns, dtype=float), own)
+    mask = worst >= CONTENDED_SLOWDOWN
+    weights = np.concatenate([np.full(c.size, 1.0 / w ** 2 if m else 1.0) for c, w, m in zip(arrays, worst, mask,
+                                                                                         strict=True)])
+    raw = np.concatenate(arrays)
+    norm = np.concatenate([c / s for c, s in zip(arrays, slowdowns, strict=True)])
+    total = reference_ms_total + float(raw.sum())
+    share = reference_ms_total / total if total > 0 else float("nan")
+    flags = list(calibration.flags)
+    if share > REFERENCE_DOMINANT_SHARE:
+        flags.append(f"model too short for its blocks: the reference took {share:.0%} of the interleaved time "
+                     f"(limit {REFERENCE_DOMINANT_SHARE:.0%}); the normalised figure leans on the reference")
+    if mask.any():
+        flags.append(f"{int(mask.sum())} of {len(blocks)} model blocks contended (reference or block >= "
+                     f"{CONTENDED_SLOWDOWN:g}x its calibration or the fastest block), down-weighted by 1/slowdown^2")
+    return Normalised(float(np.median(raw)), _weighted_quantile(norm, weights, 0.5),
+                      _weighted_quantile(raw, weights, ENVELOPE_QUANTILE / 100),
+                      tuple(float(s) for s in slowdowns), tuple(float(s) for s in own),
+                      tuple(bool(m) for m in mask), share, tuple(flags))
 
 
 def normalise(timeline, calibration: Calibration) -> Normalised:
@@ -251,30 +316,15 @@ def normalise(timeline, calibration: Calibration) -> Normalised:
         No model block, or no reference block.
     """
     refs = [(i, float(np.median(v))) for i, (kind, v) in enumerate(timeline) if kind == "ref"]
-    models = [(i, np.asarray(v, dtype=float)) for i, (kind, v) in enumerate(timeline) if kind == "model"]
+    models = [(i, v) for i, (kind, v) in enumerate(timeline) if kind == "model"]
     if not refs or not models:
         raise ParameterError("normalisation needs at least one reference block and one model block.")
     ref_at = np.array([i for i, _ in refs])
     ref_ms = np.array([m for _, m in refs])
-    values, weights, slowdowns = [], [], []
-    for i, calls in models:
+    slowdowns = []
+    for i, _ in models:
         k = int(np.searchsorted(ref_at, i))
         around = [ref_ms[j] for j in (k - 1, k) if 0 <= j < len(ref_ms)]
-        s = float(np.mean(around)) / calibration.reference_ms
-        slowdowns.append(s)
-        values.append(calls / s)
-        weights.append(np.full(calls.size, 1.0 if s < CONTENDED_SLOWDOWN else 1.0 / s ** 2))
-    raw = np.concatenate([c for _, c in models])
-    v, w = np.concatenate(values), np.concatenate(weights)
-    contended = int(sum(s >= CONTENDED_SLOWDOWN for s in slowdowns))
+        slowdowns.append(float(np.mean(around)) / calibration.reference_ms)
     ref_total = float(sum(float(np.sum(v_)) for kind, v_ in timeline if kind == "ref"))
-    share = ref_total / (ref_total + float(raw.sum())) if ref_total + raw.sum() > 0 else float("nan")
-    flags = list(calibration.flags)
-    if share > REFERENCE_DOMINANT_SHARE:
-        flags.append(f"model too short for its blocks: the reference took {share:.0%} of the interleaved time "
-                     f"(limit {REFERENCE_DOMINANT_SHARE:.0%}); the normalised figure leans on the reference")
-    if contended:
-        flags.append(f"{contended} of {len(models)} model blocks contended (reference >= "
-                     f"{CONTENDED_SLOWDOWN:g}x its calibration), down-weighted by 1/slowdown^2")
-    return Normalised(float(np.median(raw)), _weighted_median(v, w), float(np.average(v, weights=w)),
-                      tuple(slowdowns), contended, share, tuple(flags))
+    return combine([v for _, v in models], slowdowns, calibration, ref_total)
