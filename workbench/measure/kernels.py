@@ -232,7 +232,7 @@ def profile_kernels(nets: list[KernelNet], *, settings=None, store=None, **kwarg
     with calibrated(settings) as calibration:
         for net in nets:
             fields, lrows = measure_module(net.build(), net.example_input(), batch_size=1, settings=settings, meter=None,
-                                           calibration=calibration)
+                                           calibration=calibration, latency_details=True)
             energy = fields.pop("_energy_details", None)
             latency = fields.pop("_latency_details")
             mid = uuid.uuid4().hex

@@ -176,7 +176,7 @@ def _energy_uncontended(model, x, meter, window_s: float, device: str, latency_m
 
 def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: int, settings: ProfileSettings,
                    meter: EnergyMeter | None, flops: float | None = None,
-                   calibration=None) -> tuple[dict, list[dict]]:
+                   calibration=None, latency_details: bool = False) -> tuple[dict, list[dict]]:
     """Measure any ``nn.Module`` (zoo or not) on this machine.
 
     Parameters
@@ -190,6 +190,10 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
     calibration : Calibration or DuetReference, optional
         The reference's speed on this host (:func:`workbench.measure.latency.calibrated`), shared by the
         rows of one run; calibrated here when missing or on another clock.
+    latency_details : bool
+        Return the latency protocol's details (``config_json["latency"]``) under ``_latency_details``
+        beside ``_energy_details``; off by default, so that callers that pop ``_energy_details`` alone
+        still get schema fields.
 
     Returns
     -------
@@ -246,7 +250,9 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
          **{k: getattr(a, k) for k in LAYER_SHAPE_COLUMNS}}
         for a, b in zip(layers, layer_lat, strict=True)
     ]
-    return {**fields, "_energy_details": energy_details, "_latency_details": lat_details}, layer_rows
+    if latency_details:
+        fields["_latency_details"] = lat_details
+    return {**fields, "_energy_details": energy_details}, layer_rows
 
 
 def profile_one(spec: zoo.ModelSpec, batch_size: int, settings: ProfileSettings, meter: EnergyMeter | None,
@@ -259,7 +265,7 @@ def profile_one(spec: zoo.ModelSpec, batch_size: int, settings: ProfileSettings,
     if settings.dtype == "int8":
         model = quantize_int8_dynamic(model)
     fields, layer_rows = measure_module(model, sample, batch_size=batch_size, settings=settings, meter=meter,
-                                        flops=flops, calibration=calibration)
+                                        flops=flops, calibration=calibration, latency_details=True)
     energy_details = fields.pop("_energy_details")
     mid = uuid.uuid4().hex
     config = {**spec.config(), "warmup": settings.warmup, "layer_repeats": settings.layer_repeats,
