@@ -19,6 +19,10 @@ Keys of the JSON object on the last line:
 - ``ort_vs_torch_fp32_batch1``: eager PyTorch fp32 ÷ onnxruntime fp32 latency at batch 1, geometric mean
   (> 1: onnxruntime is faster).
 - ``ort_int8_dynamic_*``: the same for dynamic int8.
+- ``tracker_empty_block_overhead_ms``: median wall time of entering and leaving an empty
+  ``workbench.measure.tracker.track`` block without a meter or store (row built and validated), over 20 blocks;
+  ``tracker_empty_block_recorded_ms``: the wall time such a block's row records (the tracker's share of a
+  measured block).
 
 Usage::
 
@@ -38,6 +42,7 @@ import torch
 from workbench.measure import timing, zoo
 from workbench.measure.ort_profile import profile_onnx_module
 from workbench.measure.profiler import ProfileSettings
+from workbench.measure.tracker import track
 from workbench.strategies.data import accuracy, build_model, load_digits_splits, train_classifier
 
 BATCHES = (1, 256)
@@ -54,6 +59,20 @@ def torch_latency_ms(model, sample, batch_size: int, repeats: int) -> tuple[floa
     with timing.num_threads(1):
         s = timing.time_forward(model.eval(), x, repeats=repeats, warmup=max(5, repeats // 10), cpu=True)
     return s.cpu_ms_p50, s.latency_ms_p50
+
+
+def tracker_overhead_ms(blocks: int = 20) -> tuple[float, float]:
+    """Medians over empty tracked blocks (no meter, no store) [ms]: the whole ``with`` statement (row built and
+    validated on exit), and the wall time the row records (the tracker's own share of a measured block)."""
+    outside, inside = [], []
+    t = track(name="empty", meter="none")
+    for _ in range(blocks):
+        t0 = time.perf_counter()
+        with t:
+            pass
+        outside.append((time.perf_counter() - t0) * 1e3)
+        inside.append(t.row["latency_ms_p50"])
+    return sorted(outside)[len(outside) // 2], sorted(inside)[len(inside) // 2]
 
 
 def main(argv=None) -> dict:
@@ -132,6 +151,8 @@ def main(argv=None) -> dict:
         "torch_fp32_accuracy": {n: models[n][4] for n in digits},
         "ort_fp32_accuracy": {n: acc(n, "onnxruntime") for n in digits},
         "latency_clock": "thread-cpu median, one intra-op thread",
+        **dict(zip(("tracker_empty_block_overhead_ms", "tracker_empty_block_recorded_ms"), tracker_overhead_ms(),
+                   strict=True)),
         "wall_s": time.perf_counter() - t0,
     }
     out["targets_met"] = {"ort_int8_speedup": out["ort_int8_speedup_batch1"] > 1

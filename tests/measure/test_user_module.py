@@ -95,6 +95,7 @@ def test_profiled_like_a_zoo_model_with_its_layers(models_py, tmp_store):
 def _args(*argv):
     p = argparse.ArgumentParser()
     p.add_argument("--model", action="append")
+    p.add_argument("--dtype", default="fp32")
     add_runtime_arguments(p)
     return p.parse_args(list(argv))
 
@@ -118,6 +119,7 @@ def test_cli_glue_runs_the_user_model_on_both_runtimes(models_py, tmp_store, tmp
     (("--model", "resnet8", "--quantise", "int8-dynamic"), "apply to --runtime onnxruntime"),
     (("--model", "resnet8", "--runtime", "onnxruntime", "--quantise", "int8-static"), "--calibration"),
     (("--onnx", "m.onnx", "--runtime", "torch"), "run on onnxruntime"),
+    (("--model", "resnet8", "--runtime", "onnxruntime", "--dtype", "int8"), "--quantise int8-dynamic"),
 ])
 def test_cli_glue_refuses_bad_combinations_before_any_work(argv, match, tmp_store):
     with pytest.raises(ParameterError, match=match):

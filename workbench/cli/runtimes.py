@@ -56,6 +56,9 @@ def _check(args: argparse.Namespace) -> None:
     if args.runtime == "torch" and not args.onnx and (args.quantise or args.calibration):
         raise ParameterError("--quantise/--calibration apply to --runtime onnxruntime. Fix: add --runtime onnxruntime, "
                              "or use --dtype int8 for torchao in eager PyTorch.")
+    if args.runtime == "onnxruntime" and getattr(args, "dtype", "fp32") != "fp32":
+        raise ParameterError(f"--dtype {args.dtype} is torchao's quantisation in eager PyTorch. Fix: with --runtime "
+                             "onnxruntime, ask for --quantise int8-dynamic or int8-static instead.")
     if "int8-static" in (args.quantise or ()) and not args.calibration:
         raise ParameterError("--quantise int8-static calibrates activation scales on real samples. "
                              "Fix: add --calibration FILE.npy (an array of inputs, shape (N, ...)).")
