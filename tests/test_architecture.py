@@ -28,7 +28,7 @@ LAYERS = [
     "workbench.datasets",
     "workbench.measure",
     "workbench.catalog",
-    "workbench.store",
+    {"workbench.store", "workbench.execution"},
     {"workbench.files", "workbench.filters"},
     "workbench.layer_schema",
     "workbench.schema",

@@ -71,3 +71,8 @@ class InfeasibleError(WorkbenchError):
 class ImportFormatError(WorkbenchError, ValueError):
     """An input file for an importer has missing columns or malformed rows."""
 
+
+
+class ClusterError(WorkbenchError, RuntimeError):
+    """Work sent beyond this process failed: a Ray head that does not answer, a resource no node carries, a
+    version mismatch between nodes, or a task that died or timed out (:mod:`workbench.execution`)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import polars as pl
@@ -25,6 +26,7 @@ from workbench.adaptive.policies import Policy
 from workbench.adaptive.scenario import Scenario, check_target_reachable, interval_costs, serve
 from workbench.adaptive.space import ConfigurationSpace
 from workbench.errors import ParameterError
+from workbench.execution import map_tasks
 
 INTERVAL_COLUMNS = ("policy", "interval", "time_s", "config_index", "config", "bandwidth_mbps", "rtt_ms", "slowdown",
                     "carbon_g_per_kwh", "requests", "served", "latency_ms", "slo_miss", "misses", "accuracy",
@@ -156,7 +158,8 @@ def summarise(intervals: pl.DataFrame) -> pl.DataFrame:
 
 def run(space: ConfigurationSpace, scenario: Scenario, policies: list[Policy], *, tuning_fraction: float = 0.5,
         objective: str = "device_energy_j", accuracy_floor: float = 0.0, oracle: bool = True,
-        max_labels: int = 4000) -> ReplayResult:
+        max_labels: int = 4000, backend: str = "serial", n_jobs: int | None = None,
+        address: str | None = None) -> ReplayResult:
     """Split, fit every policy on the tuning part, replay each on the evaluation part, add the oracle.
 
     Parameters
@@ -175,6 +178,9 @@ def run(space: ConfigurationSpace, scenario: Scenario, policies: list[Policy], *
         Add the oracle's plan (policy ``oracle``).
     max_labels : int
         See :func:`workbench.adaptive.oracle.plan`.
+    backend, n_jobs, address
+        Where the policies are fitted and replayed, one task each (:func:`workbench.execution.map_tasks`).
+        The intervals do not depend on it; each policy passed is left fitted, as with ``"serial"``.
 
     Returns
     -------
@@ -195,9 +201,12 @@ def run(space: ConfigurationSpace, scenario: Scenario, policies: list[Policy], *
     tuning, evaluation = scenario.split(tuning_fraction)
     start = len(tuning)
     frames, spent, chosen = [], {}, {}
-    for p in policies:
-        p.fit(space, tuning)
-        frame, spent[p.name] = replay(p, space, scenario, start=start)
+    done = map_tasks(partial(_fit_and_replay, space, scenario, tuning, start), policies, backend=backend,
+                     n_jobs=n_jobs, address=address)
+    for p, (fitted, frame, seconds) in zip(policies, done, strict=True):
+        if fitted is not p:  # fitted in another process: leave the caller's policy fitted as well
+            vars(p).update(vars(fitted))
+        spent[p.name] = seconds
         frames.append(frame)
         chosen[p.name] = {k: (space.names[v] if k == "choice_" else v) for k, v in vars(p).items()
                           if k in ("choice_", "tuning_miss_rate_", "q_", "r_", "z_")}
@@ -208,6 +217,13 @@ def run(space: ConfigurationSpace, scenario: Scenario, policies: list[Policy], *
         exact = pl_.exact
     intervals = pl.concat(frames)
     return ReplayResult(intervals, summarise(intervals), spent, exact, chosen)
+
+
+def _fit_and_replay(space, scenario, tuning, start, policy) -> tuple[Policy, pl.DataFrame, float]:
+    """Fit ``policy`` on ``tuning`` and replay it from ``start`` (one task of :func:`run`)."""
+    policy.fit(space, tuning)
+    frame, seconds = replay(policy, space, scenario, start=start)
+    return policy, frame, seconds
 
 
 def decisions_per_s(policy: Policy, space: ConfigurationSpace, scenario: Scenario, *, start: int = 0,

@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 
 from workbench.checks import check_int, check_number
 from workbench.errors import InfeasibleError, ParameterError, UnknownNameError
+from workbench.execution import map_tasks
 from workbench.placement.jobs import Job, periodic_jobs
 from workbench.placement.signal import CarbonSignal
 from workbench.units import J_PER_KWH
@@ -320,7 +322,8 @@ BENCHMARK_JOBS = ("one job every 6 h from the signal's start, durations 1, 2, ..
 
 
 def shifting_benchmark(signal: CarbonSignal, *, forecast_error: float = 0.05, repeats: int = 10, seed: int = 0,
-                       noise: str = "relative", jobs=None) -> dict:
+                       noise: str = "relative", jobs=None, backend: str = "serial", n_jobs: int | None = None,
+                       address: str | None = None) -> dict:
     """Savings of time shifting over a job set, non-interruptible and interruptible, with forecast error.
 
     Parameters
@@ -337,6 +340,9 @@ def shifting_benchmark(signal: CarbonSignal, *, forecast_error: float = 0.05, re
         See :func:`forecast_with_error`.
     jobs : list of Job, optional
         Default: :func:`~workbench.placement.jobs.periodic_jobs` (:data:`BENCHMARK_JOBS`).
+    backend, n_jobs, address
+        Where the draws run (:func:`workbench.execution.map_tasks`); each draw is seeded from its own
+        number, so the result is the same on every backend.
 
     Returns
     -------
@@ -350,9 +356,18 @@ def shifting_benchmark(signal: CarbonSignal, *, forecast_error: float = 0.05, re
     jobs = periodic_jobs(signal) if jobs is None else list(jobs)
     out = {"n_jobs": len(jobs), "jobs": described, "forecast_error": forecast_error, "repeats": repeats,
            "signal": signal.source}
-    for key, flag in (("noninterruptible", False), ("interruptible", True)):
-        runs = [shift_jobs(jobs, signal, forecast_error=forecast_error, seed=seed + r, noise=noise,
-                           interruptible=flag) for r in range(repeats)]
-        out[f"shift_saving_{key}"] = float(np.mean([r["saving"] for r in runs]))
-        out[f"shift_saving_{key}_oracle"] = runs[0]["oracle_saving"]
+    draws = [(flag, seed + r) for flag in (False, True) for r in range(repeats)]
+    savings = map_tasks(partial(_draw_savings, jobs, signal, forecast_error, noise), draws, backend=backend,
+                        n_jobs=n_jobs, address=address)
+    for k, key in enumerate(("noninterruptible", "interruptible")):
+        runs = savings[k * repeats:(k + 1) * repeats]
+        out[f"shift_saving_{key}"] = float(np.mean([r[0] for r in runs]))
+        out[f"shift_saving_{key}_oracle"] = runs[0][1]
     return out
+
+
+def _draw_savings(jobs, signal, forecast_error, noise, draw) -> tuple[float, float]:
+    """``(saving, oracle_saving)`` of one forecast draw ``(interruptible, seed)`` (a task of the benchmark)."""
+    flag, seed = draw
+    res = shift_jobs(jobs, signal, forecast_error=forecast_error, seed=seed, noise=noise, interruptible=flag)
+    return res["saving"], res["oracle_saving"]
