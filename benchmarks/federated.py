@@ -1,7 +1,7 @@
 """Federated learning on Flower (issue 16): FL vs centralised, IID vs non-IID, compressed updates, carbon-aware
 selection, all in one Flower simulation on Ray; prints one JSON object as its last line.
 
-    python benchmarks/federated.py [--clients 20] [--rounds 20] [--local-epochs 2] [--model mlp]
+    python benchmarks/federated.py [--clients 20] [--rounds 30] [--local-epochs 2] [--model mlp]
 
 Clients get devices, countries and networks in turn from the lists below (phones, Raspberry Pis, Jetsons on
 grids from clean to coal-heavy, on Wi-Fi and 4G). ``--clients 100`` is the issue's scale check (under 10 min).
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=20)
-    p.add_argument("--rounds", type=int, default=20)
+    p.add_argument("--rounds", type=int, default=30)
     p.add_argument("--local-epochs", type=int, default=2)
     p.add_argument("--model", default="mlp")
     p.add_argument("--seed", type=int, default=0)
