@@ -45,6 +45,9 @@ def register(sub) -> None:
     p.add_argument("--zoo-twins", metavar="DATASET",
                    help="give imported rows of DATASET (e.g. mlperf-tiny) their zoo twin's FLOPs, sizes and "
                         "per-layer table before fitting (public results publish none)")
+    p.add_argument("--label", default="auto", choices=("auto", "normalised", "raw"),
+                   help="which milliseconds a latency model learns: auto (default: the normalised latency_ms_norm "
+                        "where a row has it, else the raw median), normalised (those rows only) or raw")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("predict", help="predict zoo models with a saved cost model")
@@ -167,7 +170,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         ``target``, ``store``, ``skip_corrupt``, ``out``, ``overwrite``, ``device_class``,
         ``device_name``, ``kind``, ``interval`` (text: a coverage in (0, 1); 0 for point
-        predictions only) and ``zoo_twins``.
+        predictions only), ``zoo_twins`` and ``label`` (which milliseconds a latency model learns).
 
     Returns
     -------
@@ -188,6 +191,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         The model file cannot be written; nothing was written.
     """
     from workbench.costmodels.factory import check_kind
+    from workbench.costmodels.features import latency_label_note as label_note
     from workbench.costmodels.workflow import fit_from_store, save_fitted
 
     interval = parse_interval(args.interval)
@@ -209,12 +213,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
         try:
             saved = fit_from_store(store, target=args.target, device_class=args.device_class,
                                    device_name=args.device_name, kind=args.kind, interval=interval,
-                                   zoo_twins=twins, skip_corrupt=args.skip_corrupt, before_fit=new_file)
+                                   zoo_twins=twins, skip_corrupt=args.skip_corrupt, before_fit=new_file,
+                                   label=args.label)
         finally:
             _warn(caught)  # files skipped by --skip-corrupt are named even when the fit then fails
     save_fitted(saved, out, overwrite=args.overwrite)
     md = saved.metadata
-    for note in md.get("notes") or []:
+    for note in [*(md.get("notes") or []), *filter(None, [label_note(md)])]:
         print(f"note: {note}.", file=sys.stderr)
     print(f"fitted {md['kind']} cost model for {args.target} on {md['n_train']} rows "
           f"({len(md['families'])} families, {len(md['devices'])} device(s)); wrote {args.out}", file=sys.stderr)
@@ -235,7 +240,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     int
         Exit status 0. The table has ``predicted_<target>`` [target unit] per model and, for a
         model with intervals, ``lower_<target>``, ``upper_<target>`` and their coverage
-        ``interval``.
+        ``interval``. For latency, a note on stderr says which milliseconds (normalised or raw, from
+        the training labels; :func:`~workbench.costmodels.features.latency_label_note`).
 
     Raises
     ------
@@ -250,6 +256,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     from workbench.costmodels.factory import needs_layers
     from workbench.costmodels.features import DTYPE_BYTES, align_features, target_column, zoo_features
+    from workbench.costmodels.features import latency_label_note as label_note
     from workbench.costmodels.persistence import load
     from workbench.measure import zoo  # imports torch
 
@@ -272,6 +279,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
         cov = saved.metadata.get("interval")
         out[f"lower_{saved.target}"], out[f"upper_{saved.target}"] = lo, hi
         out["interval"] = cov
+    note = label_note(saved.metadata)
+    if note:
+        print(f"note: {note}.", file=sys.stderr)
     _print(out, args.format)
     return 0
 

@@ -12,7 +12,9 @@ A feature frame is a pandas DataFrame with one row per measurement and numeric c
   [B/s] of the row's device, from the device catalog (:mod:`workbench.catalog.devices`).
 
 Targets are named by quantity (:data:`TARGETS`): ``latency_ms`` reads the median latency column
-``latency_ms_p50`` (per forward call of ``batch_size`` samples).
+``latency_ms_p50`` (per forward call of ``batch_size`` samples), or, with the label ``auto`` (the default)
+or ``normalised`` (:data:`LATENCY_LABELS`), the latency robust to other processes ``latency_ms_norm`` where
+a row has it (profiler rows since issue 21; ``latency_method`` says how it was obtained).
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ TARGETS = {
     "memory_peak_bytes": "memory_peak_bytes",
 }
 """Cost-model targets → the schema column they are read from (units in the names)."""
+
+LATENCY_LABELS = {
+    "auto": "latency_ms_norm where a row has it, else the raw latency_ms_p50 (or latency_ms_mean)",
+    "normalised": "latency_ms_norm only: rows without it are left out",
+    "raw": "latency_ms_p50 (or latency_ms_mean) only: the wall-clock median as measured",
+}
+"""Which milliseconds a latency cost model learns (``training_data(label=...)``)."""
 
 BASE_FEATURES = ("flops", "params", "weight_bytes", "activation_bytes", "batch_size", "dtype_bytes")
 """Features every schema row provides (see the module docstring for units)."""
@@ -165,13 +174,68 @@ def catalog_device_features(device_name: str, dtype: str | None = "fp32") -> dic
     return {"peak_flops_per_s": float(peak), "memory_bandwidth_bytes_per_s": float(dev.memory_bandwidth_bytes_per_s)}
 
 
+def latency_label(rows, label: str = "auto") -> pl.DataFrame:
+    """``rows`` with ``latency_ms_p50`` replaced by the latency label asked for and ``latency_label`` saying
+    per row which milliseconds it holds (``latency_method`` of a normalised row, ``raw`` otherwise).
+
+    Parameters
+    ----------
+    rows : polars or pandas DataFrame
+        Measurement rows; frames without the normalised columns read as raw.
+    label : str
+        One of :data:`LATENCY_LABELS`.
+
+    Raises
+    ------
+    UnknownNameError
+        An unknown label.
+    """
+    if label not in LATENCY_LABELS:
+        raise UnknownNameError("latency label", label, LATENCY_LABELS)
+    df = as_polars(rows)
+    raw = pl.col("latency_ms_p50")
+    if "latency_ms_mean" in df.columns:  # datasets that publish one figure per row (MLPerf Tiny) keep it there
+        raw = pl.coalesce("latency_ms_p50", "latency_ms_mean")
+    norm = pl.col("latency_ms_norm") if "latency_ms_norm" in df.columns else pl.lit(None, dtype=pl.Float64)
+    method = pl.col("latency_method") if "latency_method" in df.columns else pl.lit(None, dtype=pl.String)
+    has = norm.is_not_null()
+    value = {"auto": pl.when(has).then(norm).otherwise(raw), "normalised": norm, "raw": raw}[label]
+    kind = pl.when(has & (pl.lit(label) != "raw")).then(method).otherwise(pl.lit("raw"))
+    return df.with_columns(value.alias("latency_ms_p50"), kind.alias("latency_label"))
+
+
+def latency_label_note(metadata: dict) -> str | None:
+    """Which milliseconds a saved latency model predicts, in one sentence (``None`` for other targets).
+
+    Parameters
+    ----------
+    metadata : dict
+        A saved cost model's metadata (``target`` and, since issue 21, ``latency_label``: training rows
+        per kind of milliseconds).
+    """
+    if metadata.get("target") != "latency_ms":
+        return None
+    counts = metadata.get("latency_label")
+    if not counts:
+        return ("latency_ms is raw milliseconds (wall-clock medians as measured; the model file predates "
+                "normalised labels)")
+    kinds = ", ".join(f"{k}: {v} row(s)" for k, v in sorted(counts.items()))
+    if set(counts) == {"raw"}:
+        return f"latency_ms is raw milliseconds (wall-clock medians as measured; {kinds})"
+    mixed = " and raw" if "raw" in counts else ""
+    return (f"latency_ms is normalised{mixed} milliseconds: the host's undisturbed speed, robust to other "
+            f"processes (training labels {kinds}; see `workbench schema`, latency_method)")
+
+
 def training_data(rows, layers=None, *, target: str = "latency_ms", device_class: str | None = None,
-                  device_name: str | None = None, aggregate: str = "min"):
+                  device_name: str | None = None, aggregate: str = "min", label: str = "auto"):
     """Features, target and identity columns for fitting, from store rows.
 
-    The ``latency_ms`` target reads ``latency_ms_p50``; rows without it (datasets that publish one
-    latency figure, e.g. MLPerf Tiny's median over windows of each window's mean) use
-    ``latency_ms_mean``. Rows need ``flops``: dataset rows get them from a zoo twin
+    The ``latency_ms`` target reads the ``label`` of :data:`LATENCY_LABELS` (default ``auto``: the
+    normalised ``latency_ms_norm`` where a row has it, else ``latency_ms_p50``; rows without either,
+    datasets that publish one latency figure such as MLPerf Tiny's median over windows of each window's
+    mean, use ``latency_ms_mean``); ``meta["latency_label"]`` says which per row. Rows need ``flops``:
+    dataset rows get them from a zoo twin
     (:func:`workbench.costmodels.twins.with_zoo_features`).
 
     Repeated measurements of one configuration (same model, device, batch size, dtype, strategy)
@@ -197,9 +261,8 @@ def training_data(rows, layers=None, *, target: str = "latency_ms", device_class
     """
     col = target_column(target)
     df = as_polars(rows)
-    if target == "latency_ms" and "latency_ms_mean" in df.columns and col in df.columns:
-        # datasets that publish one latency figure per row (MLPerf Tiny) keep it in latency_ms_mean
-        df = df.with_columns(pl.coalesce(col, "latency_ms_mean").alias(col))
+    if target == "latency_ms" and col in df.columns:
+        df = latency_label(df, label)
     if device_class is not None:
         if device_class not in DEVICE_CLASSES:
             raise UnknownNameError("device class", device_class, DEVICE_CLASSES)
@@ -226,8 +289,8 @@ def training_data(rows, layers=None, *, target: str = "latency_ms", device_class
             pl.all().exclude(col).first(), pl.col(col).median()).sort(keys)
     X = feature_frame(rep, layers)
     y = rep[col].cast(pl.Float64).to_numpy()
-    meta = rep.select([c for c in ("measurement_id", "model", "model_family", "device_name", "device_class")
-                       if c in rep.columns]).to_pandas()
+    meta = rep.select([c for c in ("measurement_id", "model", "model_family", "device_name", "device_class",
+                                   "latency_label") if c in rep.columns]).to_pandas()
     return X, y, meta
 
 

@@ -26,7 +26,7 @@ from workbench.store import Store
 def fit_from_store(store, *, target: str = "latency_ms", device_class: str | None = None,
                    device_name: str | None = None, kind: str | None = None, interval: float | None = 0.9,
                    family_out_calibration: bool = True, zoo_twins: dict[str, str] | None = None,
-                   skip_corrupt: bool = False, before_fit=None) -> SavedCostModel:
+                   skip_corrupt: bool = False, before_fit=None, label: str = "auto") -> SavedCostModel:
     """Fit a cost model on the measurements of a store.
 
     Parameters
@@ -52,7 +52,7 @@ def fit_from_store(store, *, target: str = "latency_ms", device_class: str | Non
         first (:func:`workbench.costmodels.twins.with_zoo_features`), e.g. MLPerf Tiny rows.
     skip_corrupt : bool
         Skip unreadable files of the store with a warning instead of raising.
-    before_fit : callable, optional
+    before_fit, label
         As in :func:`fit_from_rows`.
 
     Returns
@@ -76,7 +76,7 @@ def fit_from_store(store, *, target: str = "latency_ms", device_class: str | Non
     saved = fit_from_rows(rows, layers, target=target, device_class=device_class,
                           device_name=device_name, kind=kind, interval=interval,
                           family_out_calibration=family_out_calibration, zoo_twins=zoo_twins,
-                          before_fit=before_fit)
+                          before_fit=before_fit, label=label)
     saved.metadata["store"] = str(store.path)
     return saved
 
@@ -84,7 +84,7 @@ def fit_from_store(store, *, target: str = "latency_ms", device_class: str | Non
 def fit_from_rows(rows, layers=None, *, target: str = "latency_ms", device_class: str | None = None,
                   device_name: str | None = None, kind: str | None = None, interval: float | None = 0.9,
                   family_out_calibration: bool = True, zoo_twins: dict[str, str] | None = None,
-                  aggregate: str = "min", before_fit=None) -> SavedCostModel:
+                  aggregate: str = "min", before_fit=None, label: str = "auto") -> SavedCostModel:
     """Fit a cost model on measurement rows (a store's, or a dataset's with twin features).
 
     The metadata records the training rows' devices, batch sizes and sources, so that a projection
@@ -101,6 +101,10 @@ def fit_from_rows(rows, layers=None, *, target: str = "latency_ms", device_class
     aggregate : {"min", "median"}
         How repeated measurements of one configuration become one training row
         (:func:`~workbench.costmodels.features.training_data`).
+    label : str
+        Which milliseconds a latency model learns (:data:`~workbench.costmodels.features.LATENCY_LABELS`;
+        default ``auto``: the normalised figure where a row has it). The metadata's ``latency_label``
+        counts the training rows of each kind.
     before_fit : callable, optional
         Called with the training features (a DataFrame) once the rows are selected and checked,
         just before the estimator is fitted; what it raises stops the fit. ``workbench fit`` checks
@@ -134,7 +138,7 @@ def fit_from_rows(rows, layers=None, *, target: str = "latency_ms", device_class
             layers = twin_layers if lay is None or lay.height == 0 else pl.concat(
                 [lay, twin_layers.select(lay.columns).cast(lay.schema)], how="vertical")
     X, y, meta = training_data(rows, layers, target=target, device_class=device_class, device_name=device_name,
-                               aggregate=aggregate)
+                               aggregate=aggregate, label=label)
     layers = training_layers(rows, layers, aggregate=aggregate)
     check_kind(kind, target, X)
     if before_fit is not None:
@@ -160,6 +164,8 @@ def fit_from_rows(rows, layers=None, *, target: str = "latency_ms", device_class
           "zoo_twins": dict(zoo_twins) if zoo_twins else None, "aggregate": aggregate,
           "features_from_zoo_twins": bool(used.height) and bool(
               used["config_json"].fill_null("").str.contains('"zoo_twin"', literal=True).any())}
+    if "latency_label" in meta:
+        md["latency_label"] = {str(k): int(v) for k, v in meta["latency_label"].value_counts().sort_index().items()}
     if isinstance(est, ConformalCostModel):
         md["calibration"], md["notes"] = est.calibration_, calibration_notes(est, groups, interval)
     return SavedCostModel(est, {"target": target, "features": list(X.columns), **md})
