@@ -11,6 +11,7 @@ from torch import nn
 
 from workbench.errors import CorruptFileError, ParameterError, UnknownNameError
 from workbench.measure import onnx_export, ort_quantize, ort_runtime
+from workbench.measure.energy import ReplayMeter
 from workbench.measure.ort_profile import profile_onnx_file, profile_onnx_module
 from workbench.measure.profiler import ProfileSettings
 from workbench.strategies.data import build_model, load_digits_splits, train_classifier
@@ -150,3 +151,15 @@ def test_a_dynamic_sample_dimension_needs_the_shape(tmp_path):
     with pytest.raises(ParameterError, match="--input-shape"):
         onnx_export.sample_shape(proto)
     assert onnx_export.sample_shape(proto, (1, 16, 16)) == (1, 16, 16)
+
+
+def test_energy_per_inference_is_power_times_the_loop_over_samples(exported):
+    _, path = exported
+    m = ort_runtime.OrtModel(path, threads=1)
+    x = np.zeros((4, 1, 8, 8), np.float32)
+    fields, details = ort_runtime.measure_ort(m, x, repeats=5, warmup=1, meter=ReplayMeter([0.0, 1.0], [8.0, 8.0]),
+                                              energy_window_s=0.05)
+    # a flat 8 W trace: energy per sample = 8 W × the loop's wall time ÷ (calls × 4 samples), by hand
+    assert fields["power_w"] == pytest.approx(8.0, rel=1e-9)
+    assert fields["energy_j"] == pytest.approx(8.0 * details["window_s"] / (details["calls"] * 4), rel=1e-6)
+    assert details["window_s"] >= 0.05 and fields["energy_method"] == "replay"

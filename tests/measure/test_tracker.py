@@ -6,9 +6,10 @@ import json
 import time
 
 import pytest
+import torch
 
 from workbench.catalog.grid import carbon_intensity_g_per_kwh
-from workbench.errors import UnknownNameError
+from workbench.errors import ParameterError, UnknownNameError
 from workbench.measure.energy import ReplayMeter
 from workbench.measure.tracker import track
 from workbench.units import j_to_kwh
@@ -94,3 +95,15 @@ def test_bad_arguments_fail_before_the_block_runs(tmp_path):
         with track(name="x", meter="no-such-meter"):
             ran.append(1)
     assert ran == []
+
+
+def test_flops_of_a_given_module_are_counted_per_sample():
+    model = torch.nn.Linear(16, 4)
+    x = torch.zeros(8, 16)
+    with track(name="infer", meter="none", module=model, example_input=x) as t:
+        model(x)
+    # by hand: 16 × 4 multiply-accumulates per sample = 128 FLOP (the batch of 8 divided out)
+    assert t.row["flops"] == pytest.approx(128.0, rel=1e-12)
+    assert t.row["params"] == 16 * 4 + 4 and t.row["input_shape"] == "16"
+    with pytest.raises(ParameterError, match="both a module and an example input"):
+        track(name="x", module=model)

@@ -115,6 +115,9 @@ class track(contextlib.ContextDecorator):  # noqa: N801 (used like a function, a
         ``model_family`` and ``task`` columns.
     config : dict, optional
         Extra ``config_json`` entries.
+    module, example_input : nn.Module and Tensor, optional
+        Give both to record the module's ``flops`` per sample (forward of ``example_input``, counted once on
+        entry, outside the measured window), ``params`` and ``input_shape`` in the row.
 
     Attributes
     ----------
@@ -142,13 +145,17 @@ class track(contextlib.ContextDecorator):  # noqa: N801 (used like a function, a
 
     def __init__(self, name: str = "tracked", *, store: Store | str | None = None, device_class: str | None = None,
                  meter: str | EnergyMeter | None = "auto", country: str = "USA", family: str | None = None,
-                 task: str | None = None, config: dict | None = None):
+                 task: str | None = None, config: dict | None = None, module=None, example_input=None):
         if not name:
             raise ParameterError("a tracked block needs a name (the model column). Fix: track(name='train').")
         if device_class is not None and device_class not in schema.DEVICE_CLASSES:
             raise UnknownNameError("device class", device_class, schema.DEVICE_CLASSES)
         self.name, self.device_class, self.meter = name, device_class, meter
         self.family, self.task, self.config = family, task, dict(config or {})
+        if (module is None) != (example_input is None):
+            raise ParameterError("FLOPs need both a module and an example input. Fix: track(..., module=model, "
+                                 "example_input=x) with x one batch the module accepts, or neither.")
+        self.module, self.example_input = module, example_input
         self.country = grid.resolve_country(country)
         self.intensity_g_per_kwh = grid.carbon_intensity_g_per_kwh(self.country)
         self.store = None if store is None else Store.coerce(store)
@@ -169,6 +176,7 @@ class track(contextlib.ContextDecorator):  # noqa: N801 (used like a function, a
     def __enter__(self) -> track:
         if self.store is not None:
             self.store.check_writable()
+        self._counted = self._count_flops() if self.module is not None else {}
         self._meter = get_meter(self.meter) if isinstance(self.meter, str) else self.meter
         self._rss = _RssSampler(RSS_SAMPLE_S)
         _cuda_reset()
@@ -193,6 +201,14 @@ class track(contextlib.ContextDecorator):  # noqa: N801 (used like a function, a
             self.store.append(self.frame)
         return False  # an exception in the block propagates unchanged
 
+    def _count_flops(self) -> dict:
+        """``flops`` per sample, ``params`` and ``input_shape`` of the given module (torch imported here)."""
+        from workbench.measure import features
+
+        x = self.example_input
+        return {"flops": float(features.count_flops(self.module, x)) / max(int(x.shape[0]), 1),
+                "params": features.count_params(self.module), "input_shape": "x".join(map(str, x.shape[1:]))}
+
     def _row(self, wall_s, cpu_s, reading, rss_peak, cuda_peak, exc) -> dict:
         config = {**self.config, "tracker": "workbench.measure.tracker.track", "wall_time_s": wall_s,
                   "cpu_time_s": cpu_s, "cpu_clock": "time.process_time (whole process, every thread)",
@@ -203,7 +219,7 @@ class track(contextlib.ContextDecorator):  # noqa: N801 (used like a function, a
                   "carbon_intensity_source": grid.source_label()}
         row = {"measurement_id": uuid.uuid4().hex, "run_id": new_run_id(), "timestamp_utc": self._started,
                "source": SOURCE, "model": self.name, "model_family": self.family, "task": self.task,
-               **self._dev, "software_versions": self._versions,
+               **self._dev, "software_versions": self._versions, **self._counted,
                "energy_method": "none"}
         wall_ms = wall_s * 1e3
         if wall_ms <= PLAUSIBLE_MAXIMA["latency_ms"][0]:
