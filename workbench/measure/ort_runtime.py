@@ -1,6 +1,6 @@
 """Run ONNX files on onnxruntime and measure them as the profiler measures PyTorch modules.
 
-- Session: one execution provider (:data:`PROVIDERS`, CPU by default), ``intra_op_num_threads`` set
+- Session: one execution provider (``CPUExecutionProvider`` by default), ``intra_op_num_threads`` set
   like the profiler's ``torch.set_num_threads`` (one inter-op thread, sequential execution, every graph
   optimisation on). With one intra-op thread onnxruntime computes on the calling thread, so its CPU time
   (``time.thread_time_ns``) is the call's, as for PyTorch.
@@ -32,9 +32,6 @@ from workbench.checks import check_int
 from workbench.errors import UnknownNameError
 from workbench.measure import timing
 from workbench.measure.energy import EnergyMeter
-
-PROVIDERS = ("CPUExecutionProvider",)
-"""Execution providers the workbench measures with; any other installed one must be asked for by name."""
 
 _SUFFIXES = re.compile(r"(_kernel_time|_fence_before|_fence_after)$")
 _TOKEN = re.compile(r"_token_\d+$")
