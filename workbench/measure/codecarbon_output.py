@@ -37,7 +37,7 @@ from codecarbon.output_methods.base_output import BaseOutput
 from workbench import schema
 from workbench.bounds import PLAUSIBLE_MAXIMA
 from workbench.measure.energy.rapl import rapl_domains
-from workbench.measure.profiler import device_info, software_versions
+from workbench.measure.host import cpu_device_info, software_versions
 from workbench.store import Store
 from workbench.units import kwh_to_j
 
@@ -85,7 +85,7 @@ def emissions_row(total, delta, *, device_class: str | None = None) -> dict:
     }
     row = {"measurement_id": uuid.uuid4().hex, "run_id": str(total.run_id), "timestamp_utc": datetime.now(timezone.utc),
            "source": f"codecarbon {total.codecarbon_version}", "model": total.project_name,
-           **device_info("cpu", device_class), "software_versions": json.dumps(software_versions(), sort_keys=True),
+           **cpu_device_info(device_class), "software_versions": json.dumps(software_versions(), sort_keys=True),
            "energy_j": energy_j, "energy_scope": "run", "energy_method": _cpu_energy_method(),
            "power_w": energy_j / duration_s if duration_s > 0 else None,
            "config_json": json.dumps(config, sort_keys=True, default=str)}

@@ -41,6 +41,7 @@ from workbench.bounds import PLAUSIBLE_MAXIMA
 from workbench.catalog import grid
 from workbench.errors import ParameterError, UnknownNameError
 from workbench.measure.energy import EnergyMeter, get_meter
+from workbench.measure.host import cpu_device_info, software_versions
 from workbench.store import Store, new_run_id
 from workbench.units import j_to_kwh
 
@@ -159,11 +160,7 @@ class track(contextlib.ContextDecorator):  # noqa: N801 (used like a function, a
         self.country = grid.resolve_country(country)
         self.intensity_g_per_kwh = grid.carbon_intensity_g_per_kwh(self.country)
         self.store = None if store is None else Store.coerce(store)
-        # looked up once, not on every exit of a decorated call; the profiler (and torch with it) is imported
-        # here rather than with this module, so that importing the tracker stays cheap
-        from workbench.measure.profiler import device_info, software_versions
-
-        self._dev = device_info("cpu", device_class)
+        self._dev = cpu_device_info(device_class)  # looked up once, not on every exit of a decorated call
         self._versions = json.dumps(software_versions(), sort_keys=True)
         self.row: dict | None = None
         self.frame: pl.DataFrame | None = None
