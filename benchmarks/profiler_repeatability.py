@@ -128,7 +128,7 @@ def summarise(df, label: str) -> dict:
                 continue
             cvs.append(float(np.std(v) / np.mean(v)))
             pairs += [abs(a / b - 1) < 0.1 for a, b in itertools.combinations(v, 2)]
-            if key in ("norm", "raw", "reference"):
+            if key in ("norm", "raw", "reference", "q0"):
                 print(f"{label:9s} {model:18s} {key:4s} per session [ms]: {np.round(v, 3).tolist()}  "
                       f"CV={cvs[-1]:.4f}")
         out[key] = round(float(np.median(cvs)), 4) if cvs else None

@@ -270,7 +270,7 @@ def test_latency_normalisation_columns_round_trip_and_read_as_null_from_older_ru
     """The columns of reference-normalised latency (issue 21) are stored and read back; a run file written
     before them reads with nulls there, beside new ones; a frame without them still validates."""
     new = rows(2, run="N", latency_ms_cpu_p50=0.9, latency_ms_norm=0.95, contended_blocks=3,
-               latency_method="envelope-p10/thread-cpu")
+               latency_method="envelope-min/thread-cpu")
     tmp_store.append(new)
     old = rows(1, run="O").drop(*schema.LATER_COLUMNS)
     old.write_parquet(tmp_store.path / "20250101T000000Z-O-abcdef.parquet")  # as an older version wrote it
@@ -279,7 +279,7 @@ def test_latency_normalisation_columns_round_trip_and_read_as_null_from_older_ru
     assert got["latency_ms_norm"].to_list() == [0.95, 0.95, None]
     assert got["latency_ms_cpu_p50"].to_list() == [0.9, 0.9, None]
     assert got["contended_blocks"].to_list() == [3, 3, None]
-    assert got["latency_method"].to_list() == ["envelope-p10/thread-cpu"] * 2 + [None]
+    assert got["latency_method"].to_list() == ["envelope-min/thread-cpu"] * 2 + [None]
     assert schema.validate(old)["latency_method"].to_list() == [None]
     with pytest.raises(SchemaError, match="'latency_method' has unknown value"):
         rows(1, run="B", latency_method="stopwatch")

@@ -78,10 +78,9 @@ MEMORY_METHODS = {
 
 LATENCY_METHODS = {
     "wall": "wall clock (time.perf_counter_ns) per call, back to back, not normalised",
-    "envelope-p10/thread-cpu": "10th percentile of the calling thread's CPU time per call, over blocks "
-                               "interleaved with a reference workload, contended blocks re-run "
-                               "(workbench.measure.interleaved)",
-    "envelope-p10/wall": "10th percentile of the wall-clock time per call, blocks as for envelope-p10/thread-cpu",
+    "envelope-min/thread-cpu": "the fastest call on the calling thread's CPU clock, over blocks interleaved "
+                               "with a reference workload, contended blocks re-run (workbench.measure.interleaved)",
+    "envelope-min/wall": "the fastest call on the wall clock, blocks as for envelope-min/thread-cpu",
     "reference-interleaved/thread-cpu": "calling thread's CPU time per call, each block relative to reference "
                                         "blocks interleaved around it (workbench.measure.reference)",
     "reference-interleaved/wall": "wall clock per call, each block relative to reference blocks interleaved "

@@ -17,7 +17,7 @@ def rows_and_layers():
     # the first three rows of each family carry a normalised figure at 0.8x the raw median
     norm = [0.8 * v if i % 4 < 3 else None for i, v in enumerate(rows["latency_ms_p50"].to_list())]
     rows = rows.with_columns(pl.Series("latency_ms_norm", norm, dtype=pl.Float64),
-                             pl.Series("latency_method", ["envelope-p10/thread-cpu" if v is not None else None
+                             pl.Series("latency_method", ["envelope-min/thread-cpu" if v is not None else None
                                                           for v in norm], dtype=pl.String))
     return rows, layers
 
@@ -31,11 +31,11 @@ def test_auto_label_takes_the_normalised_figure_where_a_row_has_it(rows_and_laye
         i = by_id[mid]
         want = 0.8 * raw[i] if i % 4 < 3 else raw[i]
         assert got == pytest.approx(want, rel=1e-12)  # the stored figure itself, no arithmetic beyond 0.8x
-        assert kind == ("envelope-p10/thread-cpu" if i % 4 < 3 else "raw")
+        assert kind == ("envelope-min/thread-cpu" if i % 4 < 3 else "raw")
     _, y_raw, m_raw = training_data(rows, layers, label="raw")
     assert set(m_raw["latency_label"]) == {"raw"} and sorted(y_raw) == pytest.approx(sorted(raw), rel=1e-12)
     _, y_norm, m_norm = training_data(rows, layers, label="normalised")
-    assert len(y_norm) == 6 and set(m_norm["latency_label"]) == {"envelope-p10/thread-cpu"}
+    assert len(y_norm) == 6 and set(m_norm["latency_label"]) == {"envelope-min/thread-cpu"}
     with pytest.raises(UnknownNameError, match="unknown latency label 'cpu'"):
         training_data(rows, layers, label="cpu")
 
@@ -51,7 +51,7 @@ def test_rows_without_the_new_columns_train_on_the_raw_figure():
 def test_the_model_file_says_which_milliseconds_it_predicts(rows_and_layers):
     rows, layers = rows_and_layers
     saved = fit_from_rows(rows, layers, target="latency_ms", kind="loglinear", interval=None)
-    assert saved.metadata["latency_label"] == {"envelope-p10/thread-cpu": 6, "raw": 2}
+    assert saved.metadata["latency_label"] == {"envelope-min/thread-cpu": 6, "raw": 2}
     note = latency_label_note(saved.metadata)
     assert note.startswith("latency_ms is normalised and raw milliseconds")
     only = fit_from_rows(rows, layers, target="latency_ms", kind="loglinear", interval=None, label="normalised")

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from workbench.errors import ParameterError
 from workbench.store import LAYER_SHAPE_COLUMNS
 
 
@@ -119,7 +120,7 @@ def layer_shape(mod: nn.Module) -> dict[str, int | None]:
 
 
 def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5,
-                    clock: Callable[[], int] | None = None) -> list[LayerRecord]:
+                    clock: Callable[[], int] | None = None, statistic: str = "median") -> list[LayerRecord]:
     """Per-layer breakdown over the leaf modules in execution order.
 
     FLOPs, input and output bytes are for the whole batch of ``x`` (input bytes: the tensors passed
@@ -129,8 +130,12 @@ def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5,
     than for its asynchronous launch alone). Work done by a parent's ``forward`` outside its leaf
     modules (reshapes, functional ops) is not attributed to any layer. A module called twice appears
     twice. ``clock`` (a function returning nanoseconds, e.g. ``time.thread_time_ns`` for the calling
-    thread's CPU time with one intra-op thread) replaces the wall clock ``time.perf_counter_ns``.
+    thread's CPU time with one intra-op thread) replaces the wall clock ``time.perf_counter_ns``;
+    ``statistic`` ``"min"`` takes the fastest of the repeats instead of the median (the envelope of
+    :mod:`workbench.measure.latency`).
     """
+    if statistic not in ("median", "min"):
+        raise ParameterError(f"statistic must be 'median' or 'min', got {statistic!r}. Fix: one of the two.")
     clock = clock or time.perf_counter_ns
     leaves = dict(_leaf_modules(model))
     # FLOPs per module (FlopCounterMode keys modules by their dotted path under the root's class name)
@@ -185,7 +190,7 @@ def layer_breakdown(model: nn.Module, x: torch.Tensor, repeats: int = 5,
     seen_flops: set[str] = set()
     for i, name in enumerate(order):
         mod = leaves[name]
-        lat = sorted(times[i])[len(times[i]) // 2]
+        lat = min(times[i]) if statistic == "min" else sorted(times[i])[len(times[i]) // 2]
         # a module called several times has its FLOPs summed by the counter: attribute them to the first call
         flops = per_module.get(name, 0) if name not in seen_flops else 0
         seen_flops.add(name)

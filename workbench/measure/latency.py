@@ -4,7 +4,7 @@ Four settings of ``ProfileSettings.normalise``:
 
 - ``envelope`` (the default) and ``reference``: the interleaved protocol of :mod:`workbench.measure.interleaved`
   with the reference calibrated once per run (:func:`calibrated`); ``latency_ms_norm`` is the envelope
-  (the 10th percentile of the calls, contended blocks re-run and down-weighted) or the reference-normalised
+  (the fastest call, :data:`~workbench.measure.reference.ENVELOPE_QUANTILE`; contended blocks re-run) or the reference-normalised
   median. Both figures are in ``config_json["latency"]`` whichever is the column's.
 - ``duet``: :mod:`workbench.measure.duet`, the reference in its own process on another core for the run;
   ``latency_ms_norm`` is the reference-normalised median.
@@ -16,8 +16,9 @@ thread, the median thread CPU time in ``latency_ms_cpu_p50``; the normalising on
 calibration and the per-layer clock and slowdown. CUDA runs are not normalised (the reference is a CPU
 workload): ``latency_method`` ``wall``.
 
-Per layer, ``latency_ms`` of the layer table is the raw median on ``layer_clock`` (thread CPU time with
-one thread, else wall); ``layer_slowdown`` is the reference's slowdown around (interleaved) or during
+Per layer, ``latency_ms`` of the layer table is the raw ``layer_statistic`` over the repeats (the fastest
+for ``envelope``, else the median) on ``layer_clock`` (thread CPU time with one thread, else wall);
+``layer_slowdown`` is the reference's slowdown around (interleaved) or during
 (duet) the per-layer calls: ``latency_ms / layer_slowdown`` is normalised as the network's figure is.
 """
 
@@ -97,6 +98,7 @@ def measure_latency(model, x, settings, calibration=None):
     def call():
         model(x)
 
+    statistic = "min" if settings.normalise == "envelope" else "median"
     if settings.normalise == "duet":
         if not isinstance(calibration, duet.DuetReference):
             raise ParameterError("duet mode needs the run's DuetReference. Fix: profile inside "
@@ -118,15 +120,17 @@ def measure_latency(model, x, settings, calibration=None):
             got = interleaved.time_interleaved(call, cal, repeats=settings.repeats, warmup=settings.warmup,
                                                blocks=settings.blocks, reference=ref_block)
             before = reference.time_reference(ref_block, 2, tick)
-            layer_lat = features.layer_breakdown(model, x, repeats=settings.layer_repeats, clock=tick)
+            layer_lat = features.layer_breakdown(model, x, repeats=settings.layer_repeats, clock=tick,
+                                                 statistic=statistic)
             after = reference.time_reference(ref_block, 2, tick)
         layer_slowdown = float(np.median(before + after)) / cal.reference_ms
         extra = {}
     n = got.normalised
     details = {**got.details(), "calibration": cal.as_dict(), "reference": reference.ReferenceWorkload.KERNELS,
-               "layer_clock": clock, "layer_slowdown": round(layer_slowdown, 4), **extra}
+               "layer_clock": clock, "layer_statistic": statistic, "layer_slowdown": round(layer_slowdown, 4),
+               **extra}
     if settings.normalise == "envelope":
-        details["method"] = f"envelope-p{reference.ENVELOPE_QUANTILE}/{clock}"
+        details["method"] = f"envelope-{reference.ENVELOPE_NAME}/{clock}"
     norm = n.envelope_ms if settings.normalise == "envelope" else n.norm_ms_p50
     cols = {"latency_ms_cpu_p50": got.cpu_ms_p50, "latency_ms_norm": norm,
             "latency_method": details["method"], "contended_blocks": n.contended}
