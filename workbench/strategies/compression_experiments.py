@@ -21,6 +21,7 @@ from workbench.measure.features import count_flops
 from workbench.measure.profiler import ProfileSettings
 from workbench.strategies import compression
 from workbench.strategies.data import MODELS, DigitsSplits, accuracy, build_model, train_classifier
+from workbench.strategies.ort_compression import ort_int8
 from workbench.strategies.recording import TRAINING, StrategyResult, StrategyRun, model_label, start_run
 
 
@@ -232,6 +233,10 @@ COMPRESSORS: dict[str, Callable[[CompressionSetup], Compressed]] = {
 COMPRESSION_METHODS = tuple(COMPRESSORS)
 """The compression methods, in the order :func:`run_compression` runs them by default."""
 
+RUN_COMPRESSORS: dict[str, Callable[[StrategyRun, CompressionSetup], dict]] = {"ort-int8": ort_int8}
+"""Methods asked for by name that measure and add their own rows to the run: ``ort-int8``, the baseline
+exported to ONNX and run on onnxruntime, fp32 and int8 (:mod:`workbench.strategies.ort_compression`)."""
+
 
 # ---------------------------------------------------------------------------------------------- experiment
 
@@ -284,8 +289,8 @@ def _check_compression_args(model: str, methods: Sequence[str], amount: float, t
     if model not in MODELS:
         raise UnknownNameError("digits model", model, MODELS)
     for m in methods:
-        if m not in COMPRESSORS:
-            raise UnknownNameError("compression method", m, COMPRESSION_METHODS)
+        if m not in COMPRESSORS and m not in RUN_COMPRESSORS:
+            raise UnknownNameError("compression method", m, (*COMPRESSION_METHODS, *RUN_COMPRESSORS))
     if not methods:
         raise ParameterError(f"no compression method given. Fix: choose from {list(COMPRESSION_METHODS)}.")
     compression.check_amount(amount)
@@ -361,6 +366,9 @@ def run_compression(model: str = "mlp", methods: Sequence[str] = COMPRESSION_MET
     summary = {"model": setup.label, "baseline_accuracy": setup.accuracy}
     models = {"baseline": setup.base}
     for method in methods:
+        if method in RUN_COMPRESSORS:
+            summary.update(RUN_COMPRESSORS[method](run, setup))
+            continue
         compressed = COMPRESSORS[method](setup)
         summary.update(measure_and_summarise(run, compressed, setup.baseline_row))
         models.update(compressed.models)
