@@ -10,14 +10,18 @@ no committed outputs, the project's kernel.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import nbformat
+import polars as pl
 import pytest
 
+from workbench.reports.figures import min_printed_font_pt
 from workbench.reports.html import external_references
 from workbench.reports.kernel import KERNEL_NAME
 from workbench.reports.manifest import compare, read_manifest
+from workbench.reports.provenance import STATES, TDP_CAVEAT, is_state_column
 from workbench.reports.render import discover_notebooks, render_report
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -93,7 +97,7 @@ def test_second_render_is_identical(renders):
     # time, may differ, and only in the artefacts it marks measured
     assert all(f.startswith("05_") for f in res["differ_measured"]), res["differ_measured"]
     m = read_manifest(a)
-    deterministic = [p for art in m["artefacts"] if not art["measured"] for p in art["paths"]
+    deterministic = [p for art in m["artefacts"] if not art["fresh"] for p in art["paths"]
                      if not p.endswith(".pdf")]
     assert len(deterministic) >= 10
     for p in deterministic:
@@ -101,6 +105,67 @@ def test_second_render_is_identical(renders):
     # the second render read the same store files (measuring happened once)
     hashes = lambda m: sorted(i["sha256"] for i in m["inputs"] if i["role"] == "run-store")  # noqa: E731
     assert hashes(read_manifest(a)) == hashes(read_manifest(b))
+
+
+# ---------------------------------------------------------------------- a report fit for a paper (issue 19)
+@pytest.mark.slow
+def test_every_artefact_states_provenance_among_the_four_matching_its_rows(renders):
+    report, _ = renders
+    m = read_manifest(report)
+    for a in m["artefacts"]:
+        assert a["provenance"] and set(a["provenance"]) <= set(STATES), (a["notebook"], a["name"], a["provenance"])
+        if a["kind"] == "table":
+            df = pl.read_csv(report / a["paths"][0], infer_schema_length=0)
+            cols = [c for c in df.columns if is_state_column(c)]
+            assert cols, f"{a['name']} has no provenance column"
+            in_rows = {s for c in cols for v in df[c].drop_nulls().to_list() for s in v.split("+")}
+            assert in_rows <= set(a["provenance"]) <= set(STATES), (a["name"], in_rows, a["provenance"])
+        else:
+            svg = (report / next(p for p in a["paths"] if p.endswith(".svg"))).read_text()
+            for state in a["provenance"]:
+                assert f">{state}:" in svg or f">{state}<" in svg, (a["name"], state)  # said in the figure itself
+            if any("TDP" in d for d in a["provenance"].get("estimated", [])):
+                assert TDP_CAVEAT.split(" (")[0] in svg, a["name"]
+
+
+@pytest.mark.slow
+def test_pages_open_with_findings_without_none_cells_tracebacks_or_stderr(renders):
+    report, _ = renders
+    m = read_manifest(report)
+    for n in m["notebooks"]:
+        html = (report / n["html"]).read_text()
+        assert 2 <= len(n["findings"]) <= 5, (n["notebook"], n["findings"])
+        top = html.index('class="wb-findings"')
+        assert top < min(i for i in (html.find("<img"), html.find("<table"), len(html)) if i >= 0), n["notebook"]
+        assert "<td>None</td>" not in html and "<td>nan</td>" not in html, n["notebook"]
+        assert "Traceback" not in html and 'data-mime-type="application/vnd.jupyter.stderr"' not in html, n["notebook"]
+        assert "first 30 of" not in html and "index.html" in html, n["notebook"]  # no walls; a link back
+    index = (report / "index.html").read_text()
+    assert all(s in index for s in STATES) and "Key findings" in index
+    assert all(f in index for n in m["notebooks"] for f in n["findings"][:1])
+
+
+@pytest.mark.slow
+def test_manifest_records_how_to_reproduce_the_report(renders):
+    report, _ = renders
+    r = read_manifest(report)["reproducibility"]
+    assert set(r["git"]) == {"commit", "dirty", "changed_paths"}
+    assert r["git"]["commit"] is None or re.fullmatch(r"[0-9a-f]{40}", r["git"]["commit"])
+    assert r["cpu_model"] and r["cpu_count"] >= 1 and len(r["load_average_before"]) == len(r["load_average_after"]) == 3
+    assert set(r["threads"]) == set(STEMS)
+    assert len(r["catalog"]["sha256"]) == 64 and len(r["brightway_foreground_sha256"]) == 64
+    m = read_manifest(report)
+    assert all(not Path(i["path"]).is_absolute() for i in m["inputs"])
+
+
+@pytest.mark.slow
+def test_exported_figures_print_text_at_8pt_or_more_in_one_column(renders):
+    report, _ = renders
+    svgs = sorted((report / "figures").glob("*.svg"))
+    assert svgs
+    small = {p.name: round(min_printed_font_pt(p.read_text()), 2) for p in svgs
+             if min_printed_font_pt(p.read_text()) < 8.0 - 1e-9}
+    assert small == {}
 
 
 @pytest.mark.parametrize("stem", STEMS)

@@ -12,6 +12,16 @@ import polars as pl
 
 from workbench.datasets.public import PublicData
 from workbench.errors import UnknownNameError
+from workbench.reports.theme import device_label
+
+SHORT_SOURCES = (("ml-energy leaderboard ", "ML.ENERGY "), ("mlperf-inference ", "MLPerf Inf. "))
+"""Dataset names shortened in figure legends (the tables keep the full ``source``)."""
+
+
+def _short(source: pl.Expr) -> pl.Expr:
+    for long, short in SHORT_SOURCES:
+        source = source.str.replace(long, short, literal=True)
+    return source.str.replace(r" \((\d{4})\)$", "")
 
 
 def _ml_energy_unit(task: pl.Expr) -> pl.Expr:
@@ -69,27 +79,29 @@ def accelerator_energy(data: PublicData) -> pl.DataFrame:
         return pl.DataFrame(schema={c: (pl.UInt32 if c in ("results", "models") else
                                         pl.Float64 if c.startswith(("energy_j", "power")) else pl.String)
                                   for c in cols})
-    rows = pl.concat(frames, how="vertical_relaxed")
+    rows = pl.concat(frames, how="vertical_relaxed").with_columns(
+        pl.col("device").map_elements(device_label, return_dtype=pl.String))
     return (rows.group_by(keys)
                 .agg(pl.len().alias("results"), pl.col("model").n_unique().alias("models"),
                      pl.col("energy_j").median().alias("energy_j_median"),
                      pl.col("energy_j").min().alias("energy_j_min"),
                      pl.col("energy_j").max().alias("energy_j_max"), pl.col("power_w").median().alias("power_w_median"),
                      pl.col("scope").first())
-                .select(cols).sort(keys, nulls_last=True))
+                .select(cols).with_columns(pl.lit("imported").alias("provenance")).sort(keys, nulls_last=True))
 
 
 def energy_series(table: pl.DataFrame, energy_per: str, *, task: str | None = None) -> pl.DataFrame:
     """Rows of :func:`accelerator_energy` for one unit (and task), with a ``series`` label per dataset,
-    version and scenario, for a figure."""
+    version and scenario and the ``scope`` of the energy (GPUs only or the whole system), for a figure."""
     t = table.filter(pl.col("energy_per") == energy_per)
     if task is not None:
         t = t.filter(pl.col("task") == task)
-    return (t.group_by("dataset", "source", "scenario", "device_class", "device")
+    return (t.group_by("dataset", "source", "scenario", "device_class", "device", "scope")
              .agg(pl.col("results").sum(), pl.col("energy_j_median").median(), pl.col("energy_j_min").min(),
                   pl.col("energy_j_max").max())
-             .with_columns(pl.when(pl.col("scenario").is_null()).then(pl.col("source"))
-                             .otherwise(pl.format("{} {}", "source", "scenario")).alias("series"))
+             .with_columns(pl.when(pl.col("scenario").is_null()).then(_short(pl.col("source")))
+                             .otherwise(pl.format("{} {}", _short(pl.col("source")), "scenario")).alias("series"),
+                           pl.lit("imported").alias("provenance"))
              .sort("device", "series"))
 
 
@@ -161,4 +173,19 @@ def benchmark_latency(mi: pl.DataFrame, model: str = "resnet50", scenario: str =
                 .agg(pl.len().alias("results"), pl.col(col[scenario]).median().alias("latency_ms"),
                      pl.col(col[scenario]).min().alias("latency_ms_min"),
                      pl.col(col[scenario]).max().alias("latency_ms_max"))
+                .with_columns(pl.col("device_name").map_elements(device_label, return_dtype=pl.String),
+                              pl.lit("imported").alias("provenance"))
                 .sort("device_class", "latency_ms", "device_name"))
+
+
+def device_class_caveat(table: pl.DataFrame, device: str = "device_name") -> str | None:
+    """A note naming the discrete desktop GPUs (RTX …) that MLPerf Inference's importer classes as
+    ``edge-accelerator`` because they were submitted to the *edge* suite, or None when there are none."""
+    if table.height == 0 or "device_class" not in table.columns:
+        return None
+    odd = sorted(set(table.filter((pl.col("device_class") == "edge-accelerator")
+                                  & pl.col(device).str.contains(r"(?i)\bRTX\b"))[device].to_list()))
+    if not odd:
+        return None
+    return (f"{', '.join(odd)}: class edge-accelerator because submitted to MLPerf's edge suite "
+            "(desktop GPUs, not embedded modules).")

@@ -1,43 +1,85 @@
 """Altair chart builders shared by the report notebooks.
 
 Charts carry no timestamps and take their data sorted, so the same table gives the same SVG.
-Units are in axis titles. Sizes are fixed so that exported figures have stable dimensions.
+Units are in axis titles, rescaled to a readable SI prefix where the title ends in ``[B]``, ``[J]``,
+``[W]`` or ``[FLOPs]`` (:func:`workbench.reports.theme.readable_unit`). Series are coloured from the
+theme's eight colour-blind-safe colours, with shapes beyond the eighth series
+(:func:`workbench.reports.theme.series_encoding`). Columns ``provenance`` / ``*_provenance`` travel
+with the rows into every chart, so that a figure's provenance is read from the rows behind it.
+The report theme (fonts, palette, sizes) is applied at export (:mod:`workbench.reports.figures`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import polars as pl
 
+from workbench.reports import theme
+from workbench.reports.provenance import is_state_column
+
 # altair takes about 2 s to import: each builder imports it, so that importing this module stays cheap
 
-WIDTH, HEIGHT = 360, 240
+WIDTH, HEIGHT = theme.PANEL_WIDTH_PX, theme.PANEL_HEIGHT_PX
+
+_UNIT = re.compile(r"\[(B|J|W|FLOPs)\]\s*$")
+
+
+def _with_prov(table: pl.DataFrame, cols: list[str]) -> list[str]:
+    """``cols`` and the table's provenance columns."""
+    return list(dict.fromkeys(list(cols) + [c for c in table.columns if is_state_column(c)]))
 
 
 def _pd(table: pl.DataFrame, cols: list[str]):
-    return table.select(cols).to_pandas()
+    return table.select(_with_prov(table, cols)).to_pandas()
+
+
+def scaled(table: pl.DataFrame, cols: list[str | None], title: str) -> tuple[pl.DataFrame, str]:
+    """``cols`` of ``table`` in a readable SI prefix of the unit that ends ``title`` (``[B]`` → ``[MB]``),
+    the title updated; other titles leave the table as it is."""
+    m = _UNIT.search(title or "")
+    if not m:
+        return table, title
+    present = [c for c in cols if c and c in table.columns]
+    out, unit = theme.readable_unit(table, present, m.group(1))
+    return out, title[:m.start()] + f"[{unit}]"
+
+
+def _width(values) -> int:
+    """Width of a panel with a category axis [px]: wider for many categories, so that labels keep their room."""
+    return max(WIDTH, 26 * len(set(values)))
+
+
+def _x_axis(values):
+    """A category axis whose labels run vertically when any is long (so they never widen the figure)."""
+    import altair as alt
+
+    return alt.Axis(labelAngle=-90 if max((len(str(v)) for v in values), default=0) > 10 else -30)
+
+
+def _series(field: str, values, title: str | None = None, *, shape: bool = True, sort=None) -> dict:
+    """Colour (and shape beyond eight series) encodings of ``field`` (see :func:`theme.series_encoding`)."""
+    return theme.series_encoding(field, values if sort is None else sort, title=title, shape=shape)
 
 
 def latency_vs_flops_chart(table: pl.DataFrame, *, title: str = "Measured latency vs FLOPs"):
     """Log–log scatter of median latency [ms] against FLOPs per inference, coloured by family,
-    shaped by dtype."""
+    shaped by dtype, with a bar from the median to the 95th percentile of the timed repeats."""
     import altair as alt
 
-    data = _pd(table, ["model", "model_family", "flops", "latency_ms_p50", "energy_j", "dtype"])
-    return (
-        alt.Chart(data, title=title)
-        .mark_point(filled=True, size=70)
-        .encode(
-            x=alt.X("flops:Q", scale=alt.Scale(type="log"), title="forward FLOPs per inference"),
-            y=alt.Y("latency_ms_p50:Q", scale=alt.Scale(type="log"), title="median latency [ms]"),
-            color=alt.Color("model_family:N", title="family"),
-            shape=alt.Shape("dtype:N"),
-            tooltip=["model", "flops", "latency_ms_p50", "energy_j", "dtype"],
-        )
-        .properties(width=WIDTH, height=HEIGHT)
-    )
+    t, x_title = scaled(table, ["flops"], "forward FLOPs per inference [FLOPs]")
+    data = _pd(t, ["model", "model_family", "flops", "latency_ms_p50", "latency_ms_p95", "energy_j", "dtype"])
+    base = alt.Chart(data).encode(
+        x=alt.X("flops:Q", scale=alt.Scale(type="log"), title=x_title),
+        color=_series("model_family", t["model_family"].to_list(), "family", shape=False)["color"])
+    bars = base.mark_rule(strokeWidth=2, opacity=0.6).encode(
+        y=alt.Y("latency_ms_p50:Q", scale=alt.Scale(type="log")), y2="latency_ms_p95:Q")
+    dots = base.mark_point(filled=True, size=70).encode(
+        y=alt.Y("latency_ms_p50:Q", scale=alt.Scale(type="log"), title="median latency [ms]"),
+        shape=alt.Shape("dtype:N"), tooltip=["model", "flops", "latency_ms_p50", "latency_ms_p95", "energy_j", "dtype"])
+    return (bars + dots).properties(width=WIDTH, height=HEIGHT, title=title)
 
 
 def grouped_bar_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: str, y_title: str,
@@ -47,26 +89,28 @@ def grouped_bar_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title:
     import altair as alt
 
     cols = list(dict.fromkeys([x, y, color] + ([column] if column else [])))
+    table, y_title = scaled(table, [y], y_title)
     data = _pd(table.filter(pl.col(y).is_not_null()), cols)
     enc = {
-        "x": alt.X(f"{x}:N", title=None, sort=sorted(table[x].unique().to_list()), axis=alt.Axis(labelAngle=-30)),
+        "x": alt.X(f"{x}:N", title=None, sort=sorted(table[x].unique().to_list()), axis=_x_axis(table[x].unique())),
         "xOffset": alt.XOffset(f"{color}:N"),
         "y": alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(type="log") if log else alt.Undefined),
-        "color": alt.Color(f"{color}:N", title=color),
+        **_series(color, table[color].to_list(), color, shape=log),
         "tooltip": cols,
     }
     mark = alt.Chart(data).mark_point(filled=True, size=90, opacity=1) if log else alt.Chart(data).mark_bar()
-    chart = mark.encode(**enc).properties(width=WIDTH, height=HEIGHT)
+    chart = mark.encode(**enc).properties(width=_width(table[x].to_list()), height=HEIGHT)
     if column:
-        chart = chart.facet(column=alt.Column(f"{column}:N", title=None))
+        chart = chart.facet(row=alt.Row(f"{column}:N", title=None))
     return chart.properties(title=title)
 
 
 def side_by_side(charts: list, *, title: str | None = None):
-    """Charts next to each other (one per scenario or metric), sharing colour scales."""
+    """Charts one above the other (one per scenario or metric: a figure one paper column wide), sharing
+    colour scales."""
     import altair as alt
 
-    c = alt.hconcat(*charts).resolve_scale(color="shared")
+    c = alt.vconcat(*charts).resolve_scale(color="shared")
     return c.properties(title=title) if title else c
 
 
@@ -82,11 +126,11 @@ def share_chart(shares: pl.DataFrame, *, row: str, color: str, share_cols: dict[
             alt.Chart(data, title=label).mark_bar().encode(
                 y=alt.Y(f"{row}:N", title=None, sort=sorted(shares[row].unique().to_list())),
                 x=alt.X(f"{col}:Q", title="share of total", scale=alt.Scale(domain=[0, 1]),
-                        stack="zero"),
-                color=alt.Color(f"{color}:N", title=color, sort=sorted(shares[color].unique().to_list())),
+                        stack="zero", axis=alt.Axis(values=[0, 0.5, 1], format="%")),
+                color=_series(color, shares[color].to_list(), color, shape=False)["color"],
                 order=alt.Order(f"{color}:N"),
                 tooltip=[row, color, alt.Tooltip(f"{col}:Q", format=".1%")],
-            ).properties(width=WIDTH // 1.5, height=max(60, 18 * shares[row].n_unique()))
+            ).properties(width=WIDTH // 1.5, height=max(80, 34 * shares[row].n_unique()))
         )
     return side_by_side(panels, title=title)
 
@@ -97,15 +141,16 @@ def interval_dot_chart(table: pl.DataFrame, *, x: str, y: str, low: str, high: s
     (e.g. Monte Carlo 5th–95th percentiles)."""
     import altair as alt
 
+    table, y_title = scaled(table, [y, low, high], y_title)
     data = _pd(table, list(dict.fromkeys([x, y, low, high, color])))
     scale = alt.Scale(type="log") if log else alt.Undefined
-    xs = alt.X(f"{x}:N", title=None, sort=sorted(table[x].unique().to_list()), axis=alt.Axis(labelAngle=-30))
+    xs = alt.X(f"{x}:N", title=None, sort=sorted(table[x].unique().to_list()), axis=_x_axis(table[x].unique()))
     base = alt.Chart(data).encode(x=xs, xOffset=alt.XOffset(f"{color}:N"),
-                                  color=alt.Color(f"{color}:N", title=color))
+                                  **_series(color, table[color].to_list(), color))
     dots = base.mark_point(filled=True, size=80, opacity=1).encode(
         y=alt.Y(f"{y}:Q", title=y_title, scale=scale), tooltip=[x, color, y, low, high])
     bars = base.mark_rule(strokeWidth=2).encode(y=alt.Y(f"{low}:Q", scale=scale), y2=f"{high}:Q")
-    return (bars + dots).properties(width=WIDTH, height=HEIGHT, title=title)
+    return (bars + dots).properties(width=_width(table[x].to_list()), height=HEIGHT, title=title)
 
 
 def stacked_share_chart(long: pl.DataFrame, *, row: str, color: str, value: str, column: str, title: str):
@@ -116,30 +161,55 @@ def stacked_share_chart(long: pl.DataFrame, *, row: str, color: str, value: str,
     return (
         alt.Chart(data).mark_bar().encode(
             y=alt.Y(f"{row}:N", title=None, sort=sorted(long[row].unique().to_list())),
-            x=alt.X(f"{value}:Q", title="share of total", scale=alt.Scale(domain=[0, 1]), stack="zero"),
-            color=alt.Color(f"{color}:N", title=color, sort=sorted(long[color].unique().to_list())),
+            x=alt.X(f"{value}:Q", title="share of total", scale=alt.Scale(domain=[0, 1]), stack="zero",
+                    axis=alt.Axis(values=[0, 0.5, 1], format="%")),
+            color=_series(color, long[color].to_list(), color, shape=False)["color"],
             order=alt.Order(f"{color}:N"),
             tooltip=[row, column, color, alt.Tooltip(f"{value}:Q", format=".1%")],
-        ).properties(width=WIDTH // 1.5, height=max(60, 18 * long[row].n_unique()))
-        .facet(column=alt.Column(f"{column}:N", title=None, sort=sorted(long[column].unique().to_list())))
+        ).properties(width=WIDTH // 1.5, height=max(80, 34 * long[row].n_unique()))
+        .facet(row=alt.Row(f"{column}:N", title=None, sort=sorted(long[column].unique().to_list())))
         .properties(title=title)
     )
 
 
 def tradeoff_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: str, x_title: str, y_title: str,
-                   log_x: bool = True, line: bool = False):
-    """Accuracy-versus-cost scatter (``y`` against ``x``), optionally joined by a line in ``x`` order."""
+                   log_x: bool = True, line: bool = False, y_low: str | None = None, y_high: str | None = None,
+                   x_low: str | None = None, x_high: str | None = None, shapes: bool = False):
+    """Accuracy-versus-cost scatter (``y`` against ``x``), optionally joined by a line in ``x`` order,
+    with optional ``y_low``–``y_high`` bars (e.g. Wilson intervals) and ``x_low``–``x_high`` bars (e.g.
+    the spread of latency over repeats). ``shapes=True``: one open shape per ``color`` value, drawn in
+    decreasing size, so that points at the same place stay visible."""
     import altair as alt
 
-    data = _pd(table, list(dict.fromkeys([x, y, color])))
-    base = alt.Chart(data).encode(
-        x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False)),
-        y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(zero=False)),
-        color=alt.Color(f"{color}:N", title=color), tooltip=[color, x, y])
-    chart = base.mark_point(filled=True, size=80, opacity=1)
+    table, x_title = scaled(table, [x, x_low, x_high], x_title)
+    cols = list(dict.fromkeys([c for c in (x, y, color, y_low, y_high, x_low, x_high) if c]))
+    data = _pd(table, cols)
+    values = sorted(table[color].unique().to_list(), key=str)
+    xs = alt.Scale(type="log") if log_x else alt.Scale(zero=False)
+    ys = alt.Scale(zero=False)
+    enc = _series(color, values, color)
+    base = alt.Chart(data).encode(x=alt.X(f"{x}:Q", title=x_title, scale=xs), color=enc["color"], tooltip=cols)
+    layers = []
     if line:
-        chart = base.mark_line(color="#999").encode(color=alt.value("#999"), order=f"{x}:Q") + chart
-    return chart.properties(width=WIDTH, height=HEIGHT, title=title)
+        layers.append(base.mark_line(color="#999").encode(y=alt.Y(f"{y}:Q", scale=ys), color=alt.value("#999"),
+                                                          order=f"{x}:Q"))
+    if y_low and y_high:
+        layers.append(base.mark_rule(strokeWidth=1.5, opacity=0.6).encode(y=alt.Y(f"{y_low}:Q", scale=ys),
+                                                                          y2=f"{y_high}:Q"))
+    if x_low and x_high:
+        layers.append(base.mark_rule(strokeWidth=1.5, opacity=0.6).encode(
+            x=alt.X(f"{x_low}:Q", scale=xs), x2=f"{x_high}:Q", y=alt.Y(f"{y}:Q", scale=ys)))
+    if shapes:
+        sizes = {v: 260 - 170 * i / max(1, len(values) - 1) for i, v in enumerate(values)}
+        layers.append(base.mark_point(filled=False, strokeWidth=2, opacity=1).encode(
+            y=alt.Y(f"{y}:Q", title=y_title, scale=ys),
+            shape=alt.Shape(f"{color}:N", title=color, scale=alt.Scale(domain=values, range=[
+                theme.SHAPES[i % len(theme.SHAPES)] for i in range(len(values))])),
+            size=alt.Size(f"{color}:N", legend=None, scale=alt.Scale(domain=values, range=[sizes[v] for v in values]))))
+    else:
+        layers.append(base.mark_point(filled=True, size=80, opacity=1).encode(
+            y=alt.Y(f"{y}:Q", title=y_title, scale=ys), **({"shape": enc["shape"]} if "shape" in enc else {})))
+    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT, title=title)
 
 
 def predicted_vs_measured_chart(table: pl.DataFrame, *, measured: str, predicted: str, color: str,
@@ -155,8 +225,12 @@ def predicted_vs_measured_chart(table: pl.DataFrame, *, measured: str, predicted
     """
     import altair as alt
 
-    cols = list(dict.fromkeys([c for c in (column, color, measured, predicted, low, high) if c]
-                              + [c for c in ("model", "device_name") if c in table.columns]))
+    m = _UNIT.search(quantity)
+    if m:
+        table, q2 = scaled(table, [measured, predicted, low, high], quantity)
+        quantity = q2
+    cols = _with_prov(table, list(dict.fromkeys([c for c in (column, color, measured, predicted, low, high) if c]
+                                                + [c for c in ("model", "device_name") if c in table.columns])))
     df = table.select(cols).filter(pl.col(measured).is_not_null() & pl.col(predicted).is_not_null())
     vals = [v for c in (measured, predicted) for v in df[c].to_list() if v is not None and v > 0 and math.isfinite(v)]
     lo_d, hi_d = (min(vals) / 1.2, max(vals) * 1.2) if vals else (1e-3, 1.0)
@@ -175,16 +249,17 @@ def predicted_vs_measured_chart(table: pl.DataFrame, *, measured: str, predicted
         data = sub.sort(cols).to_pandas()
         base = alt.Chart(data).encode(
             x=alt.X(f"{measured}:Q", scale=scale, title=f"measured {quantity}"),
-            color=alt.Color(f"{color}:N", title=color, sort=colors))
+            color=_series(color, colors, color)["color"])
+        shape = {k: v for k, v in _series(color, colors, color).items() if k == "shape"}
         layers = [alt.Chart(diag).mark_line(color="#888", strokeDash=[4, 3]).encode(
             x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale))]
         if low and high:
             layers.append(base.mark_rule(opacity=0.45).encode(y=alt.Y(f"{low}:Q", scale=scale), y2=f"{high}:Q"))
         layers.append(base.mark_point(filled=True, size=45, opacity=0.9).encode(
-            y=alt.Y(f"{predicted}:Q", scale=scale, title=f"predicted {quantity}"), tooltip=cols))
-        panels.append(alt.layer(*layers).properties(width=WIDTH * 3 // 4, height=WIDTH * 3 // 4,
+            y=alt.Y(f"{predicted}:Q", scale=scale, title=f"predicted {quantity}"), tooltip=cols, **shape))
+        panels.append(alt.layer(*layers).properties(width=HEIGHT, height=HEIGHT,
                                                     title=str(g) if g is not None else ""))
-    return alt.hconcat(*panels).resolve_scale(color="shared").properties(title=title)
+    return alt.vconcat(*panels).resolve_scale(color="shared").properties(title=title)
 
 
 def series_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: str, x_title: str, y_title: str,
@@ -194,12 +269,12 @@ def series_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: str,
     bars (e.g. the range over random draws); ``log_y`` for values spanning orders of magnitude (> 0)."""
     import altair as alt
 
+    table, y_title = scaled(table, [y, low, high], y_title)
     cols = list(dict.fromkeys([c for c in (color, x, y, low, high) if c]))
-    data = table.select(cols).sort(cols).to_pandas()
+    data = table.select(_with_prov(table, cols)).sort(cols).to_pandas()
     xs = alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False))
     ys = alt.Scale(type="log") if log_y else alt.Scale(domain=list(y_domain)) if y_domain else alt.Scale(zero=False)
-    base = alt.Chart(data).encode(x=xs, color=alt.Color(f"{color}:N", title=color,
-                                                        sort=sorted(table[color].unique().to_list())))
+    base = alt.Chart(data).encode(x=xs, color=_series(color, table[color].to_list(), color, shape=False)["color"])
     layers = [base.mark_line().encode(y=alt.Y(f"{y}:Q", title=y_title, scale=ys), order=f"{x}:Q"),
               base.mark_point(filled=True, size=60, opacity=1).encode(y=alt.Y(f"{y}:Q", scale=ys), tooltip=cols)]
     if low and high:
@@ -233,9 +308,9 @@ def continuum_chart(points: pl.DataFrame, *, x: str = "zoo_model", group: str = 
         pts = df.filter(pl.col(quantity) == q).sort(x, group, *[c for c in df.columns if c not in (x, group)])
         rng = ranges.filter(pl.col(quantity) == q)
         scale = alt.Scale(type="log")
-        xenc = alt.X(f"{x}:N", title=None, sort=xs, axis=alt.Axis(labelAngle=-30))
+        xenc = alt.X(f"{x}:N", title=None, sort=xs, axis=_x_axis(xs))
         off = alt.XOffset(f"{group}:N", sort=groups)
-        col = alt.Color(f"{group}:N", title=group, sort=groups)
+        col = _series(group, groups, group, shape=False)["color"]
         r = alt.Chart(rng.to_pandas()).encode(x=xenc, xOffset=off, color=col)
         layers = [
             r.mark_rule(strokeWidth=2, opacity=0.5).encode(y=alt.Y("low:Q", scale=scale, title=q), y2="high:Q"),
@@ -247,40 +322,46 @@ def continuum_chart(points: pl.DataFrame, *, x: str = "zoo_model", group: str = 
                 shape=alt.Shape(f"{basis}:N", title="how obtained", sort=bases),
                 tooltip=[c for c in pts.columns if c != quantity]),
         ]
-        panels.append(alt.layer(*layers).properties(width=WIDTH, height=HEIGHT))
-    return alt.hconcat(*panels).resolve_scale(color="shared", shape="shared").properties(title=title)
+        panels.append(alt.layer(*layers).properties(width=_width(xs), height=HEIGHT))
+    return alt.vconcat(*panels).resolve_scale(color="shared", shape="shared").properties(title=title)
 
 
 def range_dot_chart(table: pl.DataFrame, *, x: str, y: str, low: str, high: str, color: str, title: str,
-                    y_title: str, x_sort: list | None = None, log: bool = True, offset: bool = True):
+                    y_title: str, x_sort: list | None = None, log: bool = True, offset: bool = True,
+                    shape_by: str | None = None):
     """A dot at ``y`` with a ``low``–``high`` bar per ``x``, one per ``color`` value side by side
     (``offset=False``: centred, for a ``color`` that does not vary within an ``x``); ``x_sort``
-    orders the categories (default: sorted)."""
+    orders the categories (default: sorted); ``shape_by`` a column whose values the dots' shapes
+    tell apart (e.g. what the energy covers)."""
     import altair as alt
 
-    cols = list(dict.fromkeys([x, color, y, low, high] + [c for c in ("results", "devices") if c in table.columns]))
-    data = table.select(cols).sort(x, color).to_pandas()
+    table, y_title = scaled(table, [y, low, high], y_title)
+    cols = list(dict.fromkeys([x, color, y, low, high] + [c for c in ("results", "devices", "scope", shape_by)
+                                                          if c and c in table.columns]))
+    data = table.select(_with_prov(table, cols)).sort(x, color).to_pandas()
     scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
     colors = sorted(table[color].unique().to_list())
     base = alt.Chart(data).encode(
         x=alt.X(f"{x}:N", title=None, sort=x_sort or sorted(table[x].unique().to_list()),
-                axis=alt.Axis(labelAngle=-30)),
+                axis=_x_axis(table[x].unique())),
         xOffset=alt.XOffset(f"{color}:N", sort=colors) if offset else alt.Undefined,
-        color=alt.Color(f"{color}:N", title=color, sort=colors))
+        color=_series(color, colors, color)["color"])
+    shape = ({"shape": alt.Shape(f"{shape_by}:N", title=shape_by)} if shape_by else
+             {k: v for k, v in _series(color, colors, color).items() if k == "shape"})
     bars = base.mark_rule(strokeWidth=2, opacity=0.6).encode(y=alt.Y(f"{low}:Q", scale=scale), y2=f"{high}:Q")
     dots = base.mark_point(filled=True, size=70, opacity=1).encode(y=alt.Y(f"{y}:Q", title=y_title, scale=scale),
-                                                                   tooltip=cols)
-    return (bars + dots).properties(width=WIDTH, height=HEIGHT, title=title)
+                                                                   tooltip=cols, **shape)
+    return (bars + dots).properties(width=_width(table[x].to_list()), height=HEIGHT, title=title)
 
 
 def log_histogram_chart(hist: pl.DataFrame, *, x: str, y: str, color: str, title: str, x_title: str, y_title: str):
     """Step lines of a histogram whose bins are equal in log ``x`` (``x`` the bin centre), one per ``color``."""
     import altair as alt
 
-    data = hist.select(color, x, y).sort(color, x).to_pandas()
+    data = hist.select(_with_prov(hist, [color, x, y])).sort(color, x).to_pandas()
     return alt.Chart(data).mark_line(interpolate="step", strokeWidth=1.8).encode(
         x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log")),
         y=alt.Y(f"{y}:Q", title=y_title),
-        color=alt.Color(f"{color}:N", title=color, sort=sorted(hist[color].unique().to_list())),
+        color=_series(color, hist[color].to_list(), color, shape=False)["color"],
         order=f"{x}:Q", tooltip=[color, x, y],
     ).properties(width=WIDTH, height=HEIGHT, title=title)

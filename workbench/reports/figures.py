@@ -82,14 +82,23 @@ def chart_svg(chart, prefix: str = "fig") -> str:
     import vl_convert as vlc
 
     base = chart.to_dict() if not isinstance(chart, dict) else chart
+    target = theme.font_px_for_width(1.0) * 1.01  # font [px] needed per px of width, with 1 % to spare
+    seen: list[tuple[float, float]] = []  # (font, width): the width grows about linearly with the font
     font = theme.BASE_FONT_PX
-    for _ in range(6):
+    for _ in range(8):
         svg = vlc.vegalite_to_svg(json.dumps(themed_spec(base, font)))
-        need = theme.font_px_for_width(svg_width_px(svg)) * 1.01
+        width = svg_width_px(svg)
         smallest = min(svg_font_sizes_px(svg) or [font])
-        if smallest >= need:
+        if smallest >= target * width:
             break
-        font = math.ceil(max(font * need / smallest, font + 0.5) * 2) / 2
+        seen.append((font, width))
+        guess = font * target * width / smallest  # fixed point: text as large as this width needs
+        if len(seen) >= 2 and seen[-1][0] != seen[-2][0]:  # secant on width = a + b * font
+            b = (seen[-1][1] - seen[-2][1]) / (seen[-1][0] - seen[-2][0])
+            a = seen[-1][1] - b * seen[-1][0]
+            if b < 1 / target:
+                guess = max(guess, a / (1 / target - b) * font / smallest)
+        font = math.ceil(max(guess, font + 0.5) * 2) / 2
     return normalize_svg_ids(svg, prefix)
 
 

@@ -123,20 +123,20 @@ def clean_for_page(nb) -> dict:
     dict
         ``stderr_outputs`` (how many were dropped) and ``findings`` (whether a findings block was found).
     """
-    dropped, findings_at = 0, None
-    for i, cell in enumerate(nb.cells):
+    from nbformat.v4 import new_code_cell
+
+    dropped, found = 0, []
+    for cell in nb.cells:
         outs = cell.get("outputs", [])
         kept = [o for o in outs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
         dropped += len(outs) - len(kept)
+        found += [o for o in kept if (o.get("metadata") or {}).get("workbench") == "findings"]
         if outs:
-            cell["outputs"] = kept
-        if any((o.get("metadata") or {}).get("workbench") == "findings" for o in kept):
-            findings_at = i
-    if findings_at is not None:
-        cell = nb.cells.pop(findings_at)
+            cell["outputs"] = [o for o in kept if (o.get("metadata") or {}).get("workbench") != "findings"]
+    if found:  # the findings alone, in a cell of their own, right after the title
         first_md = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
-        nb.cells.insert(first_md + 1, cell)
-    return {"stderr_outputs": dropped, "findings": findings_at is not None}
+        nb.cells.insert(first_md + 1, new_code_cell(source="", outputs=found[-1:]))
+    return {"stderr_outputs": dropped, "findings": bool(found)}
 
 
 REPORT_TITLE = "Continuum workbench: cost, energy and carbon of ML inference from microcontrollers to cloud GPUs"

@@ -261,6 +261,10 @@ def _is_json(col: pl.Series) -> bool:
     return bool(v) and all(s.lstrip().startswith(("{", "[")) for s in v)
 
 
+TITLE_CHARS = 36
+"""Longest title line of a figure [characters] (longer titles wrap)."""
+
+
 def with_subtitle(chart, lines: list[str]):
     """``chart`` with ``lines`` added to its title's subtitle (the title kept)."""
     import altair as alt
@@ -274,5 +278,9 @@ def with_subtitle(chart, lines: list[str]):
         text, sub = title.get("text", ""), title.get("subtitle")
     else:
         text, sub = ("" if title is alt.Undefined else title), alt.Undefined
+    import textwrap
+
     old = [] if sub is alt.Undefined or sub is None else ([sub] if isinstance(sub, str) else list(sub))
+    # lines short enough that a figure printed one column wide never grows wider for its title
+    text = textwrap.wrap(text, TITLE_CHARS) if isinstance(text, str) and len(text) > TITLE_CHARS else text
     return chart.properties(title=alt.TitleParams(text=text or " ", subtitle=old + lines))

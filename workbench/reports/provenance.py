@@ -87,7 +87,9 @@ def merge(*provenances: dict | None) -> dict[str, list[str]]:
         for state, details in (p or {}).items():
             make(**{state: details})  # validates the state
             out.setdefault(state, set()).update([details] if isinstance(details, str) else details)
-    return {s: sorted(d) for s, d in sorted(out.items())}
+    # a bare quantity read from a table column ("energy") adds nothing beside a detail that names it
+    return {s: sorted(x for x in d if not (" " not in x and any(o != x and o.startswith(x) for o in d)))
+            for s, d in sorted(out.items())}
 
 
 def from_energy_methods(methods, *, where: str = "") -> dict[str, list[str]]:
@@ -176,7 +178,7 @@ def from_chart(chart) -> dict[str, list[str]]:
                                    schema={c: pl.String for c in cols}))
 
 
-def subtitle_lines(provenance: dict | None, note: str | None = None, *, width: int = 70) -> list[str]:
+def subtitle_lines(provenance: dict | None, note: str | None = None, *, width: int = 44) -> list[str]:
     """Subtitle of a figure: its provenance (one line per state), the TDP caveat when it shows estimated
     energy of this machine, and ``note``, wrapped at ``width`` characters."""
     import textwrap

@@ -275,3 +275,26 @@ def fewshot_section(data_dir: Path | None, *, ks=(10, 30, 100), seeds: int = 3, 
             + f". The hardest latency to transfer is {hardest['target_device']}'s ({hardest['processor']}): it is "
             "the least a function of the other devices' latencies and the architecture name (docs/costmodels.md).")
     return DatasetSection(True, note, files, None, table)
+
+
+def pooled_factor_interval(predictions: pl.DataFrame, coverage: float = 0.9) -> pl.DataFrame:
+    """``predictions`` of :func:`benchmark_out_section` with a ``lower``–``upper`` interval per row: the
+    prediction divided and multiplied by the ``coverage`` quantile of the factor errors
+    ``max(p/m, m/p)`` of every *other* prediction of the same target and kind (all boards pooled,
+    the row itself left out), since one board's few models cannot calibrate an interval of its own.
+
+    Returns
+    -------
+    polars.DataFrame
+        The rows with ``lower``, ``upper`` (units of ``target``) and ``interval_factor`` [1].
+    """
+    import numpy as np
+
+    out = []
+    for _, g in predictions.group_by("target", "kind", maintain_order=True):
+        f = np.maximum(g["predicted"] / g["measured"], g["measured"] / g["predicted"]).to_numpy()
+        q = [float(np.quantile(np.delete(f, i), coverage)) if len(f) > 1 else float("nan") for i in range(len(f))]
+        out.append(g.with_columns(pl.Series("interval_factor", q)).with_columns(
+            (pl.col("predicted") / pl.col("interval_factor")).alias("lower"),
+            (pl.col("predicted") * pl.col("interval_factor")).alias("upper")))
+    return pl.concat(out).sort("target", "kind", "device_name", "model", "measured") if out else predictions

@@ -13,7 +13,11 @@ import polars as pl
 
 from workbench.errors import ParameterError, UnknownNameError
 from workbench.reports.data import latest_runs
+from workbench.reports.provenance import ENERGY_METHOD_STATE
 from workbench.schema import ENERGY_METHODS
+
+TOP_LAYER_TYPES = 7
+"""Layer types shown by name in the shares figure; the rest are summed as ``other`` (eight colours in all)."""
 
 SUMMARY_COLUMNS = [
     "model", "model_family", "task", "dtype", "batch_size", "threads", "params", "flops", "weight_bytes",
@@ -46,9 +50,18 @@ def model_features(runs: pl.DataFrame) -> pl.DataFrame:
         "model", "dtype")
 
 
+def energy_provenance(method: pl.Expr) -> pl.Expr:
+    """``energy_method`` → provenance state of the energy figure (null for ``none``)."""
+    return method.replace_strict(ENERGY_METHOD_STATE, default=None, return_dtype=pl.String)
+
+
 def measured_resources(runs: pl.DataFrame) -> pl.DataFrame:
-    """Measured latency, throughput, memory and energy per model × dtype × batch size × device."""
-    return runs.select(MEASURED_COLUMNS).sort("model", "dtype", "batch_size", "device_name")
+    """Measured latency, throughput, memory and energy per model × dtype × batch size × device, with
+    the provenance of latency/memory (``measured``) and of energy (by its ``energy_method``)."""
+    return (runs.select(MEASURED_COLUMNS)
+                .with_columns(pl.lit("measured").alias("latency_provenance"),
+                              energy_provenance(pl.col("energy_method")).alias("energy_provenance"))
+                .sort("model", "dtype", "batch_size", "device_name"))
 
 
 def energy_details(runs: pl.DataFrame) -> pl.DataFrame:
@@ -57,11 +70,14 @@ def energy_details(runs: pl.DataFrame) -> pl.DataFrame:
     for r in runs.select("model", "dtype", "batch_size", "device_name", "energy_method", "config_json").iter_rows(
             named=True):
         e = json.loads(r["config_json"] or "{}").get("energy", {})
+        detail = "; ".join(f"{k} = {v}" for k, v in sorted(e.items()) if k not in ("window_s", "calls")
+                           and not isinstance(v, (dict, list)))
         rows.append({**{k: r[k] for k in ("model", "dtype", "batch_size", "device_name", "energy_method")},
-                     "window_s": e.get("window_s"), "calls": e.get("calls"), "meter_detail": json.dumps(
-                         {k: v for k, v in e.items() if k not in ("window_s", "calls")}, sort_keys=True)})
+                     "energy_provenance": ENERGY_METHOD_STATE.get(r["energy_method"]),
+                     "window_s": e.get("window_s"), "calls": e.get("calls"), "meter_detail": detail or "—"})
     schema = {"model": pl.String, "dtype": pl.String, "batch_size": pl.Int64, "device_name": pl.String,
-              "energy_method": pl.String, "window_s": pl.Float64, "calls": pl.Int64, "meter_detail": pl.String}
+              "energy_method": pl.String, "energy_provenance": pl.String, "window_s": pl.Float64, "calls": pl.Int64,
+              "meter_detail": pl.String}
     return pl.DataFrame(rows, schema=schema).sort("model", "dtype", "batch_size", "device_name")
 
 
@@ -129,7 +145,48 @@ def layer_type_shares(layers: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
         pl.format("{} {} bs{}", "model", "dtype", "batch_size").alias("configuration"),
         (pl.col("flops") / pl.col("flops").sum().over(keys)).fill_nan(0.0).alias("flops_share"),
         (pl.col("latency_ms") / pl.col("latency_ms").sum().over(keys)).fill_nan(0.0).alias("latency_share"),
-    ).select([*keys, "configuration", "layer_type", "layers", "flops", "flops_share", "latency_ms", "latency_share"])
+        pl.lit("measured").alias("provenance"),
+    ).select([*keys, "configuration", "layer_type", "layers", "flops", "flops_share", "latency_ms", "latency_share",
+              "provenance"])
+
+
+def top_layer_types(shares: pl.DataFrame, top: int = TOP_LAYER_TYPES) -> pl.DataFrame:
+    """:func:`layer_type_shares` with all but the ``top`` layer types of largest share (FLOPs or latency,
+    in any configuration) summed as ``other``, so that a figure needs at most ``top + 1`` colours."""
+    rank = (shares.group_by("layer_type").agg(pl.max_horizontal(pl.col("flops_share").max(),
+                                                                pl.col("latency_share").max()).alias("s"))
+                  .sort("s", "layer_type", descending=[True, False]))
+    keep = set(rank["layer_type"].head(top).to_list())
+    keys = ["model", "dtype", "batch_size", "configuration"]
+    return (shares.with_columns(pl.when(pl.col("layer_type").is_in(list(keep))).then(pl.col("layer_type"))
+                                  .otherwise(pl.lit("other")).alias("layer_type"))
+                  .group_by([*keys, "layer_type", "provenance"])
+                  .agg(pl.col("layers").sum(), pl.col("flops").sum(), pl.col("flops_share").sum(),
+                       pl.col("latency_ms").sum(), pl.col("latency_share").sum())
+                  .sort([*keys, "layer_type"]))
+
+
+def layer_flops_note(shares: pl.DataFrame, runs: pl.DataFrame) -> str:
+    """Why quantized configurations count fewer FLOPs per layer and why layer times need not add up to
+    the end-to-end latency: computed from the shares and the runs."""
+    per = shares.group_by("model", "dtype", "batch_size").agg(pl.col("flops").sum().alias("layer_flops"),
+                                                               pl.col("latency_ms").sum().alias("layer_ms"))
+    t = per.join(runs.select("model", "dtype", "batch_size", "flops", "latency_ms_p50"),
+                 on=["model", "dtype", "batch_size"], how="inner")
+    q = t.filter(pl.col("dtype") != "fp32")
+    parts = []
+    if q.height:
+        lost = q.filter(pl.col("layer_flops") < 0.99 * pl.col("flops"))
+        if lost.height:
+            r = lost.sort(pl.col("layer_flops") / pl.col("flops"), "model").row(0, named=True)
+            parts.append(f"The per-layer FLOP counter does not see quantized kernels: {r['model']} {r['dtype']} counts "
+                         f"{r['layer_flops']:.3g} FLOPs over its layers against {r['flops']:.3g} for the fp32 graph, "
+                         "so quantized Linear layers show 0 FLOPs.")
+        r = q.sort(pl.col("layer_ms") / pl.col("latency_ms_p50"), "model").row(0, named=True)
+        parts.append(f"Per-layer times of quantized configurations do not add up to their end-to-end latency "
+                     f"({r['model']} {r['dtype']}: {r['layer_ms']:.3g} ms summed over layers vs "
+                     f"{r['latency_ms_p50']:.3g} ms end to end): read their latency shares as relative only.")
+    return " ".join(parts)
 
 
 def energy_note(runs: pl.DataFrame) -> str:

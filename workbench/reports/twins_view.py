@@ -27,6 +27,14 @@ ENERGY_BASIS = {
 }
 """``energy_method`` of own runs → how the energy figure was obtained, as shown in tables and legends."""
 
+BASIS_STATE = {BASIS_SUBMITTER: "imported", BASIS_HERE: "measured", BASIS_SENSOR: "measured",
+               BASIS_ESTIMATE: "estimated", "replayed power trace": "measured", "predicted by a cost model": "predicted"}
+"""How obtained (``basis``) → provenance state (:mod:`workbench.reports.provenance`)."""
+
+
+def _state(basis: pl.Expr) -> pl.Expr:
+    return basis.replace_strict(BASIS_STATE, default=None, return_dtype=pl.String)
+
 Q_LATENCY = "latency per inference [ms]"
 Q_ENERGY = "energy per inference [J]"
 """The two quantities of the continuum comparison (``quantity`` of :func:`twin_points`)."""
@@ -140,6 +148,7 @@ def twin_points(boards: pl.DataFrame, own: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     rank = pl.col("quantity").replace_strict({Q_LATENCY: 0, Q_ENERGY: 1}, return_dtype=pl.Int8)
     return (pl.concat(frames, how="vertical").cast(schema).filter(pl.col("value").is_not_null())
+              .with_columns(_state(pl.col("basis")).alias("provenance"))
               .sort("zoo_model", rank, "platform", "device_name"))
 
 
@@ -155,15 +164,17 @@ def twin_summary(boards: pl.DataFrame, own: pl.DataFrame, *, reference_dtype: st
     polars.DataFrame
         ``zoo_model, platform, devices, latency_ms_median, latency_ms_min, latency_ms_max,
         latency_x_own`` (median ÷ own median [1]), ``energy_devices, energy_j_median, energy_j_min,
-        energy_j_max, energy_x_own, latency_basis, energy_basis``.
+        energy_j_max, energy_x_own, latency_basis, energy_basis`` and the provenance states of both
+        (``latency_provenance``, ``energy_provenance``).
     """
     pts = twin_points(boards, own)
     keys = ["zoo_model", "platform"]
     cols = [*keys, "devices", "latency_ms_median", "latency_ms_min", "latency_ms_max", "latency_x_own",
             "energy_devices", "energy_j_median", "energy_j_min", "energy_j_max", "energy_x_own", "latency_basis",
-            "energy_basis"]
+            "energy_basis", "latency_provenance", "energy_provenance"]
     if pts.height == 0:
-        return pl.DataFrame(schema={c: (pl.String if c in (*keys, "latency_basis", "energy_basis") else
+        return pl.DataFrame(schema={c: (pl.String if c in (*keys, "latency_basis", "energy_basis", "latency_provenance",
+                                                           "energy_provenance") else
                                         pl.Int64 if c.endswith("devices") else pl.Float64) for c in cols})
 
     def agg(q: str, prefix: str) -> pl.DataFrame:
@@ -189,6 +200,7 @@ def twin_summary(boards: pl.DataFrame, own: pl.DataFrame, *, reference_dtype: st
         pl.col("en_min").alias("energy_j_min"), pl.col("en_max").alias("energy_j_max"),
         (pl.col("en_median") / pl.col("_eref")).alias("energy_x_own"),
         pl.col("lat_basis").alias("latency_basis"), pl.col("en_basis").alias("energy_basis"),
+        _state(pl.col("lat_basis")).alias("latency_provenance"), _state(pl.col("en_basis")).alias("energy_provenance"),
     ).sort(keys)
 
 
