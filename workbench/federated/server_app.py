@@ -150,7 +150,11 @@ def _node_partition_map(grid: Grid, n_clients: int) -> dict[int, int]:
     msgs = [Message(RecordDict({"config": ConfigRecord({"compression": "none"})}), message_type=MessageType.QUERY,
                     dst_node_id=n) for n in nodes]
     replies = grid.send_and_receive(msgs, timeout=NODE_WAIT_S)
-    return {r.metadata.src_node_id: int(r.content["metrics"]["partition-id"]) for r in replies if not r.has_error()}
+    out = {r.metadata.src_node_id: int(r.content["metrics"]["partition-id"]) for r in replies if not r.has_error()}
+    if len(out) < n_clients:
+        raise RuntimeError(f"only {len(out)} of {n_clients} virtual clients answered the query round within "
+                           f"{NODE_WAIT_S:g} s; the simulation's backend did not start them (see Flower's log).")
+    return out
 
 
 def _train_config(exp: str, cfg: FederatedConfig) -> ConfigRecord:

@@ -10,7 +10,8 @@ backend) and needs no address. Before Flower and Ray are used:
 - ``FLWR_HOME`` is left to the caller (tests point it at a temporary folder); the Python API reads no
   Flower configuration file (the CLI's default config names a remote SuperLink; it is not used here).
 
-Ray starts with ``num_cpus`` CPUs, no dashboard and no GPUs; each virtual client asks for
+Ray starts a new local instance (``address="local"``: never a cluster another process started on this
+machine) with ``num_cpus`` CPUs, no dashboard and no GPUs; each virtual client asks for
 ``client_num_cpus`` (fractional allowed), so ``num_cpus / client_num_cpus`` actors train in parallel.
 Flower shuts Ray down at the end of each simulation, so every call pays Ray's start-up (about 10–20 s on
 a loaded 2-core machine): run several experiments in one call (:mod:`.server_app`).
@@ -39,8 +40,10 @@ def offline_environment() -> None:
 
 def backend_config(num_cpus: int, client_num_cpus: float, ray_address: str | None = None) -> dict:
     """Flower's Ray backend configuration: CPUs, no GPUs, no dashboard, quiet logs."""
-    init = {"num_cpus": int(num_cpus), "num_gpus": 0, "include_dashboard": False, "logging_level": "ERROR",
-            "log_to_driver": False}
+    # address "local": always a new Ray instance of this process; without it ray.init() joins a cluster another
+    # process started on this machine (/tmp/ray/ray_current_cluster) and refuses num_cpus
+    init = {"address": "local", "num_cpus": int(num_cpus), "num_gpus": 0, "include_dashboard": False,
+            "logging_level": "ERROR", "log_to_driver": False}
     if ray_address:
         init = {"address": ray_address, "logging_level": "ERROR", "log_to_driver": False}
     return {"client_resources": {"num_cpus": float(client_num_cpus), "num_gpus": 0.0}, "init_args": init}
