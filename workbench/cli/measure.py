@@ -20,9 +20,9 @@ def register(sub) -> None:
     p.add_argument("--family", action="append", help="only these families (repeatable)")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("profile", help="profile zoo models on this machine into the store")
-    p.add_argument("--model", action="append", required=True, metavar="NAME",
-                   help="zoo model (repeatable; see `workbench models`)")
+    p = sub.add_parser("profile", help="profile zoo models or your own on this machine into the store")
+    p.add_argument("--model", action="append", metavar="NAME",
+                   help="zoo model (repeatable; see `workbench models`); or --module / --onnx below")
     p.add_argument("--batch-size", type=int, action="append", metavar="N",
                    help="batch size (repeatable for a sweep; default 1)")
     p.add_argument("--repeats", type=int, default=50, help="timed calls per configuration (default 50)")
@@ -44,6 +44,9 @@ def register(sub) -> None:
     p.add_argument("--device-class", default=None, help="override the detected device class")
     p.add_argument("--store", default="data/runs", help="store directory (default data/runs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from workbench.cli.runtimes import add_runtime_arguments
+
+    add_runtime_arguments(p)
     p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("kernels", help="profile the operator benchmark (conv/linear/GRU/attention blocks at sizes "
@@ -135,11 +138,15 @@ def cmd_profile(args: argparse.Namespace) -> int:
     StoreError
         A store directory that cannot be written.
     """
+    from workbench.cli.runtimes import profile_runtime
     from workbench.measure import profiler, zoo
     from workbench.measure.energy import get_meter
     from workbench.store import Store
 
-    for m in args.model:  # validate every name before any work
+    if not (args.model or args.module or args.onnx):
+        raise ParameterError("nothing to profile. Fix: --model NAME (a zoo model), --module PATH_OR_MODULE:FACTORY "
+                             "--input-shape 3x224x224 (your own), or --onnx FILE.")
+    for m in args.model or ():  # validate every name before any work
         zoo.resolve(m)
     settings = profiler.ProfileSettings(
         batch_sizes=tuple(args.batch_size or (1,)), repeats=args.repeats, warmup=args.warmup,
@@ -149,8 +156,10 @@ def cmd_profile(args: argparse.Namespace) -> int:
     store = Store(args.store)
     store.check_writable()
     meter = get_meter(args.meter, trace=args.trace) if args.meter == "replay" else get_meter(args.meter)
-    df = profiler.profile(args.model, settings=settings, meter=meter, store=store, progress=not args.no_progress)
-    cols = ["model", "batch_size", "dtype", "latency_ms_p50", "latency_ms_norm", "latency_method",
+    df = profile_runtime(args, settings, meter, store)  # --runtime onnxruntime, --module, --onnx; None otherwise
+    if df is None:
+        df = profiler.profile(args.model, settings=settings, meter=meter, store=store, progress=not args.no_progress)
+    cols = ["model", "strategy", "batch_size", "dtype", "latency_ms_p50", "latency_ms_norm", "latency_method",
             "contended_blocks", "latency_cv", "memory_peak_bytes", "energy_j", "energy_method"]
     _print_table(df.select(cols))
     print(f"{df.height} row(s) appended to {store.path}", file=sys.stderr)
