@@ -20,8 +20,11 @@ POWERCAP = Path("/sys/class/powercap")
 def rapl_domains(root: Path = POWERCAP) -> dict[str, Path]:
     """Top-level RAPL domains (``package-0``, ``package-1``, ``psys``...) → their sysfs directory.
 
-    Only top-level zones are returned (``intel-rapl:0``, not its ``intel-rapl:0:0`` sub-zones),
-    since sub-zones (core, uncore, dram) are included in their package.
+    Only top-level zones are returned (``intel-rapl:0``, not its ``intel-rapl:0:0`` sub-zones):
+    the ``core`` and ``uncore`` sub-zones are included in their package. A ``dram`` sub-zone (Intel
+    servers) is not part of the package (Intel SDM vol. 3B §15.10.1: PKG and DRAM are separate domains),
+    so DRAM energy is left out of ``rapl`` rows. The ``psys`` zone (whole platform) overlaps the packages
+    and is skipped too; Zeus 0.16 counts it as a second CPU (``docs/runtimes.md``, "Zeus").
     """
     out = {}
     if not root.is_dir():
