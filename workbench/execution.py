@@ -196,7 +196,7 @@ def check_resources(resources: dict[str, float]) -> None:
                            f"--address=HEAD --resources='{{\"{missing[0]}\": 1}}'), or ask for one of those.")
 
 
-def _check(items, resources, n_jobs, retries, timeout_s, errors):
+def _check(items, resources, n_jobs, retries, timeout_s, lost_after_s, errors):
     if errors not in ERROR_MODES:
         raise ParameterError(f"errors={errors!r} is not one of {list(ERROR_MODES)}.")
     if n_jobs is not None and (not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs == 0):
@@ -205,6 +205,8 @@ def _check(items, resources, n_jobs, retries, timeout_s, errors):
         raise ParameterError(f"retries must be an integer >= 0, got {retries!r}.")
     if timeout_s is not None and not timeout_s > 0:
         raise ParameterError(f"timeout_s must be > 0 [s] or None, got {timeout_s!r}.")
+    if not lost_after_s > 0:
+        raise ParameterError(f"lost_after_s must be > 0 [s], got {lost_after_s!r}.")
     if resources is None or isinstance(resources, dict):
         return [resources or {}] * len(items)
     resources = list(resources)
@@ -216,7 +218,8 @@ def _check(items, resources, n_jobs, retries, timeout_s, errors):
 
 def map_tasks(fn: Callable, items: Sequence, *, backend: str = "serial", n_jobs: int | None = None,
               address: str | None = None, resources: dict | Sequence[dict] | None = None, num_cpus: float = 1.0,
-              retries: int = 3, timeout_s: float | None = None, errors: str = "raise") -> list:
+              retries: int = 3, timeout_s: float | None = None, lost_after_s: float = 60.0,
+              errors: str = "raise") -> list:
     """``[fn(item) for item in items]``, run serially, on local processes or on Ray; input order kept.
 
     Parameters
@@ -242,6 +245,9 @@ def map_tasks(fn: Callable, items: Sequence, *, backend: str = "serial", n_jobs:
         (an exception raised by ``fn`` is not retried).
     timeout_s : float, optional
         Ray: tasks not finished this long after submission are cancelled and fail as ``"timeout"`` [s].
+    lost_after_s : float
+        Ray: a task whose resources no alive node has carried for this long (its node died and no other
+        carries them) is cancelled and fails as ``"lost"`` [s]; a node that joins in time runs it instead.
     errors : {"raise", "return"}
         ``"raise"``: the first failed task (in input order) raises. ``"return"``: a :class:`TaskFailure`
         stands in its place, the other results are kept.
@@ -267,7 +273,7 @@ def map_tasks(fn: Callable, items: Sequence, *, backend: str = "serial", n_jobs:
     """
     check_backend(backend)
     items = list(items)
-    per_item = _check(items, resources, n_jobs, retries, timeout_s, errors)
+    per_item = _check(items, resources, n_jobs, retries, timeout_s, lost_after_s, errors)
     catch = errors == "return"
     if not items:
         return []
@@ -278,10 +284,10 @@ def map_tasks(fn: Callable, items: Sequence, *, backend: str = "serial", n_jobs:
 
         return Parallel(n_jobs=n_jobs or -1)(delayed(_call)(fn, i, item, catch) for i, item in enumerate(items))
     with ray_session(address, num_cpus=n_jobs if n_jobs and n_jobs > 0 else None):
-        return _map_ray(fn, items, per_item, num_cpus, retries, timeout_s, catch)
+        return _map_ray(fn, items, per_item, num_cpus, retries, timeout_s, lost_after_s, catch)
 
 
-def _map_ray(fn, items, per_item, num_cpus, retries, timeout_s, catch) -> list:
+def _map_ray(fn, items, per_item, num_cpus, retries, timeout_s, lost_after_s, catch) -> list:
     import ray
 
     wanted: dict[str, float] = {}
@@ -294,18 +300,11 @@ def _map_ray(fn, items, per_item, num_cpus, retries, timeout_s, catch) -> list:
     refs = [remote.options(num_cpus=num_cpus, resources=per_item[i] or None, max_retries=retries,
                            retry_exceptions=False).remote(fn_ref, i, item, catch)
             for i, item in enumerate(items)]
-    if timeout_s is not None:
-        _, late = ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
-        late_set = set(late)
-    else:
-        late_set = set()
+    failures = _wait(refs, per_item, num_cpus, timeout_s, lost_after_s)
     out = []
     for i, ref in enumerate(refs):
-        if ref in late_set:
-            ray.cancel(ref, force=True)
-            failure = TaskFailure(i, "timeout", f"not finished within {timeout_s:g} s (resources "
-                                  f"{per_item[i] or {'CPU': num_cpus}}: is a node that carries them alive and free?)")
-        else:
+        failure = failures.get(i)
+        if failure is None:
             try:
                 out.append(ray.get(ref))
                 continue
@@ -323,6 +322,41 @@ def _map_ray(fn, items, per_item, num_cpus, retries, timeout_s, catch) -> list:
                                "nodes (`ray status`), raise retries or timeout_s, or pass errors='return'.")
         out.append(failure)
     return out
+
+
+def _wait(refs, per_item, num_cpus, timeout_s, lost_after_s) -> dict[int, TaskFailure]:
+    """Wait for ``refs``; cancel those past ``timeout_s`` or whose resources no alive node has carried for
+    ``lost_after_s`` (a task waiting for a node that died would wait for ever); return their failures."""
+    import ray
+
+    index = {ref: i for i, ref in enumerate(refs)}
+    pending, failures, orphan_since = list(refs), {}, {}
+    t0 = time.monotonic()
+    while pending:
+        poll_s = 1.0 if timeout_s is None else max(0.0, min(1.0, t0 + timeout_s - time.monotonic()))
+        _, pending = ray.wait(pending, num_returns=len(pending), timeout=poll_s)
+        if not pending:
+            break
+        now = time.monotonic()
+        have = cluster_resources()
+        for ref in list(pending):
+            i = index[ref]
+            need = per_item[i] or {"CPU": num_cpus}
+            gone = sorted(k for k, v in need.items() if have.get(k, 0.0) < v)
+            if gone:
+                orphan_since.setdefault(ref, now)
+            else:
+                orphan_since.pop(ref, None)
+            if gone and now - orphan_since[ref] >= lost_after_s:
+                failures[i] = TaskFailure(i, "lost", f"no alive node has carried {gone} for {lost_after_s:g} s (its "
+                                                     "node died?); the task was cancelled")
+            elif timeout_s is not None and now - t0 >= timeout_s:
+                failures[i] = TaskFailure(i, "timeout", f"not finished within {timeout_s:g} s (resources {need})")
+            else:
+                continue
+            ray.cancel(ref, force=True)
+            pending.remove(ref)
+    return failures
 
 
 def median_task_overhead_ms(backend: str = "ray", *, tasks: int = 50, address: str | None = None) -> float:
