@@ -153,3 +153,20 @@ def test_a_killed_node_without_a_replacement_is_reported_and_only_what_ran_is_st
     stored = store.read()
     assert stored.height == 1 and stored["measurement_id"].to_list() == run.rows["measurement_id"].to_list()
     assert stored.filter(pl.col("config_json").str.contains(JETSON)).height == 0
+
+
+def test_the_command_line_profiles_on_the_fleet_and_says_what_ran_where(fleet, tmp_path, capsys):
+    from workbench.cli import main
+
+    cluster, nodes = fleet
+    store = tmp_path / "runs"
+    code = main(["fleet-profile", "--model", "mlp", "--on", PI, "--ray", cluster.address, "--repeats", "3",
+                 "--warmup", "1", "--threads", "1", "--normalise", "none", "--energy-window", "0", "--meter", "none",
+                 "--store", str(store)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert nodes[PI].node_id[:12] in out and "ok" in out and "wrote 1 rows (run " in err
+    assert Store(store).read()["model"].to_list() == ["mlp"]
+    assert main(["fleet-profile", "--model", "mlp", "--on", "device:phone", "--store", str(store)]) == 2
+    assert "no node of the cluster carries ['device:phone']" in capsys.readouterr().err
+    assert len(Store(store).files()) == 1  # nothing written by the refused campaign

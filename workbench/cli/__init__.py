@@ -22,6 +22,7 @@ from workbench.errors import WorkbenchError
 
 COMMAND_MODULES = [
     "workbench.cli.measure",
+    "workbench.cli.fleet",
     "workbench.cli.report",
     "workbench.cli.costmodels",
     "workbench.cli.lca",
