@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from workbench import lca
+from workbench.cli.progress import add_progress_flag, progress_bar
 
 
 def register(sub) -> None:
@@ -43,6 +44,7 @@ def register(sub) -> None:
     p.add_argument("--allow-implausible", action="store_true",
                    help="accept values beyond their physical plausibility bounds (e.g. power_w above 1 MW per "
                         "device); same as allow_implausible = true in the scenario")
+    add_progress_flag(p)
     p.set_defaults(func=cmd_footprint)
 
     s = sub.add_parser("lca-setup", help="create (once) the offline Brightway project used by `footprint`")
@@ -80,7 +82,8 @@ def cmd_footprint(args: argparse.Namespace) -> int:
     with _terminate_as_exit():
         out = lca.footprint_dict(Path(args.scenario), method=args.method, lca_dir=args.lca_dir, keep=args.keep,
                                  monte_carlo=args.monte_carlo, seed=args.seed,
-                                 allow_implausible=args.allow_implausible)
+                                 allow_implausible=args.allow_implausible,
+                                 progress=progress_bar(args, json_output=args.format == "json"))
     if args.format == "json":
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -176,7 +176,8 @@ def compute(model: ScenarioModel, method: tuple) -> dict:
 
 
 def footprint_dict(scenario, *, method=None, lca_dir=None, keep: bool = False, monte_carlo: int = 0,
-                   seed: int | None = None, foreground_inputs=None, allow_implausible: bool = False) -> dict:
+                   seed: int | None = None, foreground_inputs=None, allow_implausible: bool = False,
+                   progress=None) -> dict:
     """Footprint of a scenario as a JSON-ready dict (the CLI's ``--format json``).
 
     Parameters
@@ -197,6 +198,8 @@ def footprint_dict(scenario, *, method=None, lca_dir=None, keep: bool = False, m
     allow_implausible : bool
         Accept values beyond their plausibility bounds (:mod:`workbench.lca.bounds`), as
         ``allow_implausible = true`` in the scenario does.
+    progress : callable, optional
+        Wraps the Monte Carlo draws (see :func:`workbench.lca.uncertainty.monte_carlo`); ``None``: no bar.
 
     Returns
     -------
@@ -230,7 +233,8 @@ def footprint_dict(scenario, *, method=None, lca_dir=None, keep: bool = False, m
     with write_scenario(rs, keep=keep, foreground_inputs=foreground_inputs) as model:
         out = compute(model, method)
         if monte_carlo:
-            out["monte_carlo"] = run_monte_carlo(model, method, iterations=monte_carlo, seed=seed)
+            out["monte_carlo"] = run_monte_carlo(model, method, iterations=monte_carlo, seed=seed,
+                                                 progress=progress)
         if keep:
             out["database"] = model.db_name
     return out

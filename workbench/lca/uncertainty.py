@@ -28,7 +28,7 @@ def _summary(values: np.ndarray, percentiles) -> dict:
 
 
 def monte_carlo(model, method: tuple, *, iterations: int = 1000, seed: int | None = None,
-                percentiles=PERCENTILES, return_samples: bool = False) -> dict:
+                percentiles=PERCENTILES, return_samples: bool = False, progress=None) -> dict:
     """Monte Carlo footprint of a written scenario (:class:`workbench.lca.footprint.ScenarioModel`).
 
     Parameters
@@ -45,6 +45,9 @@ def monte_carlo(model, method: tuple, *, iterations: int = 1000, seed: int | Non
         Percentiles to report [%].
     return_samples : bool
         Also return the draws (key ``samples``: dict of arrays).
+    progress : callable, optional
+        ``progress(iterable, total=, desc=)`` wrapping the draws, e.g. ``tqdm`` (the CLI's bar); it
+        must yield the same items. ``None``: no bar.
 
     Returns
     -------
@@ -69,7 +72,8 @@ def monte_carlo(model, method: tuple, *, iterations: int = 1000, seed: int | Non
     network = {model.node_id(f"network|{j}"): n.gigabytes for j, n in enumerate(rs.network) if n.gigabytes > 0}
     draws = {k: np.empty(iterations) for k in ("total_kgco2e", "operational_kgco2e", "embodied_kgco2e",
                                                "network_kgco2e")}
-    for k in range(iterations):
+    steps = range(iterations)
+    for k in steps if progress is None else progress(steps, total=iterations, desc="Monte Carlo"):
         if k:
             next(lca)
         total = score(lca, {top: 1.0})
