@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from workbench.cli.progress import add_progress_flag, progress_bar
 from workbench.errors import CorruptFileError, ParameterError
 
-# At the top only the standard library and workbench.errors: polars, and the store, schema and catalog
-# built on it, take ~0.7 s to import (torch, Brightway and scikit-learn far more), so each command imports
-# what it needs and `workbench --help` stays at ~0.1 s.
+# At the top only the standard library, workbench.errors and the stdlib-only workbench.cli.progress: polars,
+# and the store, schema and catalog built on it, take ~0.7 s to import (torch, Brightway and scikit-learn far
+# more), so each command imports what it needs and `workbench --help` stays at ~0.1 s.
 
 _KINDS_HELP = "mlperf-tiny, mlperf-inference, ml-energy, nn-meter, codecarbon"
 
@@ -28,6 +29,7 @@ def register(sub) -> None:
     p.add_argument("--allow-implausible", action="store_true",
                    help="accept values above the physical plausibility bounds (workbench.bounds), "
                         "e.g. a real 2-day latency; by default they are refused as unit slips")
+    add_progress_flag(p)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("devices", help="list the device catalog (cited specifications)")
@@ -74,7 +76,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     ----------
     args : argparse.Namespace
         ``kind`` (a dataset kind), ``path`` (file or directory), ``store`` (directory), ``dry_run``,
-        ``allow_implausible``.
+        ``allow_implausible``, ``no_progress``.
 
     Returns
     -------
@@ -94,14 +96,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     from workbench import datasets
 
     if args.dry_run:
-        reads = datasets.read_files(args.kind, args.path, allow_implausible=args.allow_implausible)
+        reads = datasets.read_files(args.kind, args.path, allow_implausible=args.allow_implausible,
+                                    progress=progress_bar(args))
         n = sum(r.frame.height for r in reads)
         print(f"{n} row(s) would be imported from {args.path} (dry run: nothing written)")
         for r in reads:
             _notes(r.notes)
         return 0
     try:
-        results = datasets.import_file(args.kind, args.path, args.store, allow_implausible=args.allow_implausible)
+        results = datasets.import_file(args.kind, args.path, args.store, allow_implausible=args.allow_implausible,
+                                       progress=progress_bar(args))
     except CorruptFileError as exc:  # its usual fix, --skip-corrupt, would let an import store a row twice
         raise CorruptFileError(exc.path, exc.reason, "An import reads every stored id so that no row is stored twice, "
                                "so it cannot skip a damaged file; nothing was imported. Fix: `workbench runs --store "

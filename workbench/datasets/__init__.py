@@ -185,9 +185,14 @@ def read_file(kind: str, path, *, allow_implausible: bool = False) -> FileRead:
     return FileRead(p, ctx.sha256, frame, tuple(ctx.notes))
 
 
-def read_files(kind: str, path, *, allow_implausible: bool = False) -> list[FileRead]:
-    """:func:`read_file` for every file ``path`` stands for (:func:`files_for`); all are validated."""
-    return [read_file(kind, f, allow_implausible=allow_implausible) for f in files_for(kind, path)]
+def read_files(kind: str, path, *, allow_implausible: bool = False, progress=None) -> list[FileRead]:
+    """:func:`read_file` for every file ``path`` stands for (:func:`files_for`); all are validated.
+
+    ``progress``, when given, wraps the files as :func:`import_file`'s does.
+    """
+    files = files_for(kind, path)
+    files = files if progress is None else progress(files, total=len(files), desc=f"read {kind}")
+    return [read_file(kind, f, allow_implausible=allow_implausible) for f in files]
 
 
 def load(kind: str, path, as_pandas: bool = False, *, allow_implausible: bool = False):
@@ -294,7 +299,7 @@ def _rows_by_sha(st: Store, kind: str, shas: set[str]) -> dict[str, int]:
     return dict(got.iter_rows())
 
 
-def import_file(kind: str, path, store, *, allow_implausible: bool = False) -> list[ImportResult]:
+def import_file(kind: str, path, store, *, allow_implausible: bool = False, progress=None) -> list[ImportResult]:
     """Import a dataset file (or a directory of them) into a store, each result once.
 
     Every file is read and validated before anything is written. A file whose bytes were imported
@@ -319,6 +324,8 @@ def import_file(kind: str, path, store, *, allow_implausible: bool = False) -> l
     allow_implausible : bool
         Accept values above the plausibility bounds (:data:`workbench.bounds.PLAUSIBLE_MAXIMA`);
         CLI ``--allow-implausible``.
+    progress : callable, optional
+        ``progress(iterable, total=, desc=)`` wrapping the files as they are read, e.g. ``tqdm``.
 
     Returns
     -------
@@ -335,8 +342,9 @@ def import_file(kind: str, path, store, *, allow_implausible: bool = False) -> l
     files = files_for(kind, path)
     shas = [sha256_file(f) for f in files]
     imported = _rows_by_sha(st, kind, set(shas))
-    reads = [None if sha in imported else read_file(kind, f, allow_implausible=allow_implausible)
-             for f, sha in zip(files, shas, strict=True)]
+    todo = list(zip(files, shas, strict=True))
+    todo = todo if progress is None else progress(todo, total=len(todo), desc=f"import {kind}")
+    reads = [None if sha in imported else read_file(kind, f, allow_implausible=allow_implausible) for f, sha in todo]
     new = _new_rows(st, kind, reads)  # without the lock first: stored rows are never removed, so a no-op stays one
     run_files: list[Path | None] = [None] * len(files)
     if any(df is not None and df.height for df in new):
