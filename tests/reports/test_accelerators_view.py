@@ -42,7 +42,7 @@ def test_accelerator_energy_units_and_token_rows():
     assert got[("ML.ENERGY", "token")]["energy_j_median"] == pytest.approx(1.0, rel=1e-12)
     assert got[("MLPerf Inference", "token")]["scope"] == "whole system, wall power"
     tokens = av.energy_series(t, "token")
-    assert tokens.select("device", "series").rows() == [("GPU-X", "mlperf-inference v4.1 Offline"),
+    assert tokens.select("device", "series").rows() == [("GPU-X", "MLPerf Inf. v4.1 Offline"),
                                                         ("H100", "ml-energy v3")]
 
 

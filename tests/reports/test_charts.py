@@ -16,7 +16,7 @@ def test_predicted_vs_measured_chart_panels_and_clipped_bounds():
     spec = charts.predicted_vs_measured_chart(t, measured="m", predicted="p", low="lo", high="hi", color="fam",
                                               column="kind", column_order=["b"], title="t",
                                               quantity="latency [ms]").to_dict()
-    panels = spec["hconcat"]
+    panels = spec["vconcat"]  # stacked: one paper column wide
     assert [p["title"] for p in panels] == ["b", "a"]  # the given order first, then the rest sorted
     # one shared log domain: the measured/predicted range widened by 20 %
     scale = panels[0]["layer"][-1]["encoding"]["y"]["scale"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from workbench.reports.provenance import ENERGY_METHOD_STATE as _STATE
-from workbench.reports.sections import num, percent, spelled
+from workbench.reports.sections import listed, num, percent, spelled
 
 
 def _ratio_range(wide: pl.DataFrame, metric: str, ratio_col: str) -> tuple[float, str, float, str] | None:
@@ -163,11 +163,12 @@ def compression_findings(counted: pl.DataFrame, sweep: pl.DataFrame, summary: di
     """Findings of 05: size saved vs accuracy lost per method (with Wilson intervals), the cascade's saving."""
     out = []
     base = counted.filter(pl.col("strategy") == "baseline")
-    if base.height:
-        b = base.row(0, named=True)
+    derived = counted.filter(pl.col("strategy") != "baseline")["model"].to_list()
+    if base.height:  # the baseline the variants were derived from (a distillation teacher is a baseline too)
+        b = max(base.iter_rows(named=True), key=lambda r: (derived.count(r["model"]), r["model"]))
         out.append(f"The baseline scores {percent(b['accuracy'])} test accuracy (95 % Wilson interval "
                    f"{percent(b['accuracy_low'])}–{percent(b['accuracy_high'])}, {b['test_samples']} samples).")
-        c = counted.filter(pl.col("strategy") != "baseline").with_columns(
+        c = counted.filter((pl.col("strategy") != "baseline")).with_columns(
             (pl.col("weight_bytes") / b["weight_bytes"]).alias("size_ratio"))
         if c.height:
             s = c.sort("size_ratio").row(0, named=True)
@@ -177,9 +178,12 @@ def compression_findings(counted: pl.DataFrame, sweep: pl.DataFrame, summary: di
             out.append(f"{spelled(overl.height).capitalize()} of {spelled(c.height)} compressed variants have accuracy "
                        "intervals overlapping the baseline's: their accuracy differences are within sampling noise.")
     if summary.get("cascade_flops_reduction") is not None:
-        out.append(f"The cascade at threshold {num(summary.get('cascade_threshold'), 'g')} saves "
-                   f"{percent(summary['cascade_flops_reduction'])} of the expected FLOPs for "
-                   f"{num(summary.get('cascade_accuracy_drop_pt'), '.2g')} points of accuracy.")
+        drop = summary.get("cascade_accuracy_drop_pt")
+        change = ("the same accuracy" if drop is None or abs(drop) < 1e-9 else
+                  f"{num(abs(drop), '.2g')} points {'less' if drop > 0 else 'more'} accuracy")
+        out.append(f"The cascade at threshold {num(summary.get('cascade_threshold'), 'g')} needs "
+                   f"{num(summary['cascade_flops_reduction'], '.3g')}× fewer expected FLOPs than the large model alone, "
+                   f"at {change}.")
     return out[:5]
 
 
@@ -189,14 +193,23 @@ def placement_findings(splits: pl.DataFrame, sweep: pl.DataFrame, heur: pl.DataF
     feas = splits.filter("feasible") if "feasible" in splits.columns else splits
     if feas.height:
         best = feas.sort("latency_ms").group_by("technology", maintain_order=True).first().sort("technology")
-        out.append("Fastest assignment per access link: " + "; ".join(
-            f"{r['technology']} {num(r['latency_ms'], '.3g')} ms ({r['assignment']})" for r in best.iter_rows(named=True))
-                   + ".")
+        if best["assignment"].n_unique() == 1:
+            out.append(f"On every access link ({listed(best, 'technology')}) the fastest assignment is "
+                       f"{best['assignment'][0]} ({num(best['latency_ms'].min(), '.3g')}–"
+                       f"{num(best['latency_ms'].max(), '.3g')} ms).")
+        else:
+            out.append("Fastest assignment per access link: " + "; ".join(
+                f"{r['technology']} {num(r['latency_ms'], '.3g')} ms ({r['assignment']})"
+                for r in best.iter_rows(named=True)) + ".")
     h = heur.filter(~pl.col("optimal"))
     if h.height:
         w = h.sort("gap_to_optimum").row(-1, named=True)
-        out.append(f"The worst heuristic case is {w['solver']} on {w['technology']} for {w['objective']}, "
-                   f"{percent(w['gap_to_optimum'])} above the optimum.")
+        gap = w["gap_to_optimum"]
+        above = (f"{num(1 + gap, ',.0f' if gap > 99 else '.3g')}× the optimum" if gap > 1
+                 else f"{percent(gap)} above the optimum")
+        hits = h.filter(pl.col("gap_to_optimum") <= 1e-12).height
+        out.append(f"Heuristics reach the optimum in {spelled(hits)} of {spelled(h.height)} cases; the worst is "
+                   f"{w['solver']} on {w['technology']} for {w['objective']}, at {above}.")
     if sweep.height:
         moves = (sweep.group_by("model", "objective").agg((pl.col("assignment").n_unique() - 1).alias("moves"))
                       .sort("moves"))

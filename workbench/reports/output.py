@@ -28,7 +28,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
+import sys
+import textwrap
 from html import escape
 from pathlib import Path
 
@@ -243,9 +246,6 @@ class NotebookOutput:
 def threads_in_use() -> dict:
     """Threads of this process: torch's intra- and inter-op counts (where torch is loaded) and the
     ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` settings."""
-    import os
-    import sys
-
     out = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     torch = sys.modules.get("torch")
     if torch is not None:
@@ -278,8 +278,6 @@ def with_subtitle(chart, lines: list[str]):
         text, sub = title.get("text", ""), title.get("subtitle")
     else:
         text, sub = ("" if title is alt.Undefined else title), alt.Undefined
-    import textwrap
-
     old = [] if sub is alt.Undefined or sub is None else ([sub] if isinstance(sub, str) else list(sub))
     # lines short enough that a figure printed one column wide never grows wider for its title
     text = textwrap.wrap(text, TITLE_CHARS) if isinstance(text, str) and len(text) > TITLE_CHARS else text

@@ -167,7 +167,7 @@ def own_cpu_note(ev: OwnCpuEvaluation) -> str:
         "**Noise:** these are timings on a machine shared with other processes" + load + ". A variant's "
         "median latency can move by several per cent from one run to the next, and more for tiny models "
         f"dominated by per-call overhead, which bounds any ±{tol} figure; every table and figure of this section "
-        "is marked *measured* in the manifest.",
+        "states its provenance: *measured* latencies and *predicted* cost-model answers (`fresh` in the manifest).",
     ]
     return "\n".join(lines)
 

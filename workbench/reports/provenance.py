@@ -25,6 +25,7 @@ row in a column named ``provenance`` or ``<quantity>_provenance``; :func:`from_f
 from __future__ import annotations
 
 import re
+import textwrap
 
 import polars as pl
 
@@ -181,8 +182,6 @@ def from_chart(chart) -> dict[str, list[str]]:
 def subtitle_lines(provenance: dict | None, note: str | None = None, *, width: int = 44) -> list[str]:
     """Subtitle of a figure: its provenance (one line per state), the TDP caveat when it shows estimated
     energy of this machine, and ``note``, wrapped at ``width`` characters."""
-    import textwrap
-
     texts = [f"{state}: {'; '.join(d)}" if d else state for state, d in (provenance or {}).items()]
     if shows_tdp_estimate(provenance):
         texts.append(TDP_CAVEAT)
