@@ -45,3 +45,10 @@ def test_subtitle_says_tdp_estimate_and_wraps():
     text = " ".join(lines)
     assert "estimated:" in text and "measured:" in text and "TDP estimate" in text and "a note" in text
     assert all(len(line) <= 40 for line in lines)
+
+
+def test_fresh_means_runs_on_this_machine():
+    assert pv.is_fresh(pv.make(measured="latency, memory: profiler on this machine"))
+    assert pv.is_fresh(pv.make(predicted="layerwise cost model fitted on this CPU's training runs"))
+    assert not pv.is_fresh(pv.make(measured="counted from the model definition"))
+    assert not pv.is_fresh(pv.make(estimated="catalog maximum power × busy hours", imported="MLPerf Tiny v1.1"))

@@ -149,10 +149,16 @@ def describe(provenance: dict | None) -> str:
     return " · ".join(f"{state}: {'; '.join(d)}" if d else state for state, d in (provenance or {}).items())
 
 
+HERE = ("this machine", "this CPU")
+"""Words in a provenance detail that say the values come from runs on the rendering machine."""
+
+
 def is_fresh(provenance: dict | None) -> bool:
-    """Whether values of this provenance may change when the report is rendered again on fresh runs
-    (measured or estimated on this machine, or predicted from such runs)."""
-    return any(s in (provenance or {}) for s in ("measured", "estimated"))
+    """Whether values of this provenance may change when the report is rendered again on fresh runs:
+    a detail of a measured, estimated or predicted state names :data:`HERE` (runs on this machine, or a
+    model fitted on them). Counts, catalog models, datasets and seeded simulations are not fresh."""
+    return any(h in d for s in ("measured", "estimated", "predicted") for d in (provenance or {}).get(s, [])
+               for h in HERE)
 
 
 def shows_tdp_estimate(provenance: dict | None) -> bool:
