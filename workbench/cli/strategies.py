@@ -6,11 +6,12 @@ import argparse
 import json
 import sys
 
+from workbench.cli.progress import add_progress_flag, progress_bar
 from workbench.errors import ParameterError
 
-# At the top only the standard library and workbench.errors: workbench.strategies pulls in torch, and
-# polars (with the store, schema and catalog built on it) takes ~0.7 s, so each command imports what it
-# needs and building the parser stays fast.
+# At the top only the standard library, workbench.errors and the stdlib-only workbench.cli.progress:
+# workbench.strategies pulls in torch, and polars (with the store, schema and catalog built on it) takes
+# ~0.7 s, so each command imports what it needs and building the parser stays fast.
 
 
 def _add_measure_args(p) -> None:
@@ -36,6 +37,7 @@ def _add_measure_args(p) -> None:
                         "peaks (a bound, not a prediction; not stored)")
     p.add_argument("--ignore-versions", action="store_true",
                    help="load --project files written with other numpy/scikit-learn/workbench versions")
+    add_progress_flag(p)
 
 
 def register(sub) -> None:
@@ -173,7 +175,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
                           amount=args.amount, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
                           seed=args.seed, teacher=args.teacher, student=args.student,
                           temperature=args.temperature, alpha=args.alpha, settings=settings, meter=meter,
-                          store=store)
+                          store=store, progress=progress_bar(args, json_output=args.json))
     print(f"{res.rows.height} row(s) appended to {store.path}", file=sys.stderr)
     _project(res, args, store)
     _report(res, ["model", "strategy", "dtype", "batch_size", "params", "flops", "weight_bytes", "latency_ms_p50",
@@ -210,7 +212,8 @@ def cmd_cascade(args: argparse.Namespace) -> int:
     _check_projection_args(args)
     store, meter = _store_and_meter(args)
     common = dict(criterion=args.criterion, thresholds=args.threshold, max_accuracy_drop_pt=args.max_drop_pt,
-                  epochs=args.epochs, seed=args.seed, settings=settings, meter=meter, store=store)
+                  epochs=args.epochs, seed=args.seed, settings=settings, meter=meter, store=store,
+                  progress=progress_bar(args, json_output=args.json))
     if args.kind == "early-exit":
         res = run_early_exit(channels=channels, **common)
     else:

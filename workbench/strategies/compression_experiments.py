@@ -304,7 +304,7 @@ def run_compression(model: str = "mlp", methods: Sequence[str] = COMPRESSION_MET
                     epochs: int = 30, fine_tune_epochs: int = 5, seed: int = 0, teacher: str = "cnn",
                     student: str = "mlp-small", temperature: float = 2.0, alpha: float = 0.5,
                     calibration_size: int = 256, splits: DigitsSplits | None = None,
-                    settings: ProfileSettings | None = None, meter=None, store=None) -> StrategyResult:
+                    settings: ProfileSettings | None = None, meter=None, store=None, progress=None) -> StrategyResult:
     """Train ``model`` on digits, compress it with each method, measure every variant, store the rows.
 
     Parameters
@@ -338,6 +338,8 @@ def run_compression(model: str = "mlp", methods: Sequence[str] = COMPRESSION_MET
         Energy meter (``"auto"``, ``"codecarbon"``, ...); ``None`` measures no energy.
     store : Store or path, optional
         Where to append the rows (one run file).
+    progress : callable, optional
+        ``progress(iterable, total=, desc=)`` wrapping the methods (after the baseline), e.g. ``tqdm``.
 
     Returns
     -------
@@ -365,7 +367,7 @@ def run_compression(model: str = "mlp", methods: Sequence[str] = COMPRESSION_MET
                       calibration_size=calibration_size)
     summary = {"model": setup.label, "baseline_accuracy": setup.accuracy}
     models = {"baseline": setup.base}
-    for method in methods:
+    for method in methods if progress is None else progress(methods, total=len(methods), desc="compress"):
         if method in RUN_COMPRESSORS:
             summary.update(RUN_COMPRESSORS[method](run, setup))
             continue

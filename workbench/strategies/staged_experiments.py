@@ -102,7 +102,7 @@ def measure_dynamic(module: nn.Module, x: torch.Tensor, *, settings: ProfileSett
 
 def _staged_rows(run: StrategyRun, staged, *, test_sweep: pl.DataFrame, chosen: float, label: str, family: str,
                  strategy_prefix: str, cum_flops: list[float], path_modules: list[nn.Module],
-                 extra_config: dict, val_sweep: pl.DataFrame) -> pl.DataFrame:
+                 extra_config: dict, val_sweep: pl.DataFrame, progress=None) -> pl.DataFrame:
     """Measure the dynamic model at every swept threshold; add rows; return the test sweep with latencies."""
     settings = run.settings
     sample = run.splits.test.x[:1]
@@ -116,7 +116,8 @@ def _staged_rows(run: StrategyRun, staged, *, test_sweep: pl.DataFrame, chosen: 
         mem = timing.peak_memory_bytes(path_modules[-1].eval(), sample, device=settings.device)
     measured, expected = [], []
     val_by_t = {r["threshold"]: r for r in val_sweep.iter_rows(named=True)}
-    for r in test_sweep.iter_rows(named=True):
+    sweep = test_sweep.iter_rows(named=True)
+    for r in sweep if progress is None else progress(sweep, total=test_sweep.height, desc=strategy_prefix):
         t = r["threshold"]
         staged.thresholds = [t] * (len(cum_flops) - 1)
         fields = measure_dynamic(staged, run.splits.test.x, settings=settings, meter=run.meter)
@@ -208,7 +209,8 @@ def _final_accuracy(stage_logits: list[torch.Tensor], y: torch.Tensor) -> float:
 def run_early_exit(*, channels: Sequence[int] = (8, 32, 64), criterion: str = "confidence",
                    thresholds: Sequence[float] | None = None, max_accuracy_drop_pt: float = 0.0,
                    epochs: int = 30, seed: int = 0, splits: DigitsSplits | None = None,
-                   settings: ProfileSettings | None = None, meter=None, store=None) -> StrategyResult:
+                   settings: ProfileSettings | None = None, meter=None, store=None,
+                   progress=None) -> StrategyResult:
     """Train a BranchyNet-style CNN on digits, sweep exit thresholds, measure and store every variant.
 
     The threshold is chosen on the validation split as the one with the fewest expected FLOPs whose
@@ -238,6 +240,8 @@ def run_early_exit(*, channels: Sequence[int] = (8, 32, 64), criterion: str = "c
         Energy meter; ``None`` measures no energy.
     store : Store or path, optional
         Where to append the rows (one run file).
+    progress : callable, optional
+        ``progress(iterable, total=, desc=)`` wrapping the measured thresholds, e.g. ``tqdm``.
 
     Returns
     -------
@@ -287,7 +291,7 @@ def run_early_exit(*, channels: Sequence[int] = (8, 32, 64), criterion: str = "c
     test_sweep = _staged_rows(run, staged, test_sweep=test_sweep, chosen=chosen["threshold"], label=label,
                               family="cnn", strategy_prefix=f"early-exit-{criterion}", cum_flops=cum,
                               path_modules=paths, extra_config={**cfg, "max_accuracy_drop_pt": max_accuracy_drop_pt},
-                              val_sweep=val_sweep)
+                              val_sweep=val_sweep, progress=progress)
     rows, layers = run.finish(store)
     summary = _staged_summary("early_exit", chosen, test_sweep, ref_test, full_flops, base_dyn["latency_ms_p50"])
     summary["early_exit_baseline_latency_ms_p50_profiler"] = base_row["latency_ms_p50"]
@@ -297,7 +301,7 @@ def run_early_exit(*, channels: Sequence[int] = (8, 32, 64), criterion: str = "c
 def run_cascade(*, small: str = "mlp", large: str = "cnn", criterion: str = "confidence",
                 thresholds: Sequence[float] | None = None, max_accuracy_drop_pt: float = 0.0,
                 epochs: int = 30, seed: int = 0, splits: DigitsSplits | None = None,
-                settings: ProfileSettings | None = None, meter=None, store=None) -> StrategyResult:
+                settings: ProfileSettings | None = None, meter=None, store=None, progress=None) -> StrategyResult:
     """Train a small and a large digits model, sweep the cascade's deferral threshold, measure and store.
 
     The small model answers when its exit criterion passes, else the large model answers. The
@@ -321,12 +325,8 @@ def run_cascade(*, small: str = "mlp", large: str = "cnn", criterion: str = "con
         Seed of weight initialisation and batch order.
     splits : DigitsSplits, optional
         Data (default: :func:`~workbench.strategies.data.load_digits_splits`, seed 0).
-    settings : ProfileSettings, optional
-        Measurement settings; default ``ProfileSettings()``.
-    meter : str or EnergyMeter or None
-        Energy meter; ``None`` measures no energy.
-    store : Store or path, optional
-        Where to append the rows (one run file).
+    settings, meter, store, progress
+        As in :func:`run_early_exit`.
 
     Returns
     -------
@@ -378,7 +378,7 @@ def run_cascade(*, small: str = "mlp", large: str = "cnn", criterion: str = "con
                               cum_flops=cum, path_modules=paths,
                               extra_config={**train_cfg, "models": [s_label, l_label],
                                             "max_accuracy_drop_pt": max_accuracy_drop_pt},
-                              val_sweep=val_sweep)
+                              val_sweep=val_sweep, progress=progress)
     rows, layers = run.finish(store)
     summary = _staged_summary("cascade", chosen, test_sweep, ref_test, large_flops, base_dyn["latency_ms_p50"])
     return StrategyResult(rows, layers, summary, val_sweep, test_sweep,
