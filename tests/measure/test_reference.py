@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from workbench.errors import ParameterError, UnknownNameError
-from workbench.measure import interleaved, profiler
+from workbench.measure import interleaved, latency, profiler
 from workbench.measure import reference as ref
 
 MODEL_MS, REF_MS = 1.0, 2.0
@@ -141,5 +141,9 @@ def test_profiler_rows_carry_raw_cpu_and_normalised_latency():
 
 def test_clock_follows_threads():
     assert ref.clock_for(1) == "thread-cpu" and ref.clock_for(4) == "wall"
+    # auto: the envelope on the thread's CPU clock with one thread, back-to-back wall clock with more
+    assert latency.mode(profiler.ProfileSettings(threads=1)) == "envelope"
+    assert latency.mode(profiler.ProfileSettings(threads=2)) == "none"
+    assert latency.mode(profiler.ProfileSettings(threads=2, normalise="reference")) == "reference"
     with pytest.raises(UnknownNameError, match="unknown normalisation 'duo'"):
         profiler.ProfileSettings(normalise="duo")

@@ -35,9 +35,10 @@ def register(sub) -> None:
     p.add_argument("--energy-window", type=float, default=1.0, metavar="SECONDS",
                    help="seconds of back-to-back calls under the energy meter (default 1)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    p.add_argument("--normalise", default="envelope", choices=("envelope", "reference", "duet", "none"),
-                   help="how latency_ms_norm, the latency robust to other processes, is estimated: envelope "
-                        "(default: low percentile of calls in blocks interleaved with a reference workload), "
+    p.add_argument("--normalise", default="auto", choices=("auto", "envelope", "reference", "duet", "none"),
+                   help="how latency_ms_norm, the latency robust to other processes, is estimated: auto (default: "
+                        "envelope with --threads 1, none with more), envelope (the fastest call on the thread's "
+                        "CPU clock in blocks interleaved with a reference workload), "
                         "reference (each block relative to the reference around it), duet (reference on "
                         "another core at the same time), none (back-to-back calls, raw only)")
     p.add_argument("--blocks", type=int, default=10, help="model blocks interleaved with the reference (default 10)")

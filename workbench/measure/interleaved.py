@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.checks import check_int
+from workbench.errors import ParameterError
 from workbench.measure import reference as ref
 from workbench.measure.timing import LatencyStats, summarize
 
@@ -123,49 +124,87 @@ def time_interleaved(call: Callable[[], object], calibration: ref.Calibration, *
     -------
     InterleavedResult
     """
+    return time_interleaved_many([call], calibration, repeats=repeats, warmup=warmup, blocks=blocks,
+                                 reference=reference, rng=rng, max_reruns=max_reruns, clock=clock)[0]
+
+
+def time_interleaved_many(calls: list[Callable[[], object]], calibration: ref.Calibration, *, repeats: int,
+                          warmup: int, blocks: int = 10, reference: Callable[[], object] | None = None,
+                          rng: np.random.Generator | None = None, max_reruns: int | None = None,
+                          clock: Callable[[], int] | None = None) -> list[InterleavedResult]:
+    """:func:`time_interleaved` for several models at once: each round runs one block of every model and
+    one reference block in random order, so that every model's blocks spread over the whole run and meet
+    the host's quiet and busy phases alike (randomised multiple interleaved trials across the alternatives,
+    Abedi & Brecht, ICPE 2017). A rerun round holds the models that still need uncontended blocks.
+
+    Parameters are those of :func:`time_interleaved`, with ``calls`` one forward call per model.
+
+    Returns
+    -------
+    list of InterleavedResult
+        One per call, in order.
+    """
     check_int(repeats, "repeats")
     check_int(warmup, "warmup", minimum=0)
     check_int(blocks, "blocks")
+    if not calls:
+        raise ParameterError("time_interleaved_many needs at least one call.")
     reference = reference or ref.default_reference()
     rng = rng or np.random.default_rng(0)
     max_reruns = blocks if max_reruns is None else check_int(max_reruns, "max_reruns", minimum=0)
     fake = clock is not None
     tick = clock or ref.CLOCKS[calibration.clock]
     cpu = not fake and calibration.clock == "thread-cpu"
+    n = len(calls)
+    wall_all: list[list[float]] = [[] for _ in calls]
+    cpu_all: list[list[float]] = [[] for _ in calls]
 
-    def model_block(n: int) -> list[float]:
+    def model_block(i: int, k: int) -> list[float]:
         if fake:
-            got = ref.time_block(call, n, tick)
-            wall_all.extend(got)
+            got = ref.time_block(calls[i], k, tick)
+            wall_all[i].extend(got)
             return got
-        wall, cput = time_model_block(call, n, cpu)
-        wall_all.extend(wall)
-        cpu_all.extend(cput)
+        wall, cput = time_model_block(calls[i], k, cpu)
+        wall_all[i].extend(wall)
+        cpu_all[i].extend(cput)
         return cput if cpu else wall
 
-    for _ in range(warmup):
-        call()
-    wall_all: list[float] = []
-    cpu_all: list[float] = []
-    estimate = float(np.median(ref.time_block(call, 3, tick)))
-    need = math.ceil(2 * calibration.reference_ms / estimate) if estimate > 0 else MAX_BLOCK_CALLS
-    per_block = max(math.ceil(repeats / blocks), min(MAX_BLOCK_CALLS, need))
-    timeline: list[tuple[str, list[float]]] = [("ref", ref.time_reference(reference, 1, tick))]
-    rounds = reruns = 0
-    todo = blocks
-    while todo > 0:
-        for _ in range(todo):
-            for kind in rng.permutation(["model", "ref"]):
-                timeline.append((str(kind), model_block(per_block) if kind == "model"
-                                 else ref.time_reference(reference, 1, tick)))
-            rounds += 1
-        if timeline[-1][0] == "model":
-            timeline.append(("ref", ref.time_reference(reference, 1, tick)))
-        found = ref.normalise(timeline, calibration)
-        clean = len(found.contended_mask) - found.contended
-        todo = min(blocks - clean, max_reruns - reruns) if clean < blocks else 0
-        reruns += max(todo, 0)
-    wall = summarize(wall_all)
-    calls = [c for kind, v in timeline if kind == "model" for c in v]
-    return InterleavedResult(wall, float(np.median(cpu_all)) if cpu else None, found, calibration.clock,
-                             per_block, rounds, reruns, samples=tuple(calls))
+    per_block = []
+    for call in calls:
+        for _ in range(warmup):
+            call()
+        estimate = float(np.median(ref.time_block(call, 3, tick)))
+        need = math.ceil(2 * calibration.reference_ms / estimate) if estimate > 0 else MAX_BLOCK_CALLS
+        per_block.append(max(math.ceil(repeats / blocks), min(MAX_BLOCK_CALLS, need)))
+    first = ("ref", ref.time_reference(reference, 1, tick))
+    timelines: list[list[tuple[str, list[float]]]] = [[first] for _ in calls]
+    rounds, reruns, todo = [0] * n, [0] * n, [blocks] * n
+    found: list[ref.Normalised | None] = [None] * n
+    while any(todo):
+        for _ in range(max(todo)):
+            members = [i for i in range(n) if todo[i] > 0]
+            for j in rng.permutation(len(members) + 1):
+                if j == len(members):
+                    block = ("ref", ref.time_reference(reference, 1, tick))
+                    for t in timelines:
+                        t.append(block)
+                else:
+                    i = members[j]
+                    timelines[i].append(("model", model_block(i, per_block[i])))
+                    rounds[i] += 1
+            todo = [t - 1 if t > 0 else 0 for t in todo]
+        last = ("ref", ref.time_reference(reference, 1, tick))
+        for i, t in enumerate(timelines):
+            if t[-1][0] == "model":
+                t.append(last)
+            found[i] = ref.normalise(t, calibration)
+            clean = len(found[i].contended_mask) - found[i].contended
+            todo[i] = min(blocks - clean, max_reruns - reruns[i]) if clean < blocks else 0
+            reruns[i] += todo[i]
+    out = []
+    for i in range(n):
+        samples = tuple(c for kind, v in timelines[i] if kind == "model" for c in v)
+        out.append(InterleavedResult(summarize(wall_all[i]), float(np.median(cpu_all[i])) if cpu else None,
+                                     found[i], calibration.clock, per_block[i], rounds[i], reruns[i],
+                                     samples=samples))
+    return out

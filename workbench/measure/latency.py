@@ -1,6 +1,7 @@
 """Which latency protocol a profile runs, and the columns, details and notes each one writes.
 
-Four settings of ``ProfileSettings.normalise``:
+Settings of ``ProfileSettings.normalise`` (``auto``, the default, is ``envelope`` with one intra-op thread and
+``none`` with more: :func:`mode`):
 
 - ``envelope`` (the default) and ``reference``: the interleaved protocol of :mod:`workbench.measure.interleaved`
   with the reference calibrated once per run (:func:`calibrated`); ``latency_ms_norm`` is the envelope
@@ -35,8 +36,18 @@ from workbench.errors import ParameterError
 from workbench.measure import duet, features, interleaved, reference, timing
 
 
+def mode(settings) -> str:
+    """The protocol ``settings`` run: ``normalise`` as given, with ``auto`` resolved to ``envelope`` for one
+    intra-op thread and ``none`` for more (on this project's 2-core machine under a load of 6–9, interleaving
+    two-thread runs with the reference made them tens of times slower: every OpenMP region waited for a
+    descheduled thread, and back-to-back wall-clock timing is what multi-threaded rows had before)."""
+    if settings.normalise != "auto":
+        return settings.normalise
+    return "envelope" if (settings.threads or torch.get_num_threads()) == 1 else "none"
+
+
 def _normalising(settings) -> bool:
-    return settings.normalise != "none" and not settings.device.startswith("cuda")
+    return mode(settings) != "none" and not settings.device.startswith("cuda")
 
 
 @contextlib.contextmanager
@@ -56,7 +67,7 @@ def calibrated(settings) -> Iterator[reference.Calibration | duet.DuetReference 
         yield None
         return
     threads = settings.threads or torch.get_num_threads()
-    if settings.normalise == "duet":
+    if mode(settings) == "duet":
         if threads != 1:
             raise ParameterError(f"duet mode times one intra-op thread, got threads={threads}. "
                                  "Fix: threads=1 (--threads 1), or normalise='interleaved'.")
@@ -67,7 +78,46 @@ def calibrated(settings) -> Iterator[reference.Calibration | duet.DuetReference 
         yield reference.calibrate(clock=reference.clock_for(threads))
 
 
-def measure_latency(model, x, settings, calibration=None):
+def interleaves(settings) -> bool:
+    """Whether ``settings`` time models interleaved with the reference (``envelope``, ``reference``; not on CUDA)."""
+    return _normalising(settings) and mode(settings) != "duet"
+
+
+def time_together(pairs, settings, calibration) -> list:
+    """Time several models at once (:func:`~workbench.measure.interleaved.time_interleaved_many`), so that each
+    model's blocks spread over the whole run (settings for which :func:`interleaves` is true).
+
+    Parameters
+    ----------
+    pairs : list of (nn.Module, Tensor)
+        Each model as it runs and its batch.
+    settings : ProfileSettings
+    calibration : Calibration
+        From :func:`calibrated`.
+
+    Returns
+    -------
+    list of InterleavedResult
+        To pass to :func:`measure_latency` as ``timed``, in order.
+
+    Raises
+    ------
+    ParameterError
+        Settings that do not interleave.
+    """
+    if not interleaves(settings):
+        raise ParameterError(f"normalise={settings.normalise!r} on {settings.device} does not interleave models. "
+                             "Fix: time them one by one with measure_latency.")
+    clock = reference.clock_for(settings.threads or torch.get_num_threads())
+    cal = calibration if isinstance(calibration, reference.Calibration) and calibration.clock == clock \
+        else reference.calibrate(clock=clock)
+    calls = [(lambda m=m, x=x: m(x)) for m, x in pairs]
+    with torch.inference_mode():
+        return interleaved.time_interleaved_many(calls, cal, repeats=settings.repeats, warmup=settings.warmup,
+                                                 blocks=settings.blocks, reference=reference.default_reference())
+
+
+def measure_latency(model, x, settings, calibration=None, timed=None):
     """Latency of ``model(x)`` and its per-layer breakdown under ``settings.normalise``.
 
     Parameters
@@ -78,6 +128,9 @@ def measure_latency(model, x, settings, calibration=None):
         ``repeats``, ``warmup``, ``blocks``, ``layer_repeats``, ``threads``, ``device`` and ``normalise``.
     calibration : Calibration or DuetReference, optional
         From :func:`calibrated`; an interleaved run calibrates here when it is missing or on another clock.
+    timed : InterleavedResult, optional
+        This model's timing from :func:`time_together` (interleaved settings): then only the per-layer
+        breakdown runs here.
 
     Returns
     -------
@@ -98,8 +151,8 @@ def measure_latency(model, x, settings, calibration=None):
     def call():
         model(x)
 
-    statistic = "min" if settings.normalise == "envelope" else "median"
-    if settings.normalise == "duet":
+    statistic = "min" if mode(settings) == "envelope" else "median"
+    if mode(settings) == "duet":
         if not isinstance(calibration, duet.DuetReference):
             raise ParameterError("duet mode needs the run's DuetReference. Fix: profile inside "
                                  "`with latency.calibrated(settings) as calibration:` and pass it.")
@@ -117,8 +170,8 @@ def measure_latency(model, x, settings, calibration=None):
             else reference.calibrate(clock=clock)
         ref_block = reference.default_reference()
         with torch.inference_mode():
-            got = interleaved.time_interleaved(call, cal, repeats=settings.repeats, warmup=settings.warmup,
-                                               blocks=settings.blocks, reference=ref_block)
+            got = timed or interleaved.time_interleaved(call, cal, repeats=settings.repeats, warmup=settings.warmup,
+                                                        blocks=settings.blocks, reference=ref_block)
             before = reference.time_reference(ref_block, 2, tick)
             layer_lat = features.layer_breakdown(model, x, repeats=settings.layer_repeats, clock=tick,
                                                  statistic=statistic)
@@ -129,9 +182,9 @@ def measure_latency(model, x, settings, calibration=None):
     details = {**got.details(), "calibration": cal.as_dict(), "reference": reference.ReferenceWorkload.KERNELS,
                "layer_clock": clock, "layer_statistic": statistic, "layer_slowdown": round(layer_slowdown, 4),
                **extra}
-    if settings.normalise == "envelope":
+    if mode(settings) == "envelope":
         details["method"] = f"envelope-{reference.ENVELOPE_NAME}/{clock}"
-    norm = n.envelope_ms if settings.normalise == "envelope" else n.norm_ms_p50
+    norm = n.envelope_ms if mode(settings) == "envelope" else n.norm_ms_p50
     cols = {"latency_ms_cpu_p50": got.cpu_ms_p50, "latency_ms_norm": norm,
             "latency_method": details["method"], "contended_blocks": n.contended}
     return got.wall, cols, details, list(n.flags), layer_lat

@@ -33,8 +33,9 @@ from workbench.measure.energy import EnergyMeter, get_meter
 from workbench.store import LAYER_SHAPE_COLUMNS, Store, layer_frame, new_run_id
 
 DTYPES = ("fp32", "int8")
-NORMALISATIONS = ("envelope", "reference", "duet", "none")
-"""How ``latency_ms_norm`` is estimated (:mod:`workbench.measure.latency`): ``envelope`` (default) and
+NORMALISATIONS = ("auto", "envelope", "reference", "duet", "none")
+"""How ``latency_ms_norm`` is estimated (:mod:`workbench.measure.latency`): ``auto`` (default) is ``envelope``
+with one intra-op thread and ``none`` with more (:func:`workbench.measure.latency.mode`); ``envelope`` and
 ``reference`` time the model in blocks interleaved with a reference workload and take the low envelope of the
 calls or each block relative to the reference around it; ``duet`` runs the reference on another core at the
 same time (one thread, two cores); ``none`` times back-to-back calls and leaves ``latency_ms_norm`` null."""
@@ -100,7 +101,7 @@ class ProfileSettings:
     energy_window_s: float = 1.0
     layer_repeats: int = 5
     device_class: str | None = None
-    normalise: str = "envelope"
+    normalise: str = "auto"
     blocks: int = 10
 
     def __post_init__(self):
@@ -176,7 +177,7 @@ def _energy_uncontended(model, x, meter, window_s: float, device: str, latency_m
 
 def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: int, settings: ProfileSettings,
                    meter: EnergyMeter | None, flops: float | None = None,
-                   calibration=None, latency_details: bool = False) -> tuple[dict, list[dict]]:
+                   calibration=None, latency_details: bool = False, timed=None) -> tuple[dict, list[dict]]:
     """Measure any ``nn.Module`` (zoo or not) on this machine.
 
     Parameters
@@ -194,6 +195,8 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
         Return the latency protocol's details (``config_json["latency"]``) under ``_latency_details``
         beside ``_energy_details``; off by default, so that callers that pop ``_energy_details`` alone
         still get schema fields.
+    timed : InterleavedResult, optional
+        The model's latency already timed together with other models (:func:`latency.time_together`).
 
     Returns
     -------
@@ -207,10 +210,11 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
     if flops is None:
         flops = features.count_flops(model, sample)
     layers = features.layer_breakdown(model, sample, repeats=1)
-    x = sample.repeat(batch_size, *([1] * (sample.dim() - 1))).to(settings.device)
+    x = _batch(sample, batch_size, settings.device)
     model = model.to(settings.device)
     with timing.num_threads(settings.threads):
-        lat, lat_cols, lat_details, notes, layer_lat = latency.measure_latency(model, x, settings, calibration)
+        lat, lat_cols, lat_details, notes, layer_lat = latency.measure_latency(model, x, settings, calibration,
+                                                                               timed=timed)
         mem = timing.peak_memory_bytes(model, x, device=settings.device)
         energy = _energy_uncontended(model, x, meter, settings.energy_window_s, settings.device,
                                      lat.latency_ms_p50)
@@ -255,17 +259,29 @@ def measure_module(model: torch.nn.Module, sample: torch.Tensor, *, batch_size: 
     return {**fields, "_energy_details": energy_details}, layer_rows
 
 
-def profile_one(spec: zoo.ModelSpec, batch_size: int, settings: ProfileSettings, meter: EnergyMeter | None,
-                run_id: str, dev: dict, versions: str,
-                calibration=None) -> tuple[dict, list[dict]]:
-    """Profile one zoo model at one batch size; return its schema row and its per-layer rows."""
+def build_one(spec: zoo.ModelSpec, settings: ProfileSettings):
+    """A zoo model as it will be profiled (int8-quantized where asked), its one-sample input and its fp32 FLOPs."""
     model = spec.build()
     sample = spec.example_input(1)
     flops = features.count_flops(model, sample)  # of the fp32 model: quantized ops are not counted
     if settings.dtype == "int8":
         model = quantize_int8_dynamic(model)
+    return model.eval(), sample, flops
+
+
+def _batch(sample, batch_size: int, device: str):
+    return sample.repeat(batch_size, *([1] * (sample.dim() - 1))).to(device)
+
+
+def profile_one(spec: zoo.ModelSpec, batch_size: int, settings: ProfileSettings, meter: EnergyMeter | None,
+                run_id: str, dev: dict, versions: str,
+                calibration=None, built=None, timed=None) -> tuple[dict, list[dict]]:
+    """Profile one zoo model at one batch size; return its schema row and its per-layer rows.
+
+    ``built`` is :func:`build_one`'s result where the model was built (and timed, ``timed``) already."""
+    model, sample, flops = built or build_one(spec, settings)
     fields, layer_rows = measure_module(model, sample, batch_size=batch_size, settings=settings, meter=meter,
-                                        flops=flops, calibration=calibration, latency_details=True)
+                                        flops=flops, calibration=calibration, latency_details=True, timed=timed)
     energy_details = fields.pop("_energy_details")
     mid = uuid.uuid4().hex
     config = {**spec.config(), "warmup": settings.warmup, "layer_repeats": settings.layer_repeats,
@@ -326,10 +342,19 @@ def profile(models, *, settings: ProfileSettings | None = None, meter="auto", st
 
         bar = tqdm(total=len(jobs), desc="profiling", unit="config", file=sys.stderr)
     with latency.calibrated(settings) as calibration:
-        for spec, b in jobs:
+        # every model's latency timed together first, its blocks spread over the whole run (interleaved modes)
+        built, timed = [None] * len(jobs), [None] * len(jobs)
+        if len(jobs) > 1 and latency.interleaves(settings):
+            built = [build_one(spec, settings) for spec, _ in jobs]
+            with timing.num_threads(settings.threads):
+                timed = latency.time_together([(m.to(settings.device), _batch(s, b, settings.device))
+                                               for (m, s, _), (_, b) in zip(built, jobs, strict=True)],
+                                              settings, calibration)
+        for k, (spec, b) in enumerate(jobs):
             if bar is not None:
                 bar.set_postfix_str(f"{spec.name} bs={b}")
-            row, lrows = profile_one(spec, b, settings, meter_obj, run_id, dev, versions, calibration)
+            row, lrows = profile_one(spec, b, settings, meter_obj, run_id, dev, versions, calibration,
+                                     built=built[k], timed=timed[k])
             rows.append(row)
             layer_rows += lrows
             if bar is not None:
