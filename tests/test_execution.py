@@ -63,3 +63,17 @@ def test_a_head_that_does_not_answer_is_a_clear_error_at_once():
             pass
     with pytest.raises(ClusterError, match="no Ray head answers"):
         map_tasks(abs, [1], backend="ray", address=f"127.0.0.1:{port}")
+
+
+def test_a_ray_version_mismatch_is_one_clear_error(monkeypatch):
+    ray = pytest.importorskip("ray")
+
+    def init(**kwargs):  # what ray.init raises when the head runs another Ray or Python (check_version_info)
+        raise RuntimeError("Version mismatch: The cluster was started with:\n    Ray: 2.55.1\n    Python: 3.11.2\n"
+                           "This process on node 192.0.2.2 was started with:\n    Ray: 2.55.1\n    Python: 3.11.7\n")
+
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    with pytest.raises(ClusterError, match=r"a Ray version mismatch at auto: RuntimeError: Version mismatch: .*"
+                                           r"Python: 3\.11\.2 .*Fix: install the same Ray and Python on every node"):
+        map_tasks(abs, [1], backend="ray", address="auto")

@@ -163,7 +163,9 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None,
         ray.init(**kwargs)
     except (ConnectionError, RuntimeError) as exc:
         what = "a Ray version mismatch" if "ersion mismatch" in str(exc) else "Ray refused the connection"
-        fix = ("install the same Ray and Python on every node (pyproject.toml pins ray)" if "ersion" in str(exc)
+        fix = ("install the same Ray and Python on every node (pyproject.toml pins ray; Python down to the patch "
+               "version, or export RAY_DEFAULT_PYTHON_VERSION_MATCH_LEVEL=minor on every node and here)"
+               if "ersion" in str(exc)
                else "check the address (what `ray start --head` printed), or start the head")
         raise ClusterError(f"{what} at {address or 'a local instance'}: {_one_line(exc)}. Fix: {fix}.") from None
     try:
