@@ -1,64 +1,68 @@
-"""One Flower simulation shared by the federated tests (Ray's start-up costs 15-40 s on 2 cores).
+"""One Flower simulation shared by the federated tests, run the way a user runs it: ``workbench federate``.
 
-Five experiments run in that one simulation (:func:`workbench.federated.run_many`), 4 clients, 2 rounds:
-FedAvg IID with an injected client failure, FedProx non-IID, FedAdam with int8 updates, FedAvg with the German
-clients on an hourly carbon-intensity series, FedAvg with top-k updates and carbon-aware selection of half
-the clients. ``FLWR_HOME`` points at a temporary folder.
+``data/shared.toml`` holds six experiments (``[experiments.<id>]`` tables) that run in one simulation, 4
+clients, 2 rounds, one Ray actor: FedAvg IID with an injected client failure, FedProx non-IID, FedAdam with
+int8 updates, FedAvg with int8+deflate updates, FedAvg with the German clients on an hourly
+carbon-intensity series, FedAvg with top-k updates and carbon-aware selection of half the clients. The
+session fixture calls ``workbench.cli.main(["federate", shared.toml, "--store", DIR, "--format", "json"])``
+in this process (Ray starts once for the CLI's test and every other) and keeps what ``run_many`` returned.
+``FLWR_HOME`` points at a temporary folder.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
+import io
 from pathlib import Path
 
 import pytest
 
 from tests.lca.conftest import lca_dir  # noqa: F401 - a fixture, used by name
+from workbench.federated.config import load_experiments
 
-CLIENTS, ROUNDS = 4, 2
-SIGNAL = Path(__file__).parent / "data" / "deu_ci_2020-06-01.csv"
+DATA = Path(__file__).parent / "data"
+SHARED = DATA / "shared.toml"
+SIGNAL = DATA / "deu_ci_2020-06-01.csv"
 """Six hours of the Vessim German 2020 series (``ger_ci_2020.csv``, 15-min slots), cut by ``data/make_signal.py``."""
-BASE = {"seed": 0, "model": {"name": "mlp-small"},
-        "training": {"rounds": ROUNDS, "local_epochs": 1, "lr": 0.01, "batch_size": 32},
-        "clients": {"count": CLIENTS, "devices": ["pixel-4", "raspberry-pi-4b", "jetson-nano"],
-                    "countries": ["FRA", "DEU", "POL"], "networks": ["wifi", "4g"]},
-        "measure": {"meter": "codecarbon", "calibration_s": 0.3},
-        "simulation": {"num_cpus": 2, "client_num_cpus": 1.0}}
-
-
-def _with(**tables):
-    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in BASE.items()}
-    for table, keys in tables.items():
-        out[table] = {**out.get(table, {}), **keys}
-    return out
-
-
-EXPERIMENTS = {
-    "fedavg": _with(clients={"fail": [[1, 2]]}),
-    "fedprox-noniid": _with(training={"strategy": "fedprox", "proximal_mu": 0.1},
-                            data={"partition": "dirichlet", "alpha": 0.5}),
-    "fedadam-int8": _with(training={"strategy": "fedadam", "server_lr": 0.01}, compression={"method": "int8"}),
-    "signal-deu": _with(carbon={"signals": {"DEU": str(SIGNAL)}, "start": "2020-06-01T00:00",
-                                "round_interval_s": 3600.0, "fill_gaps_s": 900.0}),
-    "topk-carbon": _with(training={"fraction": 0.5}, compression={"method": "topk", "topk_fraction": 0.05},
-                         selection={"policy": "carbon-aware", "min_participation": 0.0}),
-}
+EXPERIMENTS = load_experiments(SHARED)
+"""Experiment id → validated configuration of the shared run."""
+CLIENTS, ROUNDS = EXPERIMENTS["fedavg"].clients, EXPERIMENTS["fedavg"].rounds
 
 
 @pytest.fixture(scope="session")
-def fl(tmp_path_factory):
-    """The shared run: ``(FederatedResult, Store)``."""
-    from workbench.federated import run_many
+def fl_cli(tmp_path_factory):
+    """The shared run through the CLI: ``{"rc", "stdout", "stderr", "store", "result"}``.
+
+    ``result`` is the :class:`~workbench.federated.FederatedResult` the command's ``run_many`` returned
+    (recorded by a wrapper around it: the command itself runs unchanged).
+    """
+    import workbench.federated as federated
+    from workbench.cli import main
     from workbench.store import Store
 
-    old = os.environ.get("FLWR_HOME")
-    os.environ["FLWR_HOME"] = str(tmp_path_factory.mktemp("flwr-home"))
-    try:
-        store = Store(tmp_path_factory.mktemp("fl-store") / "runs")
-        res = run_many(EXPERIMENTS, store=store)
-    finally:
-        if old is None:
-            os.environ.pop("FLWR_HOME", None)
-        else:
-            os.environ["FLWR_HOME"] = old
-    return res, store
+    seen = []
+    real = federated.run_many
+
+    def recording(*args, **kwargs):
+        seen.append(real(*args, **kwargs))
+        return seen[-1]
+
+    store_dir = tmp_path_factory.mktemp("fl-store") / "runs"
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FLWR_HOME", str(tmp_path_factory.mktemp("flwr-home")))
+        mp.setattr(federated, "run_many", recording)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = main(["federate", str(SHARED), "--store", str(store_dir), "--format", "json"])
+    assert rc == 0 and len(seen) == 1, err.getvalue()[-2000:]
+    return {"rc": rc, "stdout": out.getvalue(), "stderr": err.getvalue(), "store": Store(store_dir),
+            "result": seen[0]}
+
+
+@pytest.fixture(scope="session")
+def fl(fl_cli):
+    """The shared run: ``(FederatedResult, Store)``."""
+    return fl_cli["result"], fl_cli["store"]
+
+
+__all__ = ["CLIENTS", "EXPERIMENTS", "ROUNDS", "SHARED", "SIGNAL", "fl", "fl_cli"]

@@ -47,6 +47,8 @@ def test_compressed_uplinks_are_smaller(fl):
     up = {e: _clients(res.ledger, e).filter(pl.col("status") == "ok")["bytes_up"].mean() for e in EXPERIMENTS}
     # int8: 1,210 parameters of 1 B instead of 4, one header per packed array: 2.5-4 x fewer bytes
     assert 2.5 < up["fedavg"] / up["fedadam-int8"] < 4.0
+    # int8+deflate: the same codes deflated; a trained update's codes cluster near 0, so deflate saves more
+    assert up["fedavg-int8-deflate"] < up["fedadam-int8"] and up["fedavg"] / up["fedavg-int8-deflate"] > 3.0
     # top-k 5 %: 61 float32 values + 61 uint16 indices
     assert up["fedavg"] / up["topk-carbon"] > 4.0
 
@@ -114,7 +116,8 @@ def test_store_rows(fl):
     ok = stored.filter(pl.col("energy_method") != "none")
     assert set(ok["energy_scope"].unique().to_list()) == {"run"}
     assert set(stored["strategy"].unique().to_list()) == {
-        "fl-fedavg-iid", "fl-fedprox-dirichlet0.5", "fl-fedadam-iid-int8", "fl-fedavg-iid-topk-carbon-aware"}
+        "fl-fedavg-iid", "fl-fedprox-dirichlet0.5", "fl-fedadam-iid-int8", "fl-fedavg-iid-int8+deflate",
+        "fl-fedavg-iid-topk-carbon-aware"}
 
 
 def test_a_carbon_series_prices_each_round_at_its_hour(fl):

@@ -12,7 +12,8 @@ def register(sub) -> None:
     """Add the ``federate`` subcommand to ``sub``."""
     p = sub.add_parser("federate", help="run federated learning on Flower (simulated clients on Ray) and append "
                                         "its per-client ledger (bytes, time, energy, carbon) to the store")
-    p.add_argument("config", metavar="CONFIG.toml", help="federated configuration (see docs/federated.md)")
+    p.add_argument("config", metavar="CONFIG.toml", help="federated configuration (see docs/federated.md); "
+                                                          "[experiments.<id>] tables run several in one simulation")
     p.add_argument("--store", required=True, metavar="DIR", help="store directory the ledger rows are appended to")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--verbose", action="store_true", help="show Flower's log")
@@ -25,7 +26,8 @@ def cmd_federate(args: argparse.Namespace) -> int:
     Parameters
     ----------
     args : argparse.Namespace
-        ``config`` (TOML path), ``store`` (directory), ``format`` (``table`` or ``json``), ``verbose``.
+        ``config`` (TOML path; with ``[experiments.<id>]`` tables, every experiment in one simulation),
+        ``store`` (directory), ``format`` (``table`` or ``json``), ``verbose``.
 
     Returns
     -------
@@ -40,10 +42,9 @@ def cmd_federate(args: argparse.Namespace) -> int:
         rounds; alpha <= 0; more clients than samples) or an unwritable store: one ``error:`` line, exit 2,
         nothing written.
     """
-    from workbench.federated import load_config, run
+    from workbench.federated import load_experiments, run_many
 
-    cfg = load_config(args.config)
-    res = run(cfg, store=args.store, verbose=args.verbose)
+    res = run_many(load_experiments(args.config), store=args.store, verbose=args.verbose)
     s = res.summary
     if args.format == "json":
         print(json.dumps({**s, "history": res.history}, default=float))

@@ -13,7 +13,7 @@ Modules: :mod:`.config` (the validated configuration), :mod:`.partition` (IID an
 (:func:`run`, :func:`run_many`) and :mod:`.experiments` (centralised baseline and comparisons).
 """
 
-from workbench.federated.config import FederatedConfig, load_config, parse_config
+from workbench.federated.config import FederatedConfig, load_config, load_experiments, parse_config
 from workbench.federated.runner import FederatedResult, run, run_many
 
-__all__ = ["FederatedConfig", "FederatedResult", "load_config", "parse_config", "run", "run_many"]
+__all__ = ["FederatedConfig", "FederatedResult", "load_config", "load_experiments", "parse_config", "run", "run_many"]

@@ -8,6 +8,9 @@ code is Flower's own. The uplink bytes in the ledger are those of the compressed
 
 - ``int8``: per-tensor symmetric quantisation, ``q = round(Δ / s)``, ``s = max|Δ| / 127``; all tensors
   packed into one int8 array and one float32 array of scales (one array header each, not one per tensor).
+- ``int8+deflate``: the same int8 codes, entropy-coded with deflate (the standard library's :mod:`zlib`,
+  level 9) before they are sent, as deep-compression pipelines entropy-code their quantised weights
+  (Han, Mao & Dally, ICLR 2016, Huffman coding); lossless on the codes, so the update is int8's exactly.
 - ``topk``: the ``k = ceil(fraction · n)`` entries of largest magnitude of the flattened update, sent as
   float32 values and uint16/int32 indices (or a bit mask of n bits where that is smaller); the rest is kept on the client and added to the next round's
   update (error feedback: Seide et al., Interspeech 2014; Stich, Cordonnier & Jaggi, NeurIPS 2018). The
@@ -17,6 +20,7 @@ code is Flower's own. The uplink bytes in the ledger are those of the compressed
 from __future__ import annotations
 
 import math
+import zlib
 
 import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message
@@ -55,6 +59,22 @@ def decode_int8(enc: dict[str, np.ndarray], like: dict[str, np.ndarray]) -> dict
     sizes = [a.size for a in like.values()]
     scale = np.repeat(enc["scale"].astype(np.float32), sizes)
     return _unflat(enc["q"].astype(np.float32) * scale, like)
+
+
+DEFLATE_LEVEL = 9
+"""zlib compression level of ``int8+deflate`` (9: smallest output)."""
+
+
+def encode_int8_deflate(delta: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """:func:`encode_int8`, its codes deflated: ``{"qz": uint8[deflate stream], "scale": float32[t]}``."""
+    enc = encode_int8(delta)
+    return {"qz": np.frombuffer(zlib.compress(enc["q"].tobytes(), DEFLATE_LEVEL), np.uint8), "scale": enc["scale"]}
+
+
+def decode_int8_deflate(enc: dict[str, np.ndarray], like: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The update an :func:`encode_int8_deflate` encoding stands for, shaped as ``like``."""
+    q = np.frombuffer(zlib.decompress(np.ascontiguousarray(enc["qz"]).tobytes()), np.int8)
+    return decode_int8({"q": q, "scale": enc["scale"]}, like)
 
 
 def encode_topk(delta: dict[str, np.ndarray], fraction: float,
@@ -96,7 +116,8 @@ def decode_topk(enc: dict[str, np.ndarray], like: dict[str, np.ndarray]) -> dict
 def compression_mod(msg: Message, context: Context, call_next) -> Message:
     """Client-side Flower mod: compress the update of a ``train`` reply as the message's config asks.
 
-    The incoming ``"config"`` ConfigRecord's ``"compression"`` (``"none"``, ``"int8"``, ``"topk"``) and
+    The incoming ``"config"`` ConfigRecord's ``"compression"`` (``"none"``, ``"int8"``, ``"int8+deflate"``,
+    ``"topk"``) and
     ``"topk-fraction"`` choose the method; error replies and ``"none"`` pass through unchanged.
     """
     reply = call_next(msg, context)
@@ -111,6 +132,8 @@ def compression_mod(msg: Message, context: Context, call_next) -> Message:
              for k, lo, g in zip(keys, local, glob, strict=True)}
     if method == "int8":
         enc = encode_int8(delta)
+    elif method == "int8+deflate":
+        enc = encode_int8_deflate(delta)
     elif method == "topk":
         state = context.state
         residual = state[RESIDUAL_KEY].to_numpy_ndarrays()[0] if RESIDUAL_KEY in state else None
@@ -130,11 +153,12 @@ def decode_reply(reply: Message, global_arrays: ArrayRecord) -> None:
     method = reply.content["compression"]["method"]
     like = {k: a.numpy() for k, a in global_arrays.items()}
     enc = {k: a.numpy() for k, a in reply.content["arrays"].items()}
-    delta = decode_int8(enc, like) if method == "int8" else decode_topk(enc, like)
+    decode = {"int8": decode_int8, "int8+deflate": decode_int8_deflate}.get(method, decode_topk)
+    delta = decode(enc, like)
     reply.content["arrays"] = as_record({k: (like[k].astype(np.float32) + delta[k]).astype(like[k].dtype)
                                          for k in like})
     del reply.content["compression"]
 
 
-__all__ = ["RESIDUAL_KEY", "as_record", "compression_mod", "decode_int8", "decode_reply", "decode_topk", "encode_int8",
-           "encode_topk"]
+__all__ = ["DEFLATE_LEVEL", "RESIDUAL_KEY", "as_record", "compression_mod", "decode_int8", "decode_int8_deflate",
+           "decode_reply", "decode_topk", "encode_int8", "encode_int8_deflate", "encode_topk"]
