@@ -77,3 +77,44 @@ def test_a_ray_version_mismatch_is_one_clear_error(monkeypatch):
     with pytest.raises(ClusterError, match=r"a Ray version mismatch at auto: RuntimeError: Version mismatch: .*"
                                            r"Python: 3\.11\.2 .*Fix: install the same Ray and Python on every node"):
         map_tasks(abs, [1], backend="ray", address="auto")
+
+
+# ---------------------------------------------------------------- the loops routed through map_tasks
+
+def _day_cycle_signal():
+    from workbench.placement.signal import CarbonSignal
+
+    t = np.arange(5 * 96) / 4.0  # 5 days of 15-min slots, minimum at 12:00 each day
+    return CarbonSignal.from_values(300 + 200 * np.cos(2 * np.pi * (t - 12) / 24 + np.pi), step_s=900.0)
+
+
+def test_the_shifting_benchmark_draws_give_the_same_numbers_on_local_processes():
+    from workbench.placement.shifting import shifting_benchmark
+
+    signal = _day_cycle_signal()
+    serial = shifting_benchmark(signal, forecast_error=0.05, repeats=3)
+    assert shifting_benchmark(signal, forecast_error=0.05, repeats=3, backend="processes", n_jobs=2) == serial
+
+
+def test_adaptive_policies_replayed_in_processes_give_the_same_intervals_and_stay_fitted():
+    from workbench.adaptive import CarbonMPC, Predictive, make_scenario, run
+    from workbench.adaptive.space import space_from_table
+
+    space = space_from_table([
+        {"name": "accurate", "accuracy": 0.95, "device_ms": 10.0, "device_energy_j": 1.0},
+        {"name": "cheap", "accuracy": 0.85, "device_ms": 5.0, "device_energy_j": 0.2}])
+    sc = make_scenario(step_s=1.0, bandwidth_mbps=50.0, rtt_ms=20.0, requests=[10] * 80, latency_target_ms=60.0,
+                       carbon_g_per_kwh=np.tile([100.0, 100.0, 500.0, 500.0], 20))
+
+    def policies():
+        return [CarbonMPC(accuracy_target=0.9, horizon=4, period_s=4.0),
+                Predictive(objective="carbon_g", accuracy_floor=0.9)]
+
+    fitted_here = policies()
+    serial = run(space, sc, fitted_here, objective="carbon_g", oracle=False)
+    here = policies()
+    elsewhere = run(space, sc, here, objective="carbon_g", oracle=False, backend="processes", n_jobs=2)
+    assert elsewhere.intervals.equals(serial.intervals) and elsewhere.summary.equals(serial.summary)
+    assert elsewhere.chosen == serial.chosen
+    for p, q in zip(here, fitted_here, strict=True):  # the caller's policies are left fitted, as serially
+        assert hasattr(p, "space_") and p.allowed_.tolist() == q.allowed_.tolist()

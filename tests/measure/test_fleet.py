@@ -18,10 +18,12 @@ import numpy as np
 import polars as pl
 import pytest
 
+from tests.test_execution import _day_cycle_signal
 from workbench.errors import ClusterError, ParameterError
 from workbench.execution import map_tasks
 from workbench.measure.fleet import FleetTask, profile_fleet, profile_on_node, resource_name
 from workbench.measure.profiler import ProfileSettings
+from workbench.placement.shifting import shifting_benchmark
 from workbench.store import Store
 
 ray = pytest.importorskip("ray")
@@ -65,6 +67,9 @@ def test_map_tasks_gives_the_same_bits_on_every_backend(fleet):
         assert a.tobytes() == c.tobytes()
     assert serial[0].tobytes() != serial[1].tobytes()  # seeded per item, not one stream
     assert map_tasks(fn, seeds[:2], backend="ray", resources=[{PI: 1}, {JETSON: 1}])[1].tobytes() == serial[1].tobytes()
+    signal = _day_cycle_signal()  # a routed sweep: the time-shifting benchmark's forecast draws
+    assert (shifting_benchmark(signal, forecast_error=0.05, repeats=2, backend="ray")
+            == shifting_benchmark(signal, forecast_error=0.05, repeats=2))
 
 
 def test_each_device_profiles_on_the_node_that_carries_it(fleet, tmp_path):
