@@ -98,6 +98,7 @@ class FleetRun:
 
     @property
     def failed(self) -> tuple[TaskOutcome, ...]:
+        """The outcomes of the tasks that did not finish (their rows are not in :attr:`rows`)."""
         return tuple(o for o in self.outcomes if o.status != "ok")
 
     def summary(self) -> pl.DataFrame:
