@@ -99,8 +99,8 @@ def register(sub) -> None:
                                                    "none (default auto)")
     p.add_argument("--energy-window", type=float, default=1.0, metavar="SECONDS",
                    help="seconds of back-to-back calls under the energy meter (default 1)")
-    p.add_argument("--normalise", default="envelope", choices=("envelope", "reference", "duet", "none"),
-                   help="how latency_ms_norm is estimated (see `workbench profile --help`; default envelope)")
+    p.add_argument("--normalise", default="auto", choices=("auto", "envelope", "reference", "duet", "none"),
+                   help="how latency_ms_norm is estimated (see `workbench profile --help`; default auto)")
     p.add_argument("--blocks", type=int, default=10, help="model blocks interleaved with the reference (default 10)")
     p.add_argument("--device-class", default=None, help="override the device class the nodes detect")
     p.add_argument("--store", default="data/runs", help="store directory on this machine (default data/runs)")
