@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from workbench.checks import check_int, check_interval
+from workbench.cli.progress import add_progress_flag, progress_bar
 from workbench.costmodels.kinds import KINDS
 from workbench.errors import ParameterError, UnknownNameError
 
@@ -48,6 +49,7 @@ def register(sub) -> None:
     p.add_argument("--label", default="auto", choices=("auto", "normalised", "raw"),
                    help="which milliseconds a latency model learns: auto (default: the normalised latency_ms_norm "
                         "where a row has it, else the raw median), normalised (those rows only) or raw")
+    add_progress_flag(p)
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("predict", help="predict zoo models with a saved cost model")
@@ -75,6 +77,7 @@ def register(sub) -> None:
     p.add_argument("--jobs", type=int, default=1,
                    help="held-out families fitted in parallel (-1: one per core; the figures do not change)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    add_progress_flag(p)
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -214,7 +217,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             saved = fit_from_store(store, target=args.target, device_class=args.device_class,
                                    device_name=args.device_name, kind=args.kind, interval=interval,
                                    zoo_twins=twins, skip_corrupt=args.skip_corrupt, before_fit=new_file,
-                                   label=args.label)
+                                   label=args.label, progress=progress_bar(args))
         finally:
             _warn(caught)  # files skipped by --skip-corrupt are named even when the fit then fails
     save_fitted(saved, out, overwrite=args.overwrite)
@@ -332,7 +335,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     X, y, meta = training_data(rows, layers, target=args.target,
                                device_class=args.device_class, device_name=args.device_name)
     layers = training_layers(rows, layers)
-    _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=interval, layers=layers, n_jobs=n_jobs)
+    _, table = evaluate_family_out(X, y, meta, kinds=kinds, interval=interval, layers=layers, n_jobs=n_jobs,
+                                   progress=progress_bar(args, json_output=args.format == "json"))
     if not args.per_family:
         table = table[table["model_family"] == "all"]  # overall and per device class
     _print(table, args.format)

@@ -48,6 +48,9 @@ def register(sub) -> None:
     from workbench.cli.runtimes import add_runtime_arguments
 
     add_runtime_arguments(p)
+    from workbench.cli.fleet import add_fleet_arguments
+
+    add_fleet_arguments(p)
     p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("kernels", help="profile the operator benchmark (conv/linear/GRU/attention blocks at sizes "
@@ -139,6 +142,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     StoreError
         A store directory that cannot be written.
     """
+    from workbench.cli.fleet import profile_on_fleet
     from workbench.cli.runtimes import profile_runtime
     from workbench.measure import profiler, zoo
     from workbench.measure.energy import get_meter
@@ -154,12 +158,16 @@ def cmd_profile(args: argparse.Namespace) -> int:
         threads=args.threads, dtype=args.dtype, device=args.device, energy_window_s=args.energy_window,
         device_class=args.device_class, normalise=args.normalise, blocks=args.blocks,
     )
+    code = profile_on_fleet(args, settings)  # --ray/--on: profile on the cluster's nodes (docs/cluster.md)
+    if code is not None:
+        return code
     store = Store(args.store)
     store.check_writable()
     meter = get_meter(args.meter, trace=args.trace) if args.meter == "replay" else get_meter(args.meter)
     df = profile_runtime(args, settings, meter, store)  # --runtime onnxruntime, --module, --onnx; None otherwise
     if df is None:
-        df = profiler.profile(args.model, settings=settings, meter=meter, store=store, progress=not args.no_progress)
+        df = profiler.profile(args.model, settings=settings, meter=meter, store=store,
+                               progress=not args.no_progress and sys.stderr.isatty())
     cols = ["model", "strategy", "batch_size", "dtype", "latency_ms_p50", "latency_ms_norm", "latency_method",
             "contended_blocks", "latency_cv", "memory_peak_bytes", "energy_j", "energy_method"]
     _print_table(df.select(cols))

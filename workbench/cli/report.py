@@ -50,6 +50,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     from workbench.reports.render import render_report
 
     out = render_report(args.name, params=args.params, notebooks_dir=args.notebooks, reports_dir=args.reports_dir,
-                        select=args.notebook, progress=not args.no_progress)
+                        select=args.notebook, progress=not args.no_progress and sys.stderr.isatty())
     print(f"report written to {out}/ (open {out}/index.html)", file=sys.stderr)
     return 0

@@ -120,7 +120,7 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
 
-    def fit(self, X, y, groups=None, train_only=None, **fit_params):
+    def fit(self, X, y, groups=None, train_only=None, progress=None, **fit_params):
         """Compute the out-of-fold calibration residuals and ``q_``, then fit the model on all rows.
 
         Parameters
@@ -138,6 +138,9 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
             By default, rows whose group is :data:`workbench.schema.OPERATOR_FAMILY`. Rows of that
             group are also passed as ``operator_rows`` to an estimator whose ``fit`` takes it
             (:class:`~workbench.costmodels.layerwise.LayerwiseCostModel`).
+        progress : callable, optional
+            ``progress(iterable, total=, desc=)`` wrapping the cross-fitting folds, e.g. ``tqdm`` (the
+            CLI's bar, :mod:`workbench.cli.progress`); it must yield the same items. ``None``: no bar.
         **fit_params
             Passed to every inner ``fit`` and ``predict`` (e.g. ``layers=`` for LayerwiseCostModel).
 
@@ -183,6 +186,8 @@ class ConformalCostModel(RegressorMixin, BaseEstimator):
         else:
             splits = KFold(n_splits=min(self.cv, cal.size), shuffle=True, random_state=self.random_state).split(cal)
         oof = np.empty(cal.size)
+        if progress is not None:
+            splits = progress(list(splits), desc="fit: calibration folds")
         for tr, te in splits:
             train = np.concatenate([cal[tr], fixed])
             ops = operator_fit_params(base, None if families is None else families[train])

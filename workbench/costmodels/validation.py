@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import clone
 
 from workbench.checks import check_int
@@ -21,6 +20,7 @@ from workbench.costmodels.base import fit_intercept_scale, operator_fit_params
 from workbench.costmodels.factory import check_kind, make_estimator, needs_layers
 from workbench.costmodels.features import training_data, training_layers
 from workbench.errors import ParameterError
+from workbench.execution import map_tasks
 from workbench.schema import OPERATOR_FAMILY
 
 
@@ -72,7 +72,8 @@ def check_n_jobs(n_jobs) -> int | None:
 
 def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = None,
                         pass_groups: bool = True, fit_params: dict | None = None,
-                        train_only=None, n_jobs: int | None = None) -> pd.DataFrame:
+                        train_only=None, n_jobs: int | None = None, backend: str | None = None,
+                        address: str | None = None) -> pd.DataFrame:
     """Predict every row with a clone of ``estimator`` fitted on the other groups (families).
 
     Parameters
@@ -95,6 +96,11 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
     n_jobs : int, optional
         Held-out groups fitted in parallel (joblib; ``-1``: one per core). The folds are independent
         and each estimator has a fixed random state, so the result does not depend on it.
+    backend : {"serial", "processes", "ray"}, optional
+        Where the folds run (:func:`workbench.execution.map_tasks`); default ``"serial"`` for ``n_jobs``
+        None or 1, else ``"processes"`` (joblib, as before). ``"ray"`` with ``address`` runs them on a cluster.
+    address : str, optional
+        Ray head for ``backend="ray"``.
 
     Returns
     -------
@@ -142,10 +148,8 @@ def leave_one_group_out(estimator, X, y, groups, *, meta: pd.DataFrame | None = 
         bounds = m.predict_interval(X[te], **kw) if hasattr(m, "predict_interval") else None
         return te, m.predict(X[te], **kw), bounds
 
-    if n_jobs in (None, 1):
-        folds = [fold(g) for g in uniq]
-    else:
-        folds = Parallel(n_jobs=n_jobs)(delayed(fold)(g) for g in uniq)
+    backend = backend or ("serial" if n_jobs in (None, 1) else "processes")
+    folds = map_tasks(fold, list(uniq), backend=backend, n_jobs=n_jobs, address=address)
     for te, p, bounds in folds:
         pred[te] = p
         if bounds is not None:
@@ -225,13 +229,16 @@ def summarize(pred: pd.DataFrame, by: str | list[str] | None = None) -> pd.DataF
 
 def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", "loglinear", "additive"),
                         interval: float | None = 0.9, layers=None,
-                        train_only=None, n_jobs: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                        train_only=None, n_jobs: int | None = None,
+                        progress=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leave-one-family-out predictions and metrics of several kinds of cost model.
 
     ``layers`` (the per-layer table) is needed for the ``layerwise`` kind. ``train_only`` marks
     rows that are in every training set and never evaluated; by default the operator-benchmark
     rows (``model_family`` :data:`workbench.schema.OPERATOR_FAMILY`, :mod:`workbench.measure.kernels`).
     ``n_jobs`` fits the held-out families in parallel (:func:`leave_one_group_out`; same result).
+    ``progress``, when given, wraps the kinds as they are evaluated (``progress(iterable, total=, desc=)``,
+    e.g. the CLI's tqdm bar, :mod:`workbench.cli.progress`); the results do not depend on it.
 
     Returns
     -------
@@ -265,7 +272,7 @@ def evaluate_family_out(X: pd.DataFrame, y, meta: pd.DataFrame, kinds=("flops", 
             f"models fitted on the others); the rows hold {len(fams)}: {held}. Fix: profile models of a second "
             "family (`workbench profile --model ...`), or select more rows (--device-class, --device-name).")
     preds, tables = [], []
-    for kind in kinds:
+    for kind in kinds if progress is None else progress(list(kinds), total=len(kinds), desc="evaluate"):
         est = make_estimator(kind, interval=interval)
         kw = {"layers": layers} if needs_layers(est) else None
         p = leave_one_group_out(est, X, y, groups, meta=meta, fit_params=kw, train_only=train_only, n_jobs=n_jobs)

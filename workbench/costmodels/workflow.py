@@ -26,7 +26,8 @@ from workbench.store import Store
 def fit_from_store(store, *, target: str = "latency_ms", device_class: str | None = None,
                    device_name: str | None = None, kind: str | None = None, interval: float | None = 0.9,
                    family_out_calibration: bool = True, zoo_twins: dict[str, str] | None = None,
-                   skip_corrupt: bool = False, before_fit=None, label: str = "auto") -> SavedCostModel:
+                   skip_corrupt: bool = False, before_fit=None, label: str = "auto",
+                   progress=None) -> SavedCostModel:
     """Fit a cost model on the measurements of a store.
 
     Parameters
@@ -52,7 +53,7 @@ def fit_from_store(store, *, target: str = "latency_ms", device_class: str | Non
         first (:func:`workbench.costmodels.twins.with_zoo_features`), e.g. MLPerf Tiny rows.
     skip_corrupt : bool
         Skip unreadable files of the store with a warning instead of raising.
-    before_fit, label
+    before_fit, label, progress
         As in :func:`fit_from_rows`.
 
     Returns
@@ -76,7 +77,7 @@ def fit_from_store(store, *, target: str = "latency_ms", device_class: str | Non
     saved = fit_from_rows(rows, layers, target=target, device_class=device_class,
                           device_name=device_name, kind=kind, interval=interval,
                           family_out_calibration=family_out_calibration, zoo_twins=zoo_twins,
-                          before_fit=before_fit, label=label)
+                          before_fit=before_fit, label=label, progress=progress)
     saved.metadata["store"] = str(store.path)
     return saved
 
@@ -84,7 +85,8 @@ def fit_from_store(store, *, target: str = "latency_ms", device_class: str | Non
 def fit_from_rows(rows, layers=None, *, target: str = "latency_ms", device_class: str | None = None,
                   device_name: str | None = None, kind: str | None = None, interval: float | None = 0.9,
                   family_out_calibration: bool = True, zoo_twins: dict[str, str] | None = None,
-                  aggregate: str = "min", before_fit=None, label: str = "auto") -> SavedCostModel:
+                  aggregate: str = "min", before_fit=None, label: str = "auto",
+                  progress=None) -> SavedCostModel:
     """Fit a cost model on measurement rows (a store's, or a dataset's with twin features).
 
     The metadata records the training rows' devices, batch sizes and sources, so that a projection
@@ -109,6 +111,9 @@ def fit_from_rows(rows, layers=None, *, target: str = "latency_ms", device_class
         Called with the training features (a DataFrame) once the rows are selected and checked,
         just before the estimator is fitted; what it raises stops the fit. ``workbench fit`` checks
         its output file there, so a refusal costs no fitting and data errors still come first.
+    progress : callable, optional
+        Wraps the conformal cross-fitting folds (:meth:`~workbench.costmodels.intervals.ConformalCostModel.fit`);
+        ``None``: no bar. A model without intervals is one fit, with no bar.
 
     Returns
     -------
@@ -147,7 +152,9 @@ def fit_from_rows(rows, layers=None, *, target: str = "latency_ms", device_class
     groups = meta["model_family"].fillna("").to_numpy() if "model_family" in meta else None
     if isinstance(est, ConformalCostModel) and family_out_calibration and groups is not None \
             and len(set(groups)) >= 2:
-        est.fit(X, y, groups=groups, **kw)
+        est.fit(X, y, groups=groups, progress=progress, **kw)
+    elif isinstance(est, ConformalCostModel):
+        est.fit(X, y, progress=progress, **operator_fit_params(est, groups), **kw)
     else:
         est.fit(X, y, **operator_fit_params(est, groups), **kw)
     kept = meta["measurement_id"].tolist() if "measurement_id" in meta else []
