@@ -10,4 +10,13 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "track"]
+
+
+def __getattr__(name: str):
+    """``workbench.track``: the tracker for any code (:class:`workbench.measure.tracker.track`), loaded on use."""
+    if name == "track":
+        from workbench.measure.tracker import track
+
+        return track
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")

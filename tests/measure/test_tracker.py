@@ -107,3 +107,13 @@ def test_flops_of_a_given_module_are_counted_per_sample():
     assert t.row["params"] == 16 * 4 + 4 and t.row["input_shape"] == "16"
     with pytest.raises(ParameterError, match="both a module and an example input"):
         track(name="x", module=model)
+
+
+def test_workbench_track_is_the_tracker_and_loads_on_use():
+    import subprocess
+    import sys
+
+    code = ("import sys, workbench; assert 'polars' not in sys.modules; "
+            "from workbench.measure.tracker import track; assert workbench.track is track; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
