@@ -46,6 +46,10 @@ def _log(msg: str) -> None:
 KERNELS: dict = {}
 """Operator-benchmark blocks by name (filled by ``main`` from ``--kernels`` and ``--kernel-seed``)."""
 
+LABEL = {"latency": "auto"}
+"""Which milliseconds the latency models learn (``--label``: ``auto``, ``normalised`` or ``raw``;
+:data:`workbench.costmodels.features.LATENCY_LABELS`)."""
+
 
 def _profile(names: list[str], store, *, repeats: int, warmup: int) -> None:
     """Profile zoo variants and operator-benchmark blocks (by name) into ``store``, one run each."""
@@ -156,7 +160,7 @@ def _rows(store, target: str):
     rows = rows.filter((pl.col("model_family") != FAMILY) | pl.col("model").is_in(list(KERNELS)))
     # runs cached before the profiler recorded layer shapes get them from the zoo definitions (static)
     layers = with_layer_shapes(rows, store.read_layers())
-    X, y, meta = training_data(rows, layers, target=target)
+    X, y, meta = training_data(rows, layers, target=target, label=LABEL["latency"])
     # each layer's latency: the minimum over the repeats of its variant, as for the network (training_layers)
     return X, y, meta, training_layers(rows, layers), (meta["model_family"] == FAMILY).to_numpy()
 
@@ -267,7 +271,7 @@ def remeasure(store_dir: Path, *, n: int, seed: int, tol: float, rounds: int, re
     from workbench.store import Store
 
     store = Store(store_dir)
-    X, y, meta = training_data(store.read(), store.read_layers(), target="latency_ms")
+    X, y, meta = training_data(store.read(), store.read_layers(), target="latency_ms", label=LABEL["latency"])
     zoo_rows = meta.assign(cached=y)[meta["model_family"] != FAMILY]
     pick = zoo_rows.sample(min(n, len(zoo_rows)), random_state=seed)
     names = pick["model"].tolist()
@@ -276,7 +280,8 @@ def remeasure(store_dir: Path, *, n: int, seed: int, tol: float, rounds: int, re
             profiler.profile(names, repeats=repeats, warmup=warmup, threads=1, layer_repeats=5, meter="none",
                              store=Store(tmp))
         confirm(Path(tmp), tol=tol, rounds=rounds, batch=len(names), repeats=repeats, warmup=warmup)
-        X2, y2, m2 = training_data(Store(tmp).read(), Store(tmp).read_layers(), target="latency_ms")
+        X2, y2, m2 = training_data(Store(tmp).read(), Store(tmp).read_layers(), target="latency_ms",
+                                   label=LABEL["latency"])
     again = dict(zip(m2["model"], y2, strict=True))
     rel = np.array([again[m] for m in names]) / pick["cached"].to_numpy() - 1
     out = {"n": len(names), "within10": float(np.mean(np.abs(rel) < 0.1)),
@@ -379,7 +384,12 @@ def main(argv=None) -> int:
     ap.add_argument("--remeasure", type=int, default=60,
                     help="cached variants to profile again (into a temporary store, also with --no-profile) "
                          "for the measurement-agreement ceiling (0: skip)")
+    ap.add_argument("--label", default="auto", choices=("auto", "normalised", "raw"),
+                    help="latency labels: the robust latency_ms_norm where rows have it (auto, default), only those "
+                         "rows (normalised), or the raw wall-clock median (raw)")
+    ap.add_argument("--skip-public", action="store_true", help="skip the nn-Meter few-shot and MLPerf Tiny parts")
     args = ap.parse_args(argv)
+    LABEL["latency"] = args.label
     store_dir = args.cache / "store"
     if args.kernels > 0:
         from workbench.measure.kernels import kernel_nets
@@ -417,6 +427,10 @@ def main(argv=None) -> int:
                           repeats=args.repeats, warmup=args.warmup)
         own["remeasure"] = again
         result["own_cpu_remeasure_within10"] = round(again["within10"], 4)
+    result["own_cpu_label"] = args.label
+    if args.skip_public:
+        print(json.dumps(result))
+        return 0
     _log("few-shot on nn-Meter:")
     fs = fewshot(args.shared / "nn-meter-model-latency", k=args.k, seeds=args.seeds)
     result["fewshot"] = {name: round(v["within10"], 4) for name, v in fs.items()}

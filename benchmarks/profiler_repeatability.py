@@ -1,26 +1,31 @@
 """Repeatability of the profiler: the same models profiled in separate sessions (processes), quiet and contended.
 
-Each session profiles :data:`MODELS` once (one intra-op thread by default) with the reference-normalised,
-interleaved protocol (:mod:`workbench.measure.interleaved`), which records three figures per row: the
-wall-clock median (``latency_ms_p50``, raw), the thread-CPU-time median (``latency_ms_cpu_p50``, raw) and
-the reference-normalised median (``latency_ms_norm``). The across-session coefficient of variation of
-each model's figure is computed per figure, and its median over the models reported.
+Each session profiles :data:`MODELS` once (one intra-op thread by default), the models timed together in
+blocks interleaved with a reference workload (:mod:`workbench.measure.interleaved`). Every row records the
+wall-clock median (``latency_ms_p50``, raw), the thread-CPU-time median (``latency_ms_cpu_p50``, raw), the
+robust figure ``latency_ms_norm`` (``--normalise envelope``, the default: the fastest call on the thread's
+CPU clock) and, in ``config_json["latency"]``, the reference-normalised median and the quantiles of the
+calls, so that one run compares every estimator on the same calls. The across-session coefficient of
+variation of each model's figure is computed per figure, and its median over the models reported.
 
 ``--contend`` runs the sessions twice: quietly (as the machine is), then while the benchmark's own
 competing load runs: a CPU-bound process pinned to the first core and a memory-streaming process
 (copies of 128 MiB) pinned to the last, each switched on and off (SIGSTOP / SIGCONT) in phases of
 2–5 s drawn from a seeded generator, so that the noise is reproducible instead of depending on the hour.
+``--normalise duet`` runs the sessions in duet mode instead (:mod:`workbench.measure.duet`).
 
-The last line is one JSON object: ``median_cv`` (quiet, normalised; target ≤ 0.03), ``median_cv_raw``
-(quiet, wall clock), ``median_cv_cpu`` (quiet, thread CPU time), the same three with ``_contended``
-under contention, ``remeasure_within10`` (the share of pairs of contended sessions whose normalised
-figures for a model agree within ±10 %; target ≥ 0.95) and ``remeasure_within10_raw`` (wall clock),
-``contended_blocks`` (blocks re-run or down-weighted over the contended sessions), ``host_drift_cv``
-(the CV of the medians of consecutive blocks of calls of one model inside one process, on the wall
-clock: where it is far above 0.03 the host itself drifts) and the settings. Figures, not timed tests.
+The last line is one JSON object: ``median_cv`` (quiet, ``latency_ms_norm``; target ≤ 0.03),
+``median_cv_raw`` (quiet, wall clock), ``median_cv_cpu`` (quiet, thread CPU time), ``median_cv_envelope``
+and ``median_cv_reference`` (the two estimators), ``median_cv_quantiles`` (the fastest call ``q0`` and the
+1st, 5th and 25th percentiles); the same with ``_contended`` under contention; ``remeasure_within10`` (the
+share of pairs of contended sessions whose ``latency_ms_norm`` for a model agree within ±10 %; target
+≥ 0.95) with ``_raw``, ``_cpu``, ``_reference`` and ``_quantiles`` beside it; ``contended_blocks``
+(blocks re-run or down-weighted over the sessions); ``host_drift_cv`` (the CV of the medians of
+consecutive blocks of calls of one model inside one process, on the wall clock: where it is far above
+0.03 the host itself drifts); the load average before the run and the settings. Figures, not timed tests.
 
 Usage: python benchmarks/profiler_repeatability.py [--sessions 5] [--repeats 100] [--threads 1] [--contend]
-       [--normalise interleaved|none]
+       [--normalise envelope|reference|duet|none]
 """
 
 from __future__ import annotations
