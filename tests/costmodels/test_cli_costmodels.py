@@ -110,3 +110,23 @@ def test_fit_fills_layer_shapes_of_runs_stored_before_they_were_recorded(store_d
     assert json.loads(capsys.readouterr().out)[0]["n"] == len(MODELS)
     assert main(["evaluate", "--store", str(mixed.path), "--jobs", "0"]) == 2
     assert "n_jobs must be a non-zero integer" in capsys.readouterr().err
+
+
+def test_predict_your_own_module_by_its_counted_features(store_dir, tmp_path, capsys):
+    # a user's factory that returns the very network of a zoo model predicts exactly what the zoo name does
+    (tmp_path / "my_models.py").write_text(
+        "from workbench.measure import zoo\n\ndef build():\n    return zoo.resolve('mlp-w0.5-d2-r16').build()\n")
+    out = tmp_path / "cm.json"
+    assert main(["fit", "--target", "latency_ms", "--store", str(store_dir), "--out", str(out),
+                 "--kind", "loglinear", "--interval", "0.8"]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--cost-model", str(out), "--model", "mlp-w0.5-d2-r16",
+                 "--module", f"{tmp_path / 'my_models.py'}:build", "--input-shape", "1x16x16", "--format", "json"]) == 0
+    zoo_rec, own_rec = json.loads(capsys.readouterr().out)
+    assert own_rec["model"] == "build"
+    assert own_rec["predicted_latency_ms"] == pytest.approx(zoo_rec["predicted_latency_ms"], rel=1e-12)
+    assert own_rec["upper_latency_ms"] == pytest.approx(zoo_rec["upper_latency_ms"], rel=1e-12)
+    assert main(["predict", "--cost-model", str(out), "--module", f"{tmp_path / 'my_models.py'}:build"]) == 2
+    assert "--module needs --input-shape" in capsys.readouterr().err
+    assert main(["predict", "--cost-model", str(out)]) == 2
+    assert "nothing to predict" in capsys.readouterr().err

@@ -52,10 +52,14 @@ def register(sub) -> None:
     add_progress_flag(p)
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("predict", help="predict zoo models with a saved cost model")
+    p = sub.add_parser("predict", help="predict zoo models (or your own) with a saved cost model")
     p.add_argument("--cost-model", required=True, metavar="FILE", help="model file from `workbench fit`")
-    p.add_argument("--model", action="append", required=True, metavar="NAME",
+    p.add_argument("--model", action="append", metavar="NAME",
                    help="zoo model (repeatable; see `workbench models`)")
+    p.add_argument("--module", action="append", metavar="PATH_OR_MODULE:FACTORY",
+                   help="your own model: a function returning an nn.Module, e.g. my_models.py:build (repeatable). "
+                        "This imports and runs your code, on purpose: name only factories you trust")
+    p.add_argument("--input-shape", metavar="CxHxW", help="one sample's shape for --module, e.g. 3x224x224")
     p.add_argument("--batch-size", type=int, default=1, help="samples per forward call (default 1)")
     p.add_argument("--dtype", default="fp32", help="numeric format of the zoo model (default fp32)")
     p.add_argument("--target", help="refuse the file unless it predicts this target")
@@ -268,10 +272,22 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise UnknownNameError("dtype", args.dtype, DTYPE_BYTES)
     if args.target is not None:
         target_column(args.target)  # a known target, before the file is blamed for predicting another
-    for m in args.model:  # validate names before any work
+    models: list = list(args.model or ())
+    for m in models:  # validate names before any work
         zoo.resolve(m)
+    if args.module:
+        from workbench.measure.user_module import UserModelSpec, parse_input_shape
+
+        if not args.input_shape:
+            raise ParameterError("--module needs --input-shape. Fix: give one sample's shape, e.g. "
+                                 "--input-shape 3x224x224.")
+        shape = parse_input_shape(args.input_shape)
+        models += [UserModelSpec(m, shape) for m in args.module]
+    if not models:
+        raise ParameterError("nothing to predict. Fix: --model NAME (a zoo model) or --module PATH_OR_MODULE:FACTORY "
+                             "--input-shape 3x224x224 (your own).")
     saved = load(args.cost_model, target=args.target, check_versions=not args.ignore_versions)
-    X, layers = zoo_features(args.model, batch_size=batch_size, dtype=args.dtype)
+    X, layers = zoo_features(models, batch_size=batch_size, dtype=args.dtype)
     X = align_features(X, saved.features)
     kw = {"layers": layers} if needs_layers(saved.estimator) else {}
     pred = saved.predict(X, **kw)

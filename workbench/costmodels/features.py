@@ -350,9 +350,11 @@ def architecture_of(model_name: str) -> str:
     return _ARCH.sub("", model_name)
 
 
-def zoo_features(names: list[str], *, batch_size: int = 1, dtype: str = "fp32") -> tuple[pd.DataFrame, pd.DataFrame]:
+def zoo_features(names: list, *, batch_size: int = 1, dtype: str = "fp32") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Feature frame of zoo models computed without timing anything (FLOPs, sizes, per-layer types and shapes).
 
+    ``names`` holds zoo names or model specs with ``name``, ``build()`` and ``example_input()`` (a
+    :class:`~workbench.measure.user_module.UserModelSpec`: the user's own model, by its counted features).
     Returns the frame (index: model name) and the per-layer table of the models (``measurement_id``
     = model name; FLOPs and bytes per inference, no latency) for layer-based models and spans.
     """
@@ -363,8 +365,9 @@ def zoo_features(names: list[str], *, batch_size: int = 1, dtype: str = "fp32") 
         raise UnknownNameError("dtype", dtype, DTYPE_BYTES)
     batch_size = check_int(batch_size, "batch_size")
     rows, layer_rows = [], []
-    for name in names:
-        spec = zoo.resolve(name)
+    for item in names:
+        spec = item if hasattr(item, "build") else zoo.resolve(item)
+        name = spec.name if hasattr(item, "build") else item
         model = spec.build()
         x = spec.example_input(1)
         recs = mf.layer_breakdown(model, x, repeats=1)
