@@ -3,7 +3,7 @@ selection, all in one Flower simulation on Ray; prints one JSON object as its la
 
     python benchmarks/federated.py [--clients 20] [--rounds 30] [--local-epochs 2] [--model mlp]
 
-Clients get devices, countries and networks in turn from the lists below (phones, Raspberry Pis, Jetsons on
+Clients get devices, countries and networks in turn (``experiments.base_config``: phones, Raspberry Pis, Jetsons on
 grids from clean to coal-heavy, on Wi-Fi and 4G). ``--clients 100`` is the issue's scale check (under 10 min).
 """
 
@@ -28,14 +28,10 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     os.environ.setdefault("FLWR_HOME", tempfile.mkdtemp(prefix="flwr-home-"))
-    from workbench.federated.experiments import compare
+    from workbench.federated.experiments import base_config, compare
 
-    base = {"seed": args.seed, "model": {"name": args.model},
-            "training": {"rounds": args.rounds, "local_epochs": args.local_epochs, "lr": 0.01, "batch_size": 32},
-            "clients": {"count": args.clients, "devices": ["pixel-4", "raspberry-pi-4b", "jetson-nano", "pixel-3-xl"],
-                        "countries": ["FRA", "SWE", "DEU", "POL", "USA", "IND"], "networks": ["wifi", "4g"]},
-            "measure": {"meter": "codecarbon", "calibration_s": 1.0}}
-    out = compare(base)
+    out = compare(base_config(clients=args.clients, rounds=args.rounds, local_epochs=args.local_epochs,
+                              model=args.model, seed=args.seed))
     print(json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in out.items()}))
 
 

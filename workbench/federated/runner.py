@@ -20,7 +20,8 @@ import polars as pl
 from workbench import schema
 from workbench.errors import ParameterError
 from workbench.federated.client_app import ClientPlan, build_client_app
-from workbench.federated.config import FederatedConfig, load_config, parse_config
+from workbench.federated.config import FederatedConfig, parse_config
+from workbench.federated.config_file import load_config
 from workbench.federated.intensity import ClientIntensity
 from workbench.federated.ledger import HOW, ledger_frame, model_work, round_times, totals
 from workbench.federated.local_power import LocalPower, calibrate
@@ -159,7 +160,7 @@ def run_many(configs, *, store=None, verbose: bool = False, ray_address: str | N
     calib_s = time.perf_counter() - t0
     selectors = {e: Selector(c.policy, grids[e].of_client, seed=c.seed, min_participation=c.min_participation)
                  for e, c in cfgs.items()}
-    server = ServerPlan(cfgs)
+    server = ServerPlan(cfgs, started_at=time.perf_counter())
     wall_s = simulate(build_server_app(server, selectors), build_client_app(plan), first.clients,
                       num_cpus=first.num_cpus, client_num_cpus=first.client_num_cpus, ray_address=ray_address,
                       verbose=verbose)

@@ -132,13 +132,17 @@ class ServerPlan:
     history : dict
         Filled during the run: experiment id → list of ``{"round", "accuracy", "time_s"}`` (round 0: initial).
     startup_s : float or None
-        Seconds from the ServerApp's start to the query round's replies (Ray, actors, first messages).
+        Seconds from ``started_at`` (else the ServerApp's start) to the query round's replies (Ray's start,
+        actors, first messages).
+    started_at : float or None
+        ``time.perf_counter()`` when the simulation was asked to start (set by the runner, before Ray starts).
     """
 
     configs: dict
     records: list = field(default_factory=list)
     history: dict = field(default_factory=dict)
     startup_s: float | None = None
+    started_at: float | None = None
     results: dict = field(default_factory=dict)
 
 
@@ -198,7 +202,7 @@ def build_server_app(plan: ServerPlan, selectors: dict[str, Selector]) -> Server
         t0 = time.perf_counter()
         n = next(iter(plan.configs.values())).clients
         pid_of = _node_partition_map(grid, n)
-        plan.startup_s = time.perf_counter() - t0
+        plan.startup_s = time.perf_counter() - (t0 if plan.started_at is None else plan.started_at)
         for exp, cfg in plan.configs.items():
             sel = selectors[exp]
             sel.bind(sorted(pid_of.values()))

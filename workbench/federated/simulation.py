@@ -11,7 +11,11 @@ backend) and needs no address. Before Flower and Ray are used:
   Flower configuration file (the CLI's default config names a remote SuperLink; it is not used here).
 
 Ray starts a new local instance (``address="local"``: never a cluster another process started on this
-machine) with ``num_cpus`` CPUs, no dashboard and no GPUs; each virtual client asks for
+machine) with ``num_cpus`` CPUs, no dashboard and no GPUs, started here (:func:`start_ray`) rather than by
+Flower's backend: Flower's ``ray.init`` adds a ``runtime_env`` (to pass ``PYTHONPATH``), and an actor with a
+runtime environment cannot take the worker process Ray prestarts, so it waits for a new one (3–6 s more on a
+loaded 2-core machine, measured); here ``PYTHONPATH`` goes to Ray's processes by their environment. Flower
+sees Ray initialised, skips its own ``ray.init`` and shuts Ray down at the end. Each virtual client asks for
 ``client_num_cpus`` (fractional allowed), so ``num_cpus / client_num_cpus`` actors train in parallel.
 Flower shuts Ray down at the end of each simulation, so every call pays Ray's start-up (about 10–20 s on
 a loaded 2-core machine): run several experiments in one call (:mod:`.server_app`).
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 
 _QUIET_ENV = {"FLWR_TELEMETRY_ENABLED": "0", "RAY_USAGE_STATS_ENABLED": "0", "RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "0"}
@@ -47,6 +52,28 @@ def backend_config(num_cpus: int, client_num_cpus: float, ray_address: str | Non
     if ray_address:
         init = {"address": ray_address, "logging_level": "ERROR", "log_to_driver": False}
     return {"client_resources": {"num_cpus": float(client_num_cpus), "num_gpus": 0.0}, "init_args": init}
+
+
+def start_ray(num_cpus: int) -> bool:
+    """Start a new local Ray instance for one simulation (see the module docstring); False if one is running.
+
+    Ray's processes inherit this process's ``sys.path`` through ``PYTHONPATH`` (as Flower's ``runtime_env``
+    would give them), so the ClientApp's modules import in the actors wherever they come from.
+    """
+    import ray
+
+    if ray.is_initialized():
+        return False
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([*sys.path, *([old] if old else [])])
+    try:
+        ray.init(**backend_config(num_cpus, 1.0)["init_args"])
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = old
+    return True
 
 
 def simulate(server_app, client_app, num_clients: int, *, num_cpus: int = 2, client_num_cpus: float = 1.0,
@@ -81,13 +108,20 @@ def simulate(server_app, client_app, num_clients: int, *, num_cpus: int = 2, cli
     if not verbose:  # a client that raises is logged by Flower with its traceback; the ledger records it
         logger.setLevel(logging.CRITICAL)
     t0 = time.perf_counter()
+    started = False
     try:
+        started = ray_address is None and start_ray(num_cpus)
         run_simulation(server_app=server_app, client_app=client_app, num_supernodes=int(num_clients),
                        backend_config=backend_config(num_cpus, client_num_cpus, ray_address),
                        verbose_logging=verbose)
     finally:
         logger.setLevel(level)
+        if started:  # Flower shuts Ray down when it ends; not if it raised before its backend started
+            import ray
+
+            if ray.is_initialized():
+                ray.shutdown()
     return time.perf_counter() - t0
 
 
-__all__ = ["backend_config", "offline_environment", "simulate"]
+__all__ = ["backend_config", "offline_environment", "simulate", "start_ray"]
