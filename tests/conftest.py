@@ -1,4 +1,5 @@
-"""Shared test fixtures: data paths, a seed overridable by environment, a temporary store."""
+"""Shared test fixtures: data paths, a seed overridable by environment, a temporary store, and the Brightway
+project (built once per test session: lca, placement and federated tests share it)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,22 @@ def tmp_store(tmp_path):
     from workbench.store import Store
 
     return Store(tmp_path / "runs")
+
+
+@pytest.fixture(scope="session")
+def lca_dir(tmp_path_factory):
+    """A Brightway project in a temporary directory, built once per session (IPCC methods only, a few seconds;
+    the foreground from the real catalog)."""
+    from workbench.lca.project import setup_project
+
+    path = tmp_path_factory.mktemp("brightway")
+    setup_project(path, method_set="ipcc")
+    return path
+
+
+@pytest.fixture
+def bw(lca_dir):
+    """``bw2data`` pointed at the session project (and the project made current)."""
+    from workbench.lca.project import open_project
+
+    return open_project(lca_dir)

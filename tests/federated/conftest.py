@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.lca.conftest import lca_dir  # noqa: F401 - a fixture, used by name
 from workbench.federated.config_file import load_experiments
 
 DATA = Path(__file__).parent / "data"
