@@ -147,3 +147,24 @@ def test_clock_follows_threads():
     assert latency.mode(profiler.ProfileSettings(threads=2, normalise="reference")) == "reference"
     with pytest.raises(UnknownNameError, match="unknown normalisation 'duo'"):
         profiler.ProfileSettings(normalise="duo")
+
+
+def test_models_timed_together_share_the_run_and_each_recover_their_speed():
+    # two models (1 ms and 3 ms a call) and the reference in random order every round, under a 1.7x phase
+    # over the first 100 ms: the contended blocks of each are re-run after it; both envelopes are exact
+    host = Host([(0.0, 100.0, 1.7)])
+    cal = ref.calibration_from_blocks([REF_MS] * 8, "thread-cpu")
+    a, b = interleaved.time_interleaved_many([host.work(1.0), host.work(3.0)], cal, repeats=50, warmup=0,
+                                             blocks=5, reference=host.work(REF_MS), rng=np.random.default_rng(2),
+                                             clock=host.clock)
+    assert a.normalised.envelope_ms == pytest.approx(1.0, rel=1e-6)
+    assert b.normalised.envelope_ms == pytest.approx(3.0, rel=1e-6)
+    for got in (a, b):
+        assert got.rounds == 5 + got.reruns and got.normalised.contended >= 1
+        assert got.normalised.norm_ms_p50 == pytest.approx(got.normalised.envelope_ms, rel=0.03)
+
+
+def test_duet_needs_one_thread():
+    with pytest.raises(ParameterError, match="duet mode times one intra-op thread"):
+        with latency.calibrated(profiler.ProfileSettings(threads=2, normalise="duet")):
+            pass
