@@ -199,13 +199,15 @@ def tradeoff_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: st
     if x_low and x_high:
         layers.append(base.mark_rule(strokeWidth=1.5, opacity=0.6).encode(
             x=alt.X(f"{x_low}:Q", scale=xs), x2=f"{x_high}:Q", y=alt.Y(f"{y}:Q", scale=ys)))
-    if shapes:
+    if shapes:  # sizes from a column of their own: a size legend on the colour field would hide the legend
         sizes = {v: 260 - 170 * i / max(1, len(values) - 1) for i, v in enumerate(values)}
-        layers.append(base.mark_point(filled=False, strokeWidth=2, opacity=1).encode(
-            y=alt.Y(f"{y}:Q", title=y_title, scale=ys),
+        sized = data.assign(marker_size=[sizes[v] for v in data[color]])
+        layers.append(alt.Chart(sized).mark_point(filled=False, strokeWidth=2, opacity=1).encode(
+            x=alt.X(f"{x}:Q", title=x_title, scale=xs), y=alt.Y(f"{y}:Q", title=y_title, scale=ys),
+            color=enc["color"], tooltip=cols,
             shape=alt.Shape(f"{color}:N", title=color, scale=alt.Scale(domain=values, range=[
                 theme.SHAPES[i % len(theme.SHAPES)] for i in range(len(values))])),
-            size=alt.Size(f"{color}:N", legend=None, scale=alt.Scale(domain=values, range=[sizes[v] for v in values]))))
+            size=alt.Size("marker_size:Q", legend=None, scale=None)))
     else:
         layers.append(base.mark_point(filled=True, size=80, opacity=1).encode(
             y=alt.Y(f"{y}:Q", title=y_title, scale=ys), **({"shape": enc["shape"]} if "shape" in enc else {})))

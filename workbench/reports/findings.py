@@ -42,8 +42,10 @@ def overview_findings(size: pl.DataFrame, measured: pl.DataFrame, runs: pl.DataF
                        f"of {baseline} across {spelled(size['model'].n_unique())} models.")
         lat = _ratio_range(measured, "latency_ms_p50", col)
         if lat:
+            r = measured.filter((pl.col("metric") == "latency_ms_p50") & pl.col(col).is_not_null())
+            slower = r.filter(pl.col(col) > 1).height
             out.append(f"Its median latency is {num(lat[0], '.2f')}× ({lat[1]}) to {num(lat[2], '.2f')}× ({lat[3]}) "
-                       f"that of {baseline} on this CPU: quantization pays off in size more reliably than in time.")
+                       f"that of {baseline} on this CPU: slower for {spelled(slower)} of {spelled(r.height)} models.")
         e = _ratio_range(measured, "energy_j", col)
         if e:
             out.append(f"Energy per inference changes by {num(e[0], '.2f')}× to {num(e[2], '.2f')}×; these energy "
@@ -194,9 +196,9 @@ def placement_findings(splits: pl.DataFrame, sweep: pl.DataFrame, heur: pl.DataF
     if feas.height:
         best = feas.sort("latency_ms").group_by("technology", maintain_order=True).first().sort("technology")
         if best["assignment"].n_unique() == 1:
+            lo, hi = num(best["latency_ms"].min(), ".3g"), num(best["latency_ms"].max(), ".3g")
             out.append(f"On every access link ({listed(best, 'technology')}) the fastest assignment is "
-                       f"{best['assignment'][0]} ({num(best['latency_ms'].min(), '.3g')}–"
-                       f"{num(best['latency_ms'].max(), '.3g')} ms).")
+                       f"{best['assignment'][0]} ({lo if lo == hi else f'{lo}–{hi}'} ms).")
         else:
             out.append("Fastest assignment per access link: " + "; ".join(
                 f"{r['technology']} {num(r['latency_ms'], '.3g')} ms ({r['assignment']})"
