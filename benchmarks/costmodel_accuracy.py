@@ -97,10 +97,12 @@ def unconfirmed(store_dir: Path, tol: float) -> list[str]:
     """Variants (and operator blocks in use) whose two lowest per-pass medians differ by more than ``tol``."""
     import polars as pl
 
+    from workbench.costmodels.features import latency_label
     from workbench.measure.kernels import FAMILY
     from workbench.store import Store
 
-    df = Store(store_dir).read().sort("latency_ms_p50")
+    # the figure the models train on (--label): the robust latency_ms_norm where rows have it
+    df = latency_label(Store(store_dir).read(), LABEL["latency"]).sort("latency_ms_p50")
     df = df.filter((pl.col("model_family") != FAMILY) | pl.col("model").is_in(list(KERNELS)))
     g = df.group_by("model").agg(pl.col("latency_ms_p50").head(2).alias("two"))
     out = []
