@@ -128,18 +128,20 @@ def test_codecarbon_meter_says_tdp_estimate_without_sensors():
 
     m = get_meter("codecarbon")
     m.start()
-    t0 = time.perf_counter()
+    t0 = time.perf_counter()  # start() has returned: its hardware probe is over
     x = 0
     while time.perf_counter() - t0 < 0.3:
         x += 1
     r = m.stop()
+    t1 = time.perf_counter()
     rapl_present = bool(list(__import__("pathlib").Path("/sys/class/powercap").glob("intel-rapl:*")))
     assert r.method == ("rapl" if rapl_present else "tdp-estimate")
     assert r.energy_j > 0 and np.isfinite(r.power_w)
     assert r.details["meter"] == "codecarbon"
     # the window is the busy loop, not codecarbon's hardware probe in start(): else the average power
-    # of a first window is diluted by the probe's duration
-    assert r.duration_s == pytest.approx(0.3, abs=0.15)
+    # of a first window is diluted by the probe's duration. Bounds, not a timed tolerance: the window holds
+    # the 0.3 s loop and lies between start()'s return and stop()'s return (however loaded the machine is)
+    assert 0.3 <= r.duration_s <= t1 - t0 + 1e-3
 
 
 @pytest.mark.parametrize("text, message", [
