@@ -74,7 +74,11 @@ def test_own_cpu_note_states_the_counts_of_its_runs(evaluation):
     n_variants, n_families = ev.runs.rows["model"].n_unique(), ev.runs.rows["model_family"].n_unique()
     assert f"{n_variants} zoo grid variants of {n_families} families," in note
     assert f"with {ev.runs.threads} intra-op thread(s)" in note
-    assert f"median of {ev.runs.rows['repeats'][0]} timed calls" in note
+    repeats = sorted(set(ev.runs.rows["repeats"].drop_nulls().to_list()))
+    assert f"{', '.join(map(str, repeats))} timed calls" in note
+    methods = set(ev.runs.rows["latency_method"].drop_nulls().to_list()) - {"wall"}
+    # the profiler's one-thread rows are normalised (issue 21): the note names how, not "the median"
+    assert methods and all(f"`{m}`" in note for m in methods) and "normalised from" in note
     assert f"{len(ev.runs.profiled)} network(s) were profiled" in note
     assert f"scores all {len(zoo.grid_names())} grid variants" in note
     assert f"their {round(100 * ev.interval)} % conformal interval" in note
@@ -83,7 +87,9 @@ def test_own_cpu_note_states_the_counts_of_its_runs(evaluation):
     assert f"the lowest MAPE is {best['kind']}'s ({best['mape']:.2f}," in note
     widest = overall["median_interval_factor"].max()  # ∞ with 6 rows: ⌈7·0.9⌉ > 6, an open interval
     assert f"median factor of ×/÷ {num(widest, '.3g')}" in note
-    y = ev.runs.rows.group_by("model").agg(pl.col("latency_ms_p50").min())["latency_ms_p50"]
+    # the label the models train on: the normalised latency where a row has it (issue 21), else the raw median
+    label = pl.coalesce("latency_ms_norm", "latency_ms_p50").alias("label")
+    y = ev.runs.rows.with_columns(label).group_by("model").agg(pl.col("label").min())["label"]
     assert f"span {y.min():.3g}–{y.max():.3g} ms" in note
 
 

@@ -24,7 +24,7 @@ from workbench.costmodels.training import TARGET, TrainingRuns, check_training_k
 from workbench.costmodels.validation import evaluate_family_out
 from workbench.errors import ParameterError
 from workbench.reports.sections import WITHIN10_TOLERANCE, listed, metric_frame, num, percent
-from workbench.schema import OPERATOR_FAMILY
+from workbench.schema import LATENCY_METHODS, OPERATOR_FAMILY
 
 
 @dataclass(frozen=True)
@@ -135,11 +135,16 @@ def own_cpu_note(ev: OwnCpuEvaluation) -> str:
     load = ""
     if hasattr(os, "getloadavg"):
         load = f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores when this was rendered)"
+    methods = sorted(set(rows["latency_method"].drop_nulls().to_list()) - {"wall"}) \
+        if "latency_method" in rows.columns else []
+    calls = f"{', '.join(map(str, repeats))} timed calls"
+    label = (f"each latency is normalised from {calls} ({'; '.join(f'`{m}`: {LATENCY_METHODS[m]}' for m in methods)})"
+             if methods else f"each latency is the median of {calls}")
     lines = [
         f"**Training set:** {len(y)} zoo grid variants of {ev.meta.loc[~ops, 'model_family'].nunique()} "
         f"families{blocks}, measured on *{ev.runs.device_name}* (this machine) in {listed(rows, 'dtype')} at batch "
-        f"size {listed(rows, 'batch_size')} with {ev.runs.threads} intra-op thread(s); each latency is the median "
-        f"of {', '.join(map(str, repeats))} timed calls, and of repeated runs of a variant the fastest is kept. "
+        f"size {listed(rows, 'batch_size')} with {ev.runs.threads} intra-op thread(s); {label}, and of repeated runs of a variant the "
+        "fastest is kept. "
         f"Measured latencies span {y.min():.3g}–{y.max():.3g} ms. {len(ev.runs.profiled)} network(s) were "
         "profiled for this render; the others came from the run store.",
         "",
