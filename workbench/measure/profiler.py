@@ -9,11 +9,9 @@ wall time ÷ inferences, so a meter's start/stop overhead does not inflate it.
 
 from __future__ import annotations
 
-import importlib.metadata as md
 import json
 import logging
 import os
-import platform
 import re
 import sys
 import time
@@ -30,6 +28,11 @@ from workbench.checks import check_int, check_number
 from workbench.errors import ParameterError, UnknownNameError
 from workbench.measure import features, latency, timing, zoo
 from workbench.measure.energy import EnergyMeter, get_meter
+from workbench.measure.host import (  # re-exported: callers import them from here
+    cpu_device_info,
+    cpu_model,
+    software_versions,
+)
 from workbench.store import LAYER_SHAPE_COLUMNS, Store, layer_frame, new_run_id
 
 DTYPES = ("fp32", "int8")
@@ -41,40 +44,13 @@ calls or each block relative to the reference around it; ``duet`` runs the refer
 same time (one thread, two cores); ``none`` times back-to-back calls and leaves ``latency_ms_norm`` null."""
 
 
-def cpu_model() -> str:
-    """CPU model string (``/proc/cpuinfo`` on Linux, ``platform.processor()`` elsewhere)."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def device_info(device: str = "cpu", device_class: str | None = None) -> dict:
     """Name, class, CPU and accelerator of the device a run executes on."""
-    cpu = cpu_model()
     if device.startswith("cuda"):
         gpu = torch.cuda.get_device_name(torch.device(device))
-        return {"device_name": gpu, "device_class": device_class or "cloud-gpu", "cpu_model": cpu,
+        return {"device_name": gpu, "device_class": device_class or "cloud-gpu", "cpu_model": cpu_model(),
                 "accelerator": gpu}
-    server = any(k in cpu for k in ("Xeon", "EPYC", "Graviton", "Neoverse", "Ampere"))
-    cls = device_class or ("server-cpu" if server else "desktop-cpu")
-    return {"device_name": f"{cpu} ({os.cpu_count()} cores)", "device_class": cls, "cpu_model": cpu,
-            "accelerator": None}
-
-
-def software_versions() -> dict:
-    """Versions of Python and of the packages behind a measurement (recorded in ``software_versions``)."""
-    out = {"python": platform.python_version()}
-    for pkg in ("torch", "torchao", "codecarbon", "continuum-workbench"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            pass
-    return out
+    return cpu_device_info(device_class)
 
 
 def quantize_int8_dynamic(model: torch.nn.Module) -> torch.nn.Module:
