@@ -107,26 +107,6 @@ def experiment_scenarios(ledger: pl.DataFrame, experiment: str | None = None) ->
 ENGINES = ("brightway", "sweep")
 
 
-def _sweep(data: dict) -> dict:
-    """Operational, network, embodied and total [kg CO2e] of one scenario by :func:`workbench.lca.evaluate`."""
-    rs = lca.resolve(lca.parse_scenario(data))
-    g = rs.carbon_intensity_g_per_kwh / 1e3
-    parts = dict.fromkeys(("operational", "network", "embodied", "total"), 0.0)
-    for d in rs.devices:
-        out = lca.evaluate(grid_kgco2e_per_kwh=g, energy_kwh=d.energy_kwh, count=d.count, pue=d.pue,
-                           manufacturing_kgco2e=d.embodied_kgco2e if d.embodied_included else 0.0,
-                           hours=d.hours if d.embodied_included else 0.0,
-                           lifetime_years=d.lifetime_years if d.embodied_included else 1.0,
-                           utilization=d.utilization)
-        for k in parts:
-            parts[k] += float(out[f"{k}_kgco2e"])
-    for nw in rs.network:
-        out = lca.evaluate(grid_kgco2e_per_kwh=g, energy_kwh=0.0, gigabytes=nw.gigabytes, kwh_per_gb=nw.kwh_per_gb)
-        parts["network"] += float(out["network_kgco2e"])
-        parts["total"] += float(out["total_kgco2e"])
-    return {f"{k}_kgco2e": v for k, v in parts.items()}
-
-
 def experiment_footprint(ledger: pl.DataFrame, experiment: str | None = None, *, engine: str = "brightway",
                          lca_dir=None, method=None) -> dict:
     """Brightway footprint of an experiment's ledger: the sum over its per-grid scenarios.
@@ -156,7 +136,7 @@ def experiment_footprint(ledger: pl.DataFrame, experiment: str | None = None, *,
     rows, method_name = [], "lca.sweep.evaluate (kg CO2-eq)"
     for data in experiment_scenarios(ledger, experiment):
         if engine == "sweep":
-            res = _sweep(data)
+            res = lca.evaluate_resolved(lca.resolve(lca.parse_scenario(data)))
         else:
             res = lca.footprint_dict(data, method=method, lca_dir=lca_dir)
             method_name = res["method"]

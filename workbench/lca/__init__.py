@@ -32,6 +32,7 @@ _EXPORTS = {
     "DEFAULT_METHOD": "workbench.lca.project",
     "UnitImpacts": "workbench.lca.sweep",
     "evaluate": "workbench.lca.sweep",
+    "evaluate_resolved": "workbench.lca.sweep",
     "sweep": "workbench.lca.sweep",
     "monte_carlo": "workbench.lca.uncertainty",
 }

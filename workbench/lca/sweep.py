@@ -149,6 +149,32 @@ def evaluate(*, grid_kgco2e_per_kwh, energy_kwh, count=1.0, pue=1.0, manufacturi
             "total_kgco2e": operational + embodied + network, "energy_kwh": facility + network_kwh}
 
 
+def evaluate_resolved(rs) -> dict:
+    """One resolved scenario (:func:`workbench.lca.resolve`) through :func:`evaluate`, summed over its devices and
+    network transfers: the vectorised engine's answer for what the Brightway engine computes from the same file.
+
+    Returns
+    -------
+    dict of float
+        ``operational_kgco2e``, ``embodied_kgco2e``, ``network_kgco2e``, ``total_kgco2e`` [kg CO2-eq] and
+        ``energy_kwh`` [kWh] (facility energy of the devices plus the network's).
+    """
+    g = rs.carbon_intensity_g_per_kwh / 1e3
+    out = dict.fromkeys(("operational_kgco2e", "embodied_kgco2e", "network_kgco2e", "total_kgco2e", "energy_kwh"),
+                        0.0)
+    parts = [evaluate(grid_kgco2e_per_kwh=g, energy_kwh=d.energy_kwh, count=d.count, pue=d.pue,
+                      manufacturing_kgco2e=d.embodied_kgco2e if d.embodied_included else 0.0,
+                      hours=d.hours if d.embodied_included else 0.0,
+                      lifetime_years=d.lifetime_years if d.embodied_included else 1.0,
+                      utilization=d.utilization) for d in rs.devices]
+    parts += [evaluate(grid_kgco2e_per_kwh=g, energy_kwh=0.0, gigabytes=nw.gigabytes, kwh_per_gb=nw.kwh_per_gb)
+              for nw in rs.network]
+    for part in parts:
+        for k in out:
+            out[k] += float(part[k])
+    return out
+
+
 SWEEP_COLUMNS = ("country", "device", "count", "power_w", "hours", "pue", "lifetime_years", "utilization",
                  "gigabytes", "technology")
 

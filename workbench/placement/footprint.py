@@ -300,12 +300,10 @@ def placement_footprint(problem: ChainProblem, assignment, *, requests=1, embodi
         if engine == "brightway":
             out = lca.footprint_dict(s.data, method=method, lca_dir=lca_dir)
             method_name = out["method"]
-            kg = {k: out[f"{k}_kgco2e"] for k in ("operational", "embodied", "network", "total")}
-            energy = out["energy_kwh"]
         else:
-            kg, energy = _sweep(lca.resolve(s.scenario()))
-        rows.append({"tier": s.tier, "link": s.link, "energy_kwh": energy,
-                     **{f"{k}_g": v * 1e3 for k, v in kg.items()}})
+            out = lca.evaluate_resolved(lca.resolve(s.scenario()))
+        rows.append({"tier": s.tier, "link": s.link, "energy_kwh": out["energy_kwh"],
+                     **{f"{k}_g": out[f"{k}_kgco2e"] * 1e3 for k in ("operational", "embodied", "network", "total")}})
     total = {k: math.fsum(row[f"{k}_g"] for row in rows) for k in ("operational", "embodied", "network", "total")}
     return {
         **{f"{k}_g": v for k, v in total.items()},
@@ -316,25 +314,3 @@ def placement_footprint(problem: ChainProblem, assignment, *, requests=1, embodi
         "assignment": [problem.tiers[t].name for t in check_assignment(problem, assignment)],
         "engine": engine, "method": method_name if engine == "brightway" else "lca.sweep.evaluate (kg CO2-eq)",
     }
-
-
-def _sweep(rs) -> tuple[dict, float]:
-    """Operational, embodied, network and total [kg CO2-eq] and grid energy [kWh] of a resolved tier scenario."""
-    g = rs.carbon_intensity_g_per_kwh / 1e3
-    parts = {"operational": 0.0, "embodied": 0.0, "network": 0.0, "total": 0.0}
-    energy = 0.0
-    for d in rs.devices:
-        out = lca.evaluate(grid_kgco2e_per_kwh=g, energy_kwh=d.energy_kwh, count=d.count, pue=d.pue,
-                           manufacturing_kgco2e=d.embodied_kgco2e if d.embodied_included else 0.0,
-                           hours=d.hours if d.embodied_included else 0.0,
-                           lifetime_years=d.lifetime_years if d.embodied_included else 1.0,
-                           utilization=d.utilization)
-        for k in parts:
-            parts[k] += float(out[f"{k}_kgco2e"])
-        energy += float(out["energy_kwh"])
-    for nw in rs.network:
-        out = lca.evaluate(grid_kgco2e_per_kwh=g, energy_kwh=0.0, gigabytes=nw.gigabytes, kwh_per_gb=nw.kwh_per_gb)
-        parts["network"] += float(out["network_kgco2e"])
-        parts["total"] += float(out["total_kgco2e"])
-        energy += float(out["energy_kwh"])
-    return parts, energy
