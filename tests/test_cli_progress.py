@@ -8,13 +8,9 @@ import sys
 
 import pytest
 
+from tests.progress_fakes import FakeTerminal
 from workbench.cli import build_parser
 from workbench.cli.progress import progress_bar
-
-
-class FakeTerminal(io.StringIO):
-    def isatty(self):
-        return True
 
 
 @pytest.mark.parametrize("argv", [["footprint", "s.toml"], ["compress"], ["cascade"], ["import", "codecarbon", "x"]])

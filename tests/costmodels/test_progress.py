@@ -1,11 +1,11 @@
 """Progress hooks of fit and evaluate: the same model and metrics with and without; no bar off a terminal."""
 
-import io
 import sys
 
 import numpy as np
 import pytest
 
+from tests.progress_fakes import FakeTerminal, Recorder
 from workbench.cli import build_parser, main
 
 MODELS = [f"mlp-w{w}-d{d}-r{r}" for w in (0.25, 1) for d in (1, 2) for r in (8, 16)] + \
@@ -19,20 +19,6 @@ def store_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("runs")
     profile(MODELS, repeats=5, warmup=1, layer_repeats=1, threads=1, meter="none", store=d)
     return d
-
-
-class Recorder:
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, iterable, total=None, desc=None):
-        self.calls.append((total, desc))
-        return iter(list(iterable))
-
-
-class FakeTerminal(io.StringIO):
-    def isatty(self):
-        return True
 
 
 def test_flags():

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import sys
 
 import pytest
 
 from tests.datasets.test_import_store import _emissions, _write_with_codecarbon
+from tests.progress_fakes import FakeTerminal, Recorder
 from workbench import datasets
 from workbench.cli import main
 from workbench.store import Store
-
-
-class Recorder:
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, iterable, total=None, desc=None):
-        self.calls.append((total, desc))
-        return iter(list(iterable))
-
-
-class FakeTerminal(io.StringIO):
-    def isatty(self):
-        return True
 
 
 def test_import_is_the_same_with_a_progress_hook(tmp_path):

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 from pathlib import Path
 
+from tests.progress_fakes import FakeTerminal, Recorder
 from workbench.cli import main
 from workbench.lca.footprint import footprint_dict
 
 SCENARIO = Path(__file__).resolve().parents[2] / "data" / "scenarios" / "example.toml"
-
-
-class Recorder:
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, iterable, total=None, desc=None):
-        self.calls.append((total, desc))
-        return iter(list(iterable))
-
-
-class FakeTerminal(io.StringIO):
-    def isatty(self):
-        return True
 
 
 def test_monte_carlo_is_the_same_with_a_progress_hook(lca_dir):

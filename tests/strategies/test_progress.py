@@ -7,26 +7,13 @@ import sys
 
 import pytest
 
+from tests.progress_fakes import FakeTerminal, Recorder
 from workbench.cli import main
 from workbench.strategies.compression_experiments import run_compression
 from workbench.strategies.staged_experiments import run_cascade, run_early_exit
 
 # latency and energy are measured again on each run; everything else is a function of the seed
 DETERMINISTIC = ["model", "strategy", "dtype", "batch_size", "params", "flops", "weight_bytes", "accuracy"]
-
-
-class Recorder:
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, iterable, total=None, desc=None):
-        self.calls.append((total, desc))
-        return iter(list(iterable))
-
-
-class FakeTerminal(io.StringIO):
-    def isatty(self):
-        return True
 
 
 def test_compression_is_the_same_with_a_progress_hook(splits, fast_settings):
