@@ -17,6 +17,10 @@ thread, the median thread CPU time in ``latency_ms_cpu_p50``; the normalising on
 calibration and the per-layer clock and slowdown. CUDA runs are not normalised (the reference is a CPU
 workload): ``latency_method`` ``wall``.
 
+:func:`measure_latency` times a torch model and its layers; :func:`measure_call` times any callable (an
+onnxruntime session, :mod:`workbench.measure.ort_runtime`) with the same protocol, clocks, columns and notes,
+without the per-layer breakdown.
+
 Per layer, ``latency_ms`` of the layer table is the raw ``layer_statistic`` over the repeats (the fastest
 for ``envelope``, else the median) on ``layer_clock`` (thread CPU time with one thread, else wall);
 ``layer_slowdown`` is the reference's slowdown around (interleaved) or during
@@ -89,8 +93,9 @@ def time_together(pairs, settings, calibration) -> list:
 
     Parameters
     ----------
-    pairs : list of (nn.Module, Tensor)
-        Each model as it runs and its batch.
+    pairs : list of (callable, batch)
+        Each model as it runs and its batch (an ``nn.Module`` and a tensor, or an onnxruntime session wrapper
+        and an array: anything called as ``model(x)``).
     settings : ProfileSettings
     calibration : Calibration
         From :func:`calibrated`.
@@ -98,7 +103,7 @@ def time_together(pairs, settings, calibration) -> list:
     Returns
     -------
     list of InterleavedResult
-        To pass to :func:`measure_latency` as ``timed``, in order.
+        To pass to :func:`measure_latency` (or :func:`measure_call`) as ``timed``, in order.
 
     Raises
     ------
@@ -115,6 +120,88 @@ def time_together(pairs, settings, calibration) -> list:
     with torch.inference_mode():
         return interleaved.time_interleaved_many(calls, cal, repeats=settings.repeats, warmup=settings.warmup,
                                                  blocks=settings.blocks, reference=reference.default_reference())
+
+
+def _calibration_on(calibration, clock: str) -> reference.Calibration:
+    """``calibration`` where it is an interleaved run's on ``clock``, else a fresh one on ``clock``."""
+    if isinstance(calibration, reference.Calibration) and calibration.clock == clock:
+        return calibration
+    return reference.calibrate(clock=clock)
+
+
+def _duet_reference(calibration) -> duet.DuetReference:
+    if not isinstance(calibration, duet.DuetReference):
+        raise ParameterError("duet mode needs the run's DuetReference. Fix: profile inside "
+                             "`with latency.calibrated(settings) as calibration:` and pass it.")
+    return calibration
+
+
+def _figures(got, cal: reference.Calibration, settings, details: dict) -> tuple[dict, dict, list[str]]:
+    """The latency columns, ``config_json["latency"]`` and the notes from a timed run (``got``) and ``details``
+    specific to the caller (per-layer clock, model core)."""
+    n = got.normalised
+    details = {**got.details(), "calibration": cal.as_dict(), "reference": reference.ReferenceWorkload.KERNELS,
+               **details}
+    if mode(settings) == "envelope":
+        details["method"] = f"envelope-{reference.ENVELOPE_NAME}/{cal.clock}"
+    norm = n.envelope_ms if mode(settings) == "envelope" else n.norm_ms_p50
+    cols = {"latency_ms_cpu_p50": got.cpu_ms_p50, "latency_ms_norm": norm,
+            "latency_method": details["method"], "contended_blocks": n.contended}
+    return cols, details, list(n.flags)
+
+
+def measure_call(call, settings, calibration=None, timed=None, *, reference_block=None, clock=None):
+    """Latency of any callable (an onnxruntime session's ``run``, a compiled model) under ``settings.normalise``,
+    without a per-layer breakdown: the network-level half of :func:`measure_latency`.
+
+    The protocol, clocks and columns are the torch profiler's: with one intra-op thread (``settings.threads``,
+    or torch's where it is ``None``) the calls are timed on the calling thread's CPU clock, which covers the
+    work only where the callable computes on the calling thread (true of PyTorch and of onnxruntime with
+    ``intra_op_num_threads=1``, :mod:`workbench.measure.ort_runtime`); the reference blocks run with the
+    caller's torch threads, as at calibration (call it inside :func:`workbench.measure.timing.num_threads`).
+
+    Parameters
+    ----------
+    call : callable
+        One call, no arguments (its result is ignored).
+    settings : ProfileSettings
+        ``repeats``, ``warmup``, ``blocks``, ``threads``, ``device`` and ``normalise``.
+    calibration : Calibration or DuetReference, optional
+        From :func:`calibrated`; an interleaved run calibrates here when it is missing or on another clock.
+    timed : InterleavedResult, optional
+        The call's timing from :func:`time_together` (or a replay): only the columns are built here.
+    reference_block, clock : callable, optional
+        Replay hooks passed to :func:`~workbench.measure.interleaved.time_interleaved` (tests: a fake host's
+        reference block and clock [ns]).
+
+    Returns
+    -------
+    (LatencyStats, dict, dict, list of str)
+        Wall-clock statistics, the latency schema columns, the details for ``config_json["latency"]`` and
+        the notes (flags).
+    """
+    threads = settings.threads or torch.get_num_threads()
+    name = "wall" if settings.device.startswith("cuda") else reference.clock_for(threads)
+    if not _normalising(settings):
+        lat = timing.time_forward(lambda _x: call(), None, repeats=settings.repeats, warmup=settings.warmup,
+                                  device=settings.device, cpu=name == "thread-cpu")
+        return lat, {"latency_ms_cpu_p50": lat.cpu_ms_p50, "latency_method": "wall"}, \
+            {"method": "wall", "clock": name}, []
+    if mode(settings) == "duet":
+        d = _duet_reference(calibration)
+        cal = d.calibration
+        got = timed or duet.time_duet(call, d, repeats=settings.repeats, warmup=settings.warmup,
+                                      blocks=settings.blocks)
+        extra = {"model_core": d.model_core}
+    else:
+        cal = _calibration_on(calibration, name)
+        got = timed or interleaved.time_interleaved(call, cal, repeats=settings.repeats, warmup=settings.warmup,
+                                                    blocks=settings.blocks,
+                                                    reference=reference_block or reference.default_reference(),
+                                                    clock=clock)
+        extra = {}
+    cols, details, flags = _figures(got, cal, settings, extra)
+    return got.wall, cols, details, flags
 
 
 def measure_latency(model, x, settings, calibration=None, timed=None):
@@ -153,21 +240,17 @@ def measure_latency(model, x, settings, calibration=None, timed=None):
 
     statistic = "min" if mode(settings) == "envelope" else "median"
     if mode(settings) == "duet":
-        if not isinstance(calibration, duet.DuetReference):
-            raise ParameterError("duet mode needs the run's DuetReference. Fix: profile inside "
-                                 "`with latency.calibrated(settings) as calibration:` and pass it.")
-        cal = calibration.calibration
+        d = _duet_reference(calibration)
+        cal = d.calibration
         with torch.inference_mode():
-            got = duet.time_duet(call, calibration, repeats=settings.repeats, warmup=settings.warmup,
-                                 blocks=settings.blocks)
+            got = duet.time_duet(call, d, repeats=settings.repeats, warmup=settings.warmup, blocks=settings.blocks)
             t0 = time.monotonic_ns()
             layer_lat = features.layer_breakdown(model, x, repeats=settings.layer_repeats, clock=tick)
-            during = calibration.blocks(t0, time.monotonic_ns())
+            during = d.blocks(t0, time.monotonic_ns())
         layer_slowdown = float(np.median(during[:, 2])) / 1e6 / cal.reference_ms if len(during) else 1.0
-        extra = {"model_core": calibration.model_core}
+        extra = {"model_core": d.model_core}
     else:
-        cal = calibration if isinstance(calibration, reference.Calibration) and calibration.clock == clock \
-            else reference.calibrate(clock=clock)
+        cal = _calibration_on(calibration, clock)
         ref_block = reference.default_reference()
         with torch.inference_mode():
             got = timed or interleaved.time_interleaved(call, cal, repeats=settings.repeats, warmup=settings.warmup,
@@ -178,13 +261,6 @@ def measure_latency(model, x, settings, calibration=None, timed=None):
             after = reference.time_reference(ref_block, 2, tick)
         layer_slowdown = float(np.median(before + after)) / cal.reference_ms
         extra = {}
-    n = got.normalised
-    details = {**got.details(), "calibration": cal.as_dict(), "reference": reference.ReferenceWorkload.KERNELS,
-               "layer_clock": clock, "layer_statistic": statistic, "layer_slowdown": round(layer_slowdown, 4),
-               **extra}
-    if mode(settings) == "envelope":
-        details["method"] = f"envelope-{reference.ENVELOPE_NAME}/{clock}"
-    norm = n.envelope_ms if mode(settings) == "envelope" else n.norm_ms_p50
-    cols = {"latency_ms_cpu_p50": got.cpu_ms_p50, "latency_ms_norm": norm,
-            "latency_method": details["method"], "contended_blocks": n.contended}
-    return got.wall, cols, details, list(n.flags), layer_lat
+    cols, details, flags = _figures(got, cal, settings, {"layer_clock": clock, "layer_statistic": statistic,
+                                                         "layer_slowdown": round(layer_slowdown, 4), **extra})
+    return got.wall, cols, details, flags, layer_lat
