@@ -7,10 +7,17 @@ Prints the setup, the summary table per policy, then one JSON object as the last
   names it; target ≥ 0.13 (ALERT's reported figure, Wan et al., USENIX ATC 2020);
 - ``gap_to_oracle_energy``: that policy's device energy per request ÷ the oracle's − 1 (target ≤ 0.03); the
   oracle minimises SLO misses first, then energy, so a policy that misses more can be cheaper (negative gap);
+- ``gap_to_oracle_energy_clairvoyant``: the same for the **non-causal** one-step clairvoyant policy
+  (:class:`~workbench.adaptive.policies.Clairvoyant`: the interval's actual bandwidth, RTT and slowdown, nothing
+  of later intervals): the information ceiling of any per-interval policy with perfect nowcasts;
+  ``..._clairvoyant_bw`` when only the bandwidth is nowcast (RTT and slowdown: the last observation);
+- ``gap_to_oracle_energy_matched_miss``: the best policy against the oracle allowed as many misses as the
+  policy had (:func:`~workbench.adaptive.oracle.plan_max_misses`; without a budget only, else ``null``);
 - ``slo_miss_rate``: per policy (misses ÷ requests); ``accuracy`` per policy;
 - ``accuracy_drop_pt_vs_static``: (static's accuracy − the best policy's) × 100 (target ≤ 1);
 - ``carbon_saving_vs_static``: 1 − carbon of the best policy ÷ static's, and ``carbon_saving_vs_static_mpc``;
-- ``decisions_per_s``: the predictive policy's decisions per second on the evaluation part (target ≥ 10,000).
+- ``decisions_per_s``: the predictive policy's decisions per second on the evaluation part (target ≥ 10,000);
+  ``decisions_per_s_conformal`` with conformal quantiles (``predictive-conformal`` in the tables).
 
 Setup (every figure labelled in the printed ``setup``):
 
@@ -45,6 +52,9 @@ import polars as pl
 
 from workbench.adaptive import CarbonMPC, Predictive, Reactive, StaticBest, decisions_per_s, run, tables
 from workbench.adaptive.example import VARIANTS, example_problem, example_scenario, example_space
+from workbench.adaptive.oracle import plan_max_misses
+from workbench.adaptive.policies import Clairvoyant
+from workbench.adaptive.scenario import interval_costs
 
 
 def main() -> None:
@@ -77,17 +87,30 @@ def main() -> None:
     obj, floor = "device_energy_j", args.accuracy_floor
     pols = [StaticBest(objective=obj, accuracy_floor=floor, slo_miss_max=args.static_miss_max), Reactive(objective=obj, accuracy_floor=floor),
             Predictive(objective=obj, accuracy_floor=floor, probability=args.probability),
-            CarbonMPC(objective="carbon_g", accuracy_floor=floor, probability=args.probability)]
+            CarbonMPC(objective="carbon_g", accuracy_floor=floor, probability=args.probability),
+            Predictive(objective=obj, accuracy_floor=floor, probability=args.probability, quantiles="conformal",
+                       name="predictive-conformal"),
+            Clairvoyant(objective=obj, accuracy_floor=floor),
+            Clairvoyant(objective=obj, accuracy_floor=floor, knows=("bandwidth_mbps",), name="clairvoyant-bw")]
     res = run(space, sc, pols, objective=obj, accuracy_floor=floor)
-    tuning, _ = sc.split(0.5)
+    tuning, evaluation = sc.split(0.5)
     pred = Predictive(objective=obj, accuracy_floor=floor, probability=args.probability).fit(space, tuning)
     dps = decisions_per_s(pred, space, sc, start=len(tuning))
+    conf = Predictive(objective=obj, accuracy_floor=floor, probability=args.probability,
+                      quantiles="conformal").fit(space, tuning)
+    dps_conformal = decisions_per_s(conf, space, sc, start=len(tuning))
     compared = tables.compare(res.summary)
     s = {r["policy"]: r for r in compared.iter_rows(named=True)}
     top = tables.best_adaptive(compared)
     best = top["policy"] if top else None
     e = {p: s[p]["device_energy_j_per_request"] for p in s}
     c = {p: s[p]["carbon_g_per_request"] for p in s}
+    matched = None
+    if top and evaluation.budget.unlimited:
+        ev = interval_costs(space, evaluation)
+        at = plan_max_misses(ev["miss"], ev[obj], evaluation.requests, s[best]["misses"],
+                             allowed=space.accuracy >= floor)
+        matched = s[best]["device_energy_j_per_request"] / (at.cost / evaluation.requests.sum()) - 1
     pl.Config.set_tbl_cols(20)
     pl.Config.set_tbl_width_chars(200)
     print(f"space: {len(full)} configurations ({len(VARIANTS)} variants × {len(full) // len(VARIANTS)} splits), "
@@ -102,6 +125,9 @@ def main() -> None:
         "energy_saving_vs_static": top["energy_saving_vs_static"] if top else None,
         "best_policy": best,
         "gap_to_oracle_energy": top["gap_to_oracle_energy"] if top else None,
+        "gap_to_oracle_energy_clairvoyant": s["clairvoyant"]["gap_to_oracle_energy"],
+        "gap_to_oracle_energy_clairvoyant_bw": s["clairvoyant-bw"]["gap_to_oracle_energy"],
+        "gap_to_oracle_energy_matched_miss": matched,
         "slo_miss_rate": {p: s[p]["slo_miss_rate"] for p in s},
         "accuracy": {p: s[p]["accuracy"] for p in s},
         "device_energy_j_per_request": e,
@@ -112,6 +138,7 @@ def main() -> None:
         "carbon_saving_vs_static_by_policy": {p: s[p]["carbon_saving_vs_static"] for p in s},
         "static_choice": res.chosen["static"]["choice_"],
         "decisions_per_s": dps,
+        "decisions_per_s_conformal": dps_conformal,
         "oracle_exact": res.oracle_exact,
         "configurations": len(full), "configurations_pareto": len(space), "intervals_evaluated": len(sc) - len(tuning),
         "seconds": time.perf_counter() - t0,

@@ -9,9 +9,10 @@ Modules (see ``docs/adaptive.md``):
 - :mod:`~workbench.adaptive.scenario`: every trace on one grid, the energy budget (battery or per-hour cap), the
   latency target, the tuning/evaluation split, and the one rule for an interval's outcome;
 - :mod:`~workbench.adaptive.history`: what a policy may see (the past only);
-- :mod:`~workbench.adaptive.policies` (static best, reactive, predictive) and :mod:`~workbench.adaptive.mpc`
+- :mod:`~workbench.adaptive.policies` (static best, reactive, predictive; the non-causal clairvoyant yardstick) and :mod:`~workbench.adaptive.mpc`
   (model-predictive with a carbon forecast);
-- :mod:`~workbench.adaptive.oracle`: the offline oracle (dynamic programming over intervals) and brute force;
+- :mod:`~workbench.adaptive.oracle`: the offline oracle (dynamic programming over intervals), the oracle at a
+  given miss count, and brute force;
 - :mod:`~workbench.adaptive.replay`: the replay simulator and its frames;
 - :mod:`~workbench.adaptive.config_file`: the TOML file of ``workbench adapt``;
 - :mod:`~workbench.adaptive.tables`: result tables (savings against static, gap to the oracle);
@@ -19,8 +20,8 @@ Modules (see ``docs/adaptive.md``):
 """
 
 from workbench.adaptive.mpc import CarbonMPC
-from workbench.adaptive.oracle import OBJECTIVES, Plan, brute_force, oracle_plan, plan
-from workbench.adaptive.policies import Policy, Predictive, Reactive, StaticBest
+from workbench.adaptive.oracle import OBJECTIVES, Plan, brute_force, oracle_plan, plan, plan_max_misses
+from workbench.adaptive.policies import Clairvoyant, Policy, Predictive, Reactive, StaticBest
 from workbench.adaptive.replay import ReplayResult, decisions_per_s, replay, run, summarise
 from workbench.adaptive.scenario import EnergyBudget, Scenario, battery, hourly_cap, make_scenario
 from workbench.adaptive.space import (
@@ -33,8 +34,8 @@ from workbench.adaptive.space import (
 )
 
 __all__ = [
-    "OBJECTIVES", "CarbonMPC", "ConfigurationSpace", "EnergyBudget", "Plan", "Policy", "Predictive", "Reactive",
+    "OBJECTIVES", "CarbonMPC", "Clairvoyant", "ConfigurationSpace", "EnergyBudget", "Plan", "Policy", "Predictive", "Reactive",
     "ReplayResult", "Scenario", "StaticBest", "battery", "brute_force", "decisions_per_s", "hourly_cap",
-    "make_scenario", "oracle_plan", "pareto_prune", "plan", "replay", "run", "space_from_table",
+    "make_scenario", "oracle_plan", "pareto_prune", "plan", "plan_max_misses", "replay", "run", "space_from_table",
     "space_from_variants", "split_configurations", "summarise", "variants_from_rows",
 ]

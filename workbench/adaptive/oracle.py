@@ -125,6 +125,62 @@ def plan(miss, device_j, cost_j, requests, *, capacity_j: float = math.inf, init
     return Plan(choices, m_best, c_best, exact)
 
 
+def plan_max_misses(miss, cost_j, requests, max_misses: float, *, allowed=None, steps: int = 60) -> Plan:
+    """The least-cost sequence missing at most ``max_misses`` requests, without a budget (Lagrangian relaxation).
+
+    :func:`plan` puts misses first, so a policy that misses more than the oracle may spend less than it; this is
+    the oracle at the policy's miss count instead, for a comparison on equal terms. Per interval it minimises
+    ``cost + μ × misses``; μ is bisected to the smallest value whose plan misses at most ``max_misses``. The plan
+    returned is feasible and optimal for its own miss count (a point on the lower convex hull of the
+    misses–cost trade-off); the true constrained optimum can lie below it by at most the duality gap, so the
+    gap measured against it is a lower bound on the gap to that optimum.
+
+    Parameters
+    ----------
+    miss : numpy.ndarray of bool, shape (T, C)
+    cost_j : numpy.ndarray, shape (T, C)
+        Objective cost per request.
+    requests : numpy.ndarray, shape (T,)
+    max_misses : float
+        Requests allowed to miss (≥ the least possible, :func:`plan`'s ``misses``).
+    allowed : numpy.ndarray of bool, shape (C,), optional
+    steps : int
+        Bisection steps on μ.
+
+    Returns
+    -------
+    Plan
+    """
+    miss = np.asarray(miss, bool)
+    idx = np.flatnonzero(np.ones(miss.shape[1], bool) if allowed is None else np.asarray(allowed, bool))
+    if idx.size == 0:
+        raise ParameterError("no configuration is allowed. Fix: lower the accuracy floor, or add configurations.")
+    n = np.asarray(requests, float)[:, None]
+    m, c = miss[:, idx] * n, np.asarray(cost_j, float)[:, idx] * n
+    rows = np.arange(len(n))
+
+    def solve(mu: float):
+        j = np.argmin(c + mu * m, axis=1)
+        return j, float(m[rows, j].sum()), float(c[rows, j].sum())
+
+    hi = float(np.ptp(c)) * (1 + float(n.sum())) + 1.0   # above any cost difference: misses first, as plan
+    best = plan(miss, cost_j, cost_j, requests, allowed=allowed)
+    if best.misses > max_misses:
+        return best
+    lo = 0.0
+    j, mm, cc = solve(lo)
+    if mm <= max_misses:
+        return Plan(idx[j], mm, cc)
+    for _ in range(steps):
+        mid = 0.5 * (lo + hi)
+        if solve(mid)[1] <= max_misses:
+            hi = mid
+        else:
+            lo = mid
+    j, mm, cc = solve(hi)
+    return Plan(idx[j], mm, cc)
+
+
 def evaluate_sequence(choices, miss, device_j, cost_j, requests, *, capacity_j: float = math.inf,
                       initial_j: float = math.inf, harvest_j=None, resets=None) -> tuple[float, float]:
     """(misses, cost) of a given configuration sequence under the rules of :func:`plan`."""

@@ -18,7 +18,10 @@ same objective (:data:`~workbench.adaptive.oracle.OBJECTIVES`):
   cost whose latency at the ``probability`` quantile meets the target and whose device energy fits the budget's
   fair share wins;
 - :class:`~workbench.adaptive.mpc.CarbonMPC` (in :mod:`workbench.adaptive.mpc`): a short horizon with a carbon
-  forecast.
+  forecast;
+- :class:`Clairvoyant` (**not causal**, a yardstick): the one-step greedy choice with the interval's *actual*
+  conditions (a perfect nowcast) but no knowledge of later intervals; it separates the part of the gap to the
+  oracle that better forecasting could close from the part that only planning across intervals could.
 
 The predictive policy holds its filter state and folds in only the new observation at each call, so one
 decision is a handful of numpy operations over the configurations.
@@ -27,6 +30,8 @@ decision is a handful of numpy operations over the configurations.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
+from collections import deque
 from statistics import NormalDist
 
 import numpy as np
@@ -35,15 +40,28 @@ from workbench.adaptive.history import History
 from workbench.adaptive.oracle import check_objective, evaluate_sequence
 from workbench.adaptive.scenario import MIN_BANDWIDTH_MBPS, Scenario, interval_costs
 from workbench.adaptive.space import ConfigurationSpace
-from workbench.checks import check_number
+from workbench.checks import check_int, check_number
 from workbench.errors import ParameterError
 from workbench.units import J_PER_KWH
+
+QUANTILE_RULES = ("gaussian", "conformal")
+"""How :class:`Predictive` sets its chance constraint (see its ``quantiles``)."""
+
+
+def _rank(n: int, p: float) -> int:
+    """Index of the empirical ``p`` quantile among ``n`` sorted errors, with the conformal finite-sample
+    correction: ⌈(n + 1) p⌉ − 1 for an upper quantile, ⌊(n + 1) p⌋ − 1 for a lower one, clipped to [0, n − 1]."""
+    k = math.ceil((n + 1) * p) - 1 if p >= 0.5 else math.floor((n + 1) * p) - 1
+    return min(max(k, 0), n - 1)
 
 
 class Policy:
     """Base class: the shared parameters, ``fit`` storing the space's coefficients, cost helpers."""
 
     name = "policy"
+    causal = True
+    """False for reference policies that read the interval being decided (:class:`Clairvoyant`): yardsticks
+    that no deployment can run, never reported as an adaptive policy's result."""
 
     def __init__(self, *, objective: str = "device_energy_j", accuracy_floor: float = 0.0):
         self.objective = objective
@@ -187,6 +205,16 @@ class Predictive(Policy):
         Probability [1] with which the chosen configuration should meet the latency target (0.5 < p < 1).
     alpha : float
         Weight of the newest observation in the RTT and slowdown means and variances (0 < alpha ≤ 1).
+    quantiles : str
+        ``"gaussian"``: the quantiles of a normal with the filter's variance (log-bandwidth) and the EWM variances
+        (RTT, slowdown); ``"conformal"``: the empirical quantiles of the policy's own last ``window`` one-step
+        forecast errors (split-conformal style: the tuning part's errors first, then each new one; no
+        distributional assumption; the finite-sample index ⌈(n + 1) p⌉ of Vovk et al. 2005 / Angelopoulos &
+        Bates 2023).
+    window : int
+        Forecast errors kept per quantity for ``"conformal"``.
+    name : str, optional
+        The policy's name in results (default ``"predictive"``).
 
     Attributes
     ----------
@@ -198,10 +226,14 @@ class Predictive(Policy):
     name = "predictive"
 
     def __init__(self, *, objective: str = "device_energy_j", accuracy_floor: float = 0.0, probability: float = 0.95,
-                 alpha: float = 0.3):
+                 alpha: float = 0.3, quantiles: str = "gaussian", window: int = 256, name: str | None = None):
         super().__init__(objective=objective, accuracy_floor=accuracy_floor)
+        if name is not None:
+            self.name = name
         self.probability = probability
         self.alpha = alpha
+        self.quantiles = quantiles
+        self.window = window
 
     def fit(self, space: ConfigurationSpace, tuning: Scenario):
         check_number(self.probability, "probability", minimum=0.5, maximum=1, exclusive=True)
@@ -218,6 +250,15 @@ class Predictive(Policy):
         self.y_prior_ = (float(np.mean(y)), float(np.var(y)) + 1e-6)
         self.rtt_prior_ = (float(np.mean(tuning.rtt_ms)), float(np.var(tuning.rtt_ms)))
         self.slow_prior_ = (float(np.mean(tuning.slowdown)), float(np.var(tuning.slowdown)))
+        if self.quantiles not in QUANTILE_RULES:
+            raise ParameterError(f"quantiles = {self.quantiles!r}; valid: {QUANTILE_RULES}. Fix: pick one of them.")
+        check_int(self.window, "window")
+        self.calibration_ = None
+        if self.quantiles == "conformal":  # the tuning part's one-step errors, from the filters run over it
+            self.reset()
+            for b, r, w in zip(tuning.bandwidth_mbps, tuning.rtt_ms, tuning.slowdown, strict=True):
+                self.observe(float(b), float(r), float(w))
+            self.calibration_ = tuple(list(e) for e in self._order)
         return super().fit(space, tuning)
 
     def reset(self) -> None:
@@ -225,6 +266,10 @@ class Predictive(Policy):
         self._x, self._p = self.y_prior_
         self._rtt = list(self.rtt_prior_)
         self._slow = list(self.slow_prior_)
+        cal = getattr(self, "calibration_", None)
+        # sorted one-step errors (log-bandwidth, RTT, slowdown) and the same in arrival order, for the window
+        self._errors = tuple(sorted(e) for e in cal) if cal else ([], [], [])
+        self._order = tuple(deque(e) for e in cal) if cal else (deque(), deque(), deque())
 
     def _ewm(self, state: list, value: float) -> None:
         a, (m, v) = self.alpha, state
@@ -236,7 +281,11 @@ class Predictive(Policy):
         """Fold one interval's observation into the filters."""
         p = self._p + self.q_
         k = p / (p + self.r_)
-        self._x += k * (math.log(max(bw, MIN_BANDWIDTH_MBPS)) - self._x)
+        y = math.log(max(bw, MIN_BANDWIDTH_MBPS))
+        if self.quantiles == "conformal":
+            for i, e in enumerate((y - self._x, rtt - self._rtt[0], slow - self._slow[0])):
+                self._remember(i, e)
+        self._x += k * (y - self._x)
         self._p = (1 - k) * p
         self._ewm(self._rtt, rtt)
         self._ewm(self._slow, slow)
@@ -247,10 +296,25 @@ class Predictive(Policy):
         E[1/b] = exp(−μ + σ²/2)), RTT and slowdown at the p quantile."""
         var = self._p + self.q_ + self.r_
         sd = math.sqrt(var)
-        bw_q, bw_med = math.exp(self._x - self.z_ * sd), math.exp(self._x - var / 2)
+        bw_med = math.exp(self._x - var / 2)
+        if self.quantiles == "conformal" and self._errors[0]:
+            ey, er, es = self._errors
+            bw_q = math.exp(self._x + ey[_rank(len(ey), 1 - self.probability)])
+            return (bw_q, bw_med, self._rtt[0] + er[_rank(len(er), self.probability)],
+                    self._slow[0] + es[_rank(len(es), self.probability)])
+        bw_q = math.exp(self._x - self.z_ * sd)
         rtt_q = self._rtt[0] + self.z_ * math.sqrt(max(self._rtt[1], 0.0))
         slow_q = self._slow[0] + self.z_ * math.sqrt(max(self._slow[1], 0.0))
         return bw_q, bw_med, rtt_q, slow_q
+
+    def _remember(self, i: int, e: float) -> None:
+        """Add a one-step error of quantity ``i`` to the window (the oldest leaves when it is full)."""
+        srt, order = self._errors[i], self._order[i]
+        insort(srt, e)
+        order.append(e)
+        if len(order) > self.window:
+            old = order.popleft()
+            del srt[bisect_left(srt, old)]
 
     def update(self, history: History) -> None:
         """Fold the observations the filters have not seen yet (a history that went back resets them)."""
@@ -274,3 +338,59 @@ class Predictive(Policy):
             return int(np.argmin(np.where(self.allowed_, lat, np.inf)))
         return int(np.argmin(np.where(ok, self.cost(bw_med, self._slow[0], ci), np.inf)))
 
+
+
+CLAIRVOYANT_KNOWS = ("bandwidth_mbps", "rtt_ms", "slowdown", "carbon_g_per_kwh")
+"""What :class:`Clairvoyant` may be told about the interval being decided."""
+
+
+class Clairvoyant(Policy):
+    """NOT CAUSAL (a reference): the greedy per-interval choice knowing the interval's actual conditions.
+
+    Per interval, among the configurations at the floor that meet the target under the conditions in
+    ``knows`` (actual values of the interval being decided, :meth:`History.peek_now
+    <workbench.adaptive.history.History.peek_now>`; the others: the last observation) and whose device energy
+    fits the budget's fair share, the cheapest; if none meets the target, the fastest. It knows nothing of later
+    intervals, so without a budget and with every condition known it equals the oracle (whose intervals are
+    then independent); with a budget, the rest of the gap is the value of planning the charge.
+
+    Parameters
+    ----------
+    objective, accuracy_floor
+        As for every policy.
+    knows : tuple of str
+        Conditions of :data:`CLAIRVOYANT_KNOWS` nowcast perfectly (default: all).
+    name : str
+        The policy's name in results (default ``"clairvoyant"``).
+    """
+
+    causal = False
+
+    def __init__(self, *, objective: str = "device_energy_j", accuracy_floor: float = 0.0,
+                 knows: tuple = CLAIRVOYANT_KNOWS, name: str = "clairvoyant"):
+        super().__init__(objective=objective, accuracy_floor=accuracy_floor)
+        self.knows = knows
+        self.name = name
+
+    def fit(self, space: ConfigurationSpace, tuning: Scenario):
+        if bad := set(self.knows) - set(CLAIRVOYANT_KNOWS):
+            raise ParameterError(f"knows names {sorted(bad)}; valid: {CLAIRVOYANT_KNOWS}. Fix: name conditions "
+                                 "from that list.")
+        return super().fit(space, tuning)
+
+    def decide(self, history: History) -> int:
+        self._check_fitted()
+        actual = history.peek_now()
+        if history.t > 0:
+            last = (float(history.bandwidth_mbps[-1]), float(history.rtt_ms[-1]), float(history.slowdown[-1]),
+                    float(history.carbon_g_per_kwh[-1]))
+        else:
+            last = self.prior_
+        bw, rtt, slow, ci = (a if k in self.knows else b for k, a, b in zip(CLAIRVOYANT_KNOWS, actual, last,
+                                                                             strict=True))
+        lat = self.latency(bw, rtt, slow)
+        ok = self.allowed_ & (lat <= history.latency_target_ms)
+        ok &= self.device_j(bw, slow) <= self.budget_per_request_j(history)
+        if not ok.any():
+            return int(np.argmin(np.where(self.allowed_, lat, np.inf)))
+        return int(np.argmin(np.where(ok, self.cost(bw, slow, ci), np.inf)))

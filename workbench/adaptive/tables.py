@@ -16,8 +16,9 @@ import polars as pl
 from workbench.adaptive.scenario import Scenario
 from workbench.adaptive.space import ConfigurationSpace
 
-ADAPTIVE = ("reactive", "predictive", "mpc")
-"""Policies that adapt (static and the oracle are the yardsticks)."""
+ADAPTIVE = ("reactive", "predictive", "mpc", "predictive-conformal")
+"""Policies that adapt, all causal (static, the oracle and the non-causal ``clairvoyant`` references are
+yardsticks)."""
 
 
 def trace_frame(scenario: Scenario, tuning_intervals: int) -> pl.DataFrame:
