@@ -3,13 +3,16 @@
 nbconvert's ``lab`` template loads require.js, MathJax and mermaid from CDNs and, for notebooks with
 widgets, the widget manager. :data:`OFFLINE_TEMPLATE` extends it with those blocks emptied; the
 theme CSS is already inlined by the template. Figures reach the HTML as inline SVG (see
-:mod:`workbench.reports.output`), so nothing needs JavaScript. :func:`external_references` is the
-check the runner applies to every page before it accepts a report; :func:`index_html` is the
-report's contents page.
+:mod:`workbench.reports.output`), so a page reads without JavaScript; a page holding interactive
+figures (``NotebookOutput.figure(..., interactive=True)``) gets the Vega JavaScript once, inline
+(:func:`add_vega_runtime`), which draws them with tooltips over their static SVG.
+:func:`external_references` is the check the runner applies to every page before it accepts a
+report; :func:`index_html` is the report's contents page.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from html import escape
 from html.parser import HTMLParser
@@ -101,6 +104,7 @@ def notebook_to_html(nb_path: str | Path, html_path: str | Path, *, title: str |
                          "offline. Fix: display figures through workbench.reports.NotebookOutput.figure().")
     body = re.sub(r"(<body[^>]*>)", r"\1" + BACK_LINK, body, count=1)
     body = body.replace("</head>", PAGE_STYLE + "</head>", 1)
+    body = add_vega_runtime(body)
     html_path = Path(html_path)
     html_path.write_text(body, encoding="utf-8")
     return html_path
@@ -112,6 +116,45 @@ BACK_LINK = ("<nav class='wb-back' style='padding:0.5em 1em'><a href='index.html
 
 PAGE_STYLE = ("<style>.wb-findings{border-left:4px solid #0072B2;background:#f4f8fb;padding:0.3em 1em;"
               "margin:0.5em 0 1.5em}.wb-findings h2{margin-top:0.4em}.wb-provenance{color:#333}</style>")
+
+
+VEGA_INIT = """(function () {
+  document.querySelectorAll("div.wb-vega").forEach(function (block) {
+    var spec = JSON.parse(block.querySelector("script.wb-vega-spec").textContent);
+    var view = block.querySelector("div.wb-vega-view");
+    vegaEmbed(view, spec, {actions: false, renderer: "svg"}).then(function () {
+      view.style.display = "";
+      var img = block.querySelector("img");
+      if (img) { img.style.display = "none"; }
+    }).catch(function (err) { console.error(err); });
+  });
+})();"""
+"""Draws every interactive figure of a page (its static ``<img>`` stays where drawing fails)."""
+
+
+@functools.lru_cache(maxsize=1)
+def vega_bundle() -> str:
+    """Vega, Vega-Lite and vega-embed (with its tooltip handler) as one script, from vl-convert
+    (the versions altair's export uses); ``window.vegaEmbed`` once it ran. About 0.9 MB."""
+    import vl_convert as vlc
+
+    js = vlc.javascript_bundle()
+    if "</script" in js.lower():  # would end the inline script early
+        js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
+    # its minified top-level names (n, t, ...) stay inside a function instead of the page's global scope,
+    # where another script's declaration of the same name would stop it; it sets window.vegaEmbed itself
+    return "(function () {\n" + js + "\n})();"
+
+
+def add_vega_runtime(page: str) -> str:
+    """``page`` with the Vega JavaScript (:func:`vega_bundle`) and :data:`VEGA_INIT` inlined once before
+    ``</body>`` when it holds an interactive figure (class ``wb-vega``); other pages are returned
+    unchanged, so they carry no script."""
+    if "class='wb-vega'" not in page and 'class="wb-vega"' not in page:
+        return page
+    runtime = f"<script>{vega_bundle()}</script><script>{VEGA_INIT}</script>"
+    i = page.rfind("</body>")
+    return page[:i] + runtime + page[i:] if i >= 0 else page + runtime
 
 
 def clean_for_page(nb) -> dict:

@@ -207,12 +207,19 @@ class NotebookOutput:
 
     # ------------------------------------------------------------------ figures
     def figure(self, name: str, chart, *, provenance: dict | None = None, fresh: bool | None = None,
-               measured: bool | None = None, note: str | None = None, show: bool = True) -> None:
+               measured: bool | None = None, note: str | None = None, show: bool = True,
+               interactive: bool = False) -> None:
         """Export ``chart`` (altair) to ``figures/NOTEBOOK__NAME.{svg,pdf,png}`` in the report theme and show it.
 
         The figure's subtitle states its provenance (``provenance`` merged with the ``provenance``
         columns of the rows behind the chart), the TDP caveat when it shows estimated energy of this
         machine, and ``note``. ``fresh`` / ``measured``: as for :meth:`table`.
+
+        ``interactive=True`` (for figures whose readers gain from tooltips: predicted vs measured,
+        Pareto fronts): in a report the page shows the chart as a Vega view with its tooltips
+        (:func:`vega_figure_html`; the HTML export adds the Vega JavaScript once per page, inline),
+        the static SVG standing in where scripts do not run. The exported SVG, PDF and PNG and
+        their hashes are the same as without it.
 
         Returns nothing (so that a cell ending with it shows no path); what was written is listed
         in :attr:`artefacts`.
@@ -240,7 +247,51 @@ class NotebookOutput:
                 # an <img> with a data URI: the SVG travels inside the page (offline) and its ids
                 # cannot clash with those of the other figures on the page
                 uri = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
-                display(HTML(f'<img src="{uri}" alt="{stem}" style="max-width:100%"/>'))
+                img = f'<img src="{uri}" alt="{stem}" style="max-width:100%"/>'
+                if interactive:
+                    links = [str(p.relative_to(self.output_dir)) for p in paths]
+                    display(HTML(vega_figure_html(stem, chart, svg.decode("utf-8"), img, links)),
+                            metadata={"workbench": "vega"})
+                else:
+                    display(HTML(img))
+
+
+VEGA_CLASS = "wb-vega"
+"""HTML class of an interactive figure's block (:func:`vega_figure_html`); the HTML export adds the Vega
+JavaScript to a page holding one (:func:`workbench.reports.html.add_vega_runtime`)."""
+
+
+def vega_figure_html(stem: str, chart, svg: str, img: str, links: list[str] | None = None) -> str:
+    """HTML block of an interactive figure: the chart's Vega-Lite spec (JSON, in the theme at the text
+    size of its exported SVG), an empty view for Vega to draw in and ``img``, the static SVG shown
+    until the view is drawn (and instead of it where scripts do not run), with links to the exported
+    files.
+
+    Parameters
+    ----------
+    stem : str
+        The figure's file stem (``NOTEBOOK__NAME``).
+    chart : altair chart
+        The chart, subtitle included.
+    svg : str
+        Its exported SVG (the view takes its text size, so that screen and paper read alike).
+    img : str
+        The ``<img>`` of that SVG.
+    links : list of str
+        Exported files relative to the page (``figures/NOTEBOOK__NAME.svg`` ...).
+    """
+    from workbench.reports import theme
+    from workbench.reports.figures import svg_font_sizes_px, themed_spec
+
+    font = max([theme.BASE_FONT_PX, min(svg_font_sizes_px(svg) or [theme.BASE_FONT_PX])])
+    spec = json.dumps(themed_spec(chart, font), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    spec = spec.replace("</", "<\\/")  # a "</script>" in a label must not end the block
+    files = " · ".join(f"<a href='{escape(p)}'>{escape(p.rsplit('.', 1)[-1].upper())}</a>" for p in links or [])
+    caption = (f"<p class='wb-figure-files'><small>Interactive view (hover for values); static figure: {files}"
+               "</small></p>") if files else ""
+    return (f"<div class='{VEGA_CLASS}' data-figure='{escape(stem)}'>"
+            f"<script type='application/json' class='wb-vega-spec'>{spec}</script>"
+            f"<div class='wb-vega-view' style='display:none'></div>{img}{caption}</div>")
 
 
 def threads_in_use() -> dict:
