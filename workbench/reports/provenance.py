@@ -125,6 +125,21 @@ def imported(sources) -> dict[str, list[str]]:
     return make(imported=s) if s else {}
 
 
+def imported_files(paths) -> dict[str, list[str]]:
+    """Provenance of rows read from public data files: each file's dataset and version
+    (:func:`workbench.datasets.versions.dataset_version`, e.g. ``"nn-Meter latencies
+    (microsoft/nn-Meter 4ca1750, 2021-05-17)"``); empty for no files.
+
+    Examples
+    --------
+    >>> imported_files(["data/mlperf-tiny/mlperf_tiny_summary.csv"])
+    {'imported': ['MLPerf Tiny v0.5–v1.1 (tiny_results_v1.1 c32ef94)']}
+    """
+    from workbench.datasets.versions import dataset_versions
+
+    return imported(dataset_versions(paths))
+
+
 def from_frame(frame: pl.DataFrame) -> dict[str, list[str]]:
     """States found in a table's ``provenance`` / ``<quantity>_provenance`` columns (detail: the quantity).
 
