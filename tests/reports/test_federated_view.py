@@ -63,3 +63,15 @@ def test_fresh_tables_are_those_with_this_machines_measurements():
     fresh = {name for name, prov in fv.PROVENANCE.items() if is_fresh(prov)}
     # CPU time here, or accuracy and deflated bytes that follow the replies' arrival order: differ between renders
     assert fresh == {"accuracy_vs_carbon", "bytes_per_round", "compression", "selection", "centralised"}
+
+
+def test_figure_subtitle_is_short_and_keeps_states_freshness_and_caveat():
+    from workbench.reports.provenance import TDP_CAVEAT, is_fresh, shows_tdp_estimate, subtitle_lines
+
+    for name, short in fv.FIGURE_PROVENANCE.items():
+        full = fv.PROVENANCE[name]
+        assert set(short) == set(full) and is_fresh(short) == is_fresh(full), name  # same states, same freshness
+        assert shows_tdp_estimate(short) == shows_tdp_estimate(full), name  # the TDP caveat stays
+        lines = subtitle_lines(short)
+        assert len(lines) <= 6 < len(subtitle_lines(full)), lines
+        assert TDP_CAVEAT.split(" (")[0] in " ".join(lines)

@@ -51,6 +51,13 @@ PROVENANCE = {
 }
 """Table name → provenance (:mod:`workbench.reports.provenance` states → details)."""
 
+FIGURE_PROVENANCE = {
+    "accuracy_vs_carbon": {"measured": ["accuracy, server CPU time on this machine"],
+                           "estimated": ["energy: TDP × load, clients by roofline", "carbon: catalog grid"]},
+}
+"""Figure name → the short provenance its subtitle states (six lines with the TDP caveat, where the
+full one would take fourteen); the table of the same name, beside it, carries :data:`PROVENANCE`."""
+
 
 @dataclass
 class FederatedSection:
