@@ -16,6 +16,8 @@ Prints the setup, the summary table per policy, then one JSON object as the last
 - ``slo_miss_rate``: per policy (misses ÷ requests); ``accuracy`` per policy;
 - ``accuracy_drop_pt_vs_static``: (static's accuracy − the best policy's) × 100 (target ≤ 1);
 - ``carbon_saving_vs_static``: 1 − carbon of the best policy ÷ static's, and ``carbon_saving_vs_static_mpc``;
+  ``deferred_share_mpc``: the share of requests the MPC held for a cleaner interval (``--deferrable-fraction``
+  of the requests may be held, up to ``--defer-deadline`` intervals; default none);
 - ``decisions_per_s``: the predictive policy's decisions per second on the evaluation part (target ≥ 10,000);
   ``decisions_per_s_conformal`` with conformal quantiles (``predictive-conformal`` in the tables).
 
@@ -74,6 +76,9 @@ def main() -> None:
     ap.add_argument("--harvest-w", type=float, default=0.0)
     ap.add_argument("--static-miss-max", type=float, default=None,
                     help="largest tuning SLO miss rate of static's choice (default 1 − probability: the same SLO)")
+    ap.add_argument("--deferrable-fraction", type=float, default=0.0,
+                    help="share of requests that is deferrable batch work (the carbon MPC may hold it)")
+    ap.add_argument("--defer-deadline", type=int, default=12, help="intervals within which deferred work is served")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     if args.static_miss_max is None:
@@ -83,7 +88,8 @@ def main() -> None:
     full, space = example_space(problem)
     sc = example_scenario(Path(args.shared_data), time_scale=args.time_scale, step_s=args.step_s,
                           rate_per_s=args.rate_per_s, target_ms=args.target_ms, seed=args.seed,
-                          battery_wh=args.battery_wh, harvest_w=args.harvest_w)
+                          battery_wh=args.battery_wh, harvest_w=args.harvest_w,
+                          deferrable_fraction=args.deferrable_fraction, defer_deadline_intervals=args.defer_deadline)
     obj, floor = "device_energy_j", args.accuracy_floor
     pols = [StaticBest(objective=obj, accuracy_floor=floor, slo_miss_max=args.static_miss_max), Reactive(objective=obj, accuracy_floor=floor),
             Predictive(objective=obj, accuracy_floor=floor, probability=args.probability),
@@ -134,6 +140,7 @@ def main() -> None:
         "accuracy_drop_pt_vs_static": ((s["static"]["accuracy"] - top["accuracy"]) * 100) if top else None,
         "carbon_saving_vs_static": top["carbon_saving_vs_static"] if top else None,
         "carbon_saving_vs_static_mpc": 1 - c["mpc"] / c["static"],
+        "deferred_share_mpc": s["mpc"]["deferred_share"],
         "energy_saving_vs_static_by_policy": {p: s[p]["energy_saving_vs_static"] for p in s},
         "carbon_saving_vs_static_by_policy": {p: s[p]["carbon_saving_vs_static"] for p in s},
         "static_choice": res.chosen["static"]["choice_"],

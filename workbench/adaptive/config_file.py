@@ -12,6 +12,8 @@ file's folder. Format (``docs/adaptive.md``)::
     accuracy_floor = 0.965             # optional (default 0)
     tuning_fraction = 0.5              # optional
     probability = 0.95                 # optional: the predictive policies' target probability
+    deferrable_fraction = 0.3          # optional (default 0): share of requests that is deferrable batch work
+    defer_deadline_intervals = 12      # optional (default 0): intervals within which deferred work is served
     policies = ["static", "reactive", "predictive", "mpc"]   # optional (default: all)
     [space]                            # optional: a placement problem × variants
     problem = "split.toml"
@@ -57,6 +59,7 @@ from workbench.files import read_user_file
 from workbench.placement.problem import load_problem
 
 TOP_KEYS = {"latency_target_ms", "step_s", "intervals", "objective", "accuracy_floor", "tuning_fraction", "probability",
+            "deferrable_fraction", "defer_deadline_intervals",
             "policies", "space", "configurations", "traces", "budget", "name", "description"}
 SPACE_KEYS = {"problem", "prune", "variants"}
 TRACE_SOURCES = {"bandwidth": {"gophers", "csv", "values"}, "rtt": {"gophers", "csv", "values", "value"},
@@ -212,7 +215,9 @@ def parse_config(data: dict, *, source: str = "<config>", base_dir=None) -> Adap
                              carbon_g_per_kwh=arrays["carbon"], requests=arrays["requests"],
                              latency_target_ms=data["latency_target_ms"], slowdown=arrays["slowdown"],
                              harvest_j=harvest, budget=budget,
-                             provenance={k: v[1] for k, v in got.items() if v is not None})
+                             provenance={k: v[1] for k, v in got.items() if v is not None},
+                             deferrable_fraction=data.get("deferrable_fraction", 0.0),
+                             defer_deadline_intervals=data.get("defer_deadline_intervals", 0))
     return AdaptConfig(space, len(full), scenario, objective, float(data.get("accuracy_floor", 0.0)),
                        float(data.get("tuning_fraction", 0.5)), float(data.get("probability", 0.95)), names, source)
 

@@ -72,7 +72,8 @@ def example_space(problem: ChainProblem, variants=None) -> tuple[ConfigurationSp
 
 def example_scenario(data_dir, *, time_scale: float = 300.0, step_s: float = 300.0, rate_per_s: float = 0.2,
                      target_ms: float = 150.0, seed: int = 0, battery_wh: float | None = None,
-                     harvest_w: float = 0.0, intervals: int | None = None) -> Scenario:
+                     harvest_w: float = 0.0, intervals: int | None = None, deferrable_fraction: float = 0.0,
+                     defer_deadline_intervals: int = 0) -> Scenario:
     """The example's traces on one grid (see the module docstring).
 
     Parameters
@@ -93,6 +94,8 @@ def example_scenario(data_dir, *, time_scale: float = 300.0, step_s: float = 300
         A battery [Wh] (full at the start) and a constant harvest [W].
     intervals : int, optional
         Fewer intervals than the traces cover.
+    deferrable_fraction, defer_deadline_intervals
+        Deferrable batch work (:func:`~workbench.adaptive.scenario.make_scenario`); default none.
 
     Returns
     -------
@@ -117,4 +120,5 @@ def example_scenario(data_dir, *, time_scale: float = 300.0, step_s: float = 300
         prov["budget"] = f"{budget.description}; harvest {harvest_w:g} W"
     return make_scenario(step_s=step_s, bandwidth_mbps=bw.values, rtt_ms=rtt.values, carbon_g_per_kwh=ci.values,
                          requests=req, latency_target_ms=target_ms, budget=budget, harvest_j=harvest,
-                         provenance=prov)
+                         provenance=prov, deferrable_fraction=deferrable_fraction,
+                         defer_deadline_intervals=defer_deadline_intervals)

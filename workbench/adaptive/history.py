@@ -32,9 +32,11 @@ class History:
         self.choices: list[int] = []
         self.served = 0.0
         self.accuracy_sum = 0.0
+        self.queue: list[list[int]] = []
 
     # The policy's own outcomes so far (filled by the replay): ``choices`` (configuration per past interval),
-    # ``served`` (requests served) and ``accuracy_sum`` (Σ served × accuracy).
+    # ``served`` (requests served), ``accuracy_sum`` (Σ served × accuracy) and ``queue`` (deferred batch work
+    # waiting: [deadline interval, requests] per cohort, the newest last).
 
     @property
     def bandwidth_mbps(self) -> np.ndarray:

@@ -10,7 +10,11 @@ the requests served so far and those planned reaches ``accuracy_target``. Only t
 applied (receding horizon). With a dirty forecast the carbon term weighs more, so the policy lowers accuracy
 then and raises it when the grid is clean, never below ``accuracy_floor`` and on average not below the target.
 
-Deferring requests to cleaner intervals is not modelled (every request is served in its interval or misses).
+Deferrable batch work (a scenario's ``deferrable_fraction``, each cohort due ``defer_deadline_intervals`` after
+it arrives) is held while an interval before its deadline and inside the horizon is forecast cleaner than now
+(:meth:`CarbonMPC.release`); it is served, with that interval's configuration, in the first interval that is
+forecast no dirtier than every later one up to its deadline, or at the deadline. No latency target applies to it.
+With ``defer = False`` it is served on arrival.
 """
 
 from __future__ import annotations
@@ -62,14 +66,17 @@ class CarbonMPC(Predictive):
         Season of the carbon forecast [s] (a day).
     probability, alpha
         As for :class:`~workbench.adaptive.policies.Predictive`.
+    defer : bool
+        Hold deferrable work for cleaner intervals (:meth:`release`).
     """
 
     name = "mpc"
 
     def __init__(self, *, objective: str = "carbon_g", accuracy_floor: float = 0.0,
                  accuracy_target: float | None = None, horizon: int = 12, period_s: float = 86400.0,
-                 probability: float = 0.95, alpha: float = 0.3):
+                 probability: float = 0.95, alpha: float = 0.3, defer: bool = True):
         super().__init__(objective=objective, accuracy_floor=accuracy_floor, probability=probability, alpha=alpha)
+        self.defer = defer
         self.accuracy_target = accuracy_target
         self.horizon = horizon
         self.period_s = period_s
@@ -90,9 +97,7 @@ class CarbonMPC(Predictive):
         ok &= self.device_j(bw_med, self._slow[0]) <= self.budget_per_request_j(history)
         if not ok.any():
             return int(np.argmin(np.where(self.allowed_, lat, np.inf)))
-        past_ci = history.carbon_g_per_kwh
-        ci = seasonal_naive(past_ci, self.horizon, self.period_) if len(past_ci) else np.full(self.horizon,
-                                                                                                self.prior_[3])
+        ci = self.carbon_forecast(history)
         base = self.cost(bw_med, self._slow[0], 1.0)
         if self.objective == "carbon_g":
             cost = base[None, :] * ci[:, None]
@@ -113,6 +118,33 @@ class CarbonMPC(Predictive):
             else:
                 lo = mid
         return int(self._choose(cost, hi)[0])
+
+    def carbon_forecast(self, history: History) -> np.ndarray:
+        """The grid's intensity over the horizon, from the interval being decided on [gCO2/kWh]."""
+        past = history.carbon_g_per_kwh
+        return seasonal_naive(past, self.horizon, self.period_) if len(past) else np.full(self.horizon,
+                                                                                         self.prior_[3])
+
+    def release(self, history: History, deadlines: np.ndarray) -> np.ndarray:
+        """Serve a cohort now unless an interval before its deadline (within the horizon) is forecast cleaner.
+
+        Parameters
+        ----------
+        history : History
+        deadlines : numpy.ndarray of int
+            Each waiting cohort's deadline interval.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            True: serve now.
+        """
+        if not self.defer:
+            return np.ones(len(deadlines), dtype=bool)
+        ci = self.carbon_forecast(history)
+        later_min = np.minimum.accumulate(np.concatenate([[np.inf], ci[1:]]))  # [k]: min over intervals 1..k
+        w = np.clip(np.asarray(deadlines) - history.t, 0, self.horizon - 1)
+        return ci[0] <= later_min[w]
 
     def _choose(self, cost: np.ndarray, lam: float) -> np.ndarray:
         return np.argmin(cost - lam * self.acc_[None, :], axis=1)

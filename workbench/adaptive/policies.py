@@ -135,6 +135,12 @@ class Policy:
     def decide(self, history: History) -> int:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def release(self, history: History, deadlines: np.ndarray) -> np.ndarray:
+        """Which cohorts of deferrable work to serve in the interval being decided (True: now), given each one's
+        deadline interval; the replay serves a cohort at its deadline whatever this says. By default all at
+        once: only a policy that plans ahead (:class:`~workbench.adaptive.mpc.CarbonMPC`) holds work back."""
+        return np.ones(len(deadlines), dtype=bool)
+
 
 class StaticBest(Policy):
     """One configuration for the whole run, the best on the tuning part (see the module docstring).

@@ -30,9 +30,11 @@ from workbench.execution import map_tasks
 
 INTERVAL_COLUMNS = ("policy", "interval", "time_s", "config_index", "config", "bandwidth_mbps", "rtt_ms", "slowdown",
                     "carbon_g_per_kwh", "requests", "served", "latency_ms", "slo_miss", "misses", "accuracy",
-                    "device_energy_j", "energy_j", "carbon_g", "soc_j")
+                    "device_energy_j", "energy_j", "carbon_g", "soc_j", "deferred", "served_deferred")
 """Per-interval outcome columns: energies and carbon are the interval's totals over served requests [J, gCO2e];
-``latency_ms`` [ms] is one request's; ``misses`` counts requests late or unserved; ``soc_j`` the charge after."""
+``latency_ms`` [ms] is one request's; ``misses`` counts requests late or unserved (deferrable work: unserved at
+its deadline); ``soc_j`` the charge after; ``deferred`` the interval's deferrable requests held for a later
+interval, ``served_deferred`` earlier intervals' deferred requests served in this one [requests]."""
 
 
 @dataclass
@@ -60,17 +62,29 @@ class ReplayResult:
     chosen: dict = field(default_factory=dict)
 
 
-def _outcomes(name: str, choices, space: ConfigurationSpace, scenario: Scenario, start: int) -> pl.DataFrame:
+def _outcomes(name: str, choices, space: ConfigurationSpace, scenario: Scenario, start: int, batch_now=None,
+              served_deferred=None, deferred=None) -> pl.DataFrame:
+    """Per-interval outcomes of ``choices`` from ``start``: the interactive requests of each interval and
+    ``batch_now`` deferrable ones (default: each interval's own, served on arrival), of which ``served_deferred``
+    arrived earlier; ``deferred`` requests of the interval were held for later."""
     part = scenario.part(start, len(scenario))
     costs = interval_costs(space, part)
     b, resets = part.budget, part.resets()
+    own = part.batch_requests()
+    inter = part.requests - own
+    batch_now = own if batch_now is None else np.asarray(batch_now)
+    zeros = np.zeros(len(part), dtype=np.int64)
+    served_deferred = zeros if served_deferred is None else np.asarray(served_deferred)
+    deferred = zeros if deferred is None else np.asarray(deferred)
     rows = {k: [] for k in INTERVAL_COLUMNS}
     soc = b.initial_j
     for i, j in enumerate(choices):
         if resets[i] and i > 0:
             soc = b.initial_j
-        served, soc = serve(soc, part.requests[i], costs["device_energy_j"][i, j], b.capacity_j, part.harvest_j[i])
+        served, soc = serve(soc, inter[i] + batch_now[i], costs["device_energy_j"][i, j], b.capacity_j,
+                            part.harvest_j[i])
         served, soc = float(served), float(soc)
+        s_inter = min(served, float(inter[i]))       # interactive requests first, then the batch work due
         miss = bool(costs["miss"][i, j])
         for k, v in (("policy", name), ("interval", start + i), ("time_s", float(part.times_s[i])),
                      ("config_index", int(j)), ("config", space.names[j]),
@@ -78,17 +92,25 @@ def _outcomes(name: str, choices, space: ConfigurationSpace, scenario: Scenario,
                      ("slowdown", float(part.slowdown[i])), ("carbon_g_per_kwh", float(part.carbon_g_per_kwh[i])),
                      ("requests", int(part.requests[i])), ("served", served),
                      ("latency_ms", float(costs["latency_ms"][i, j])), ("slo_miss", miss),
-                     ("misses", part.requests[i] - served + served * miss),
+                     ("misses", inter[i] - s_inter + s_inter * miss + batch_now[i] - (served - s_inter)),
                      ("accuracy", float(space.accuracy[j])),
                      ("device_energy_j", served * float(costs["device_energy_j"][i, j])),
                      ("energy_j", served * float(costs["energy_j"][i, j])),
-                     ("carbon_g", served * float(costs["carbon_g"][i, j])), ("soc_j", soc)):
+                     ("carbon_g", served * float(costs["carbon_g"][i, j])), ("soc_j", soc),
+                     ("deferred", int(deferred[i])), ("served_deferred", int(served_deferred[i]))):
             rows[k].append(v)
     return pl.DataFrame(rows)
 
 
 def replay(policy: Policy, space: ConfigurationSpace, scenario: Scenario, *, start: int = 0) -> tuple[pl.DataFrame, float]:
     """Run a fitted policy over intervals ``[start, len(scenario))``.
+
+    Deferrable work (:meth:`Scenario.batch_requests <workbench.adaptive.scenario.Scenario.batch_requests>`)
+    joins a queue as one cohort per interval with its deadline; after choosing the interval's configuration the
+    policy says which cohorts to serve now (:meth:`Policy.release <workbench.adaptive.policies.Policy.release>`);
+    a cohort at its deadline, and everything at the last interval, is served regardless. Deferred work is
+    served with the configuration and at the intensity of the interval it is served in; no latency target
+    applies to it; the budget serves interactive requests first, and batch work it cannot serve when due misses.
 
     Parameters
     ----------
@@ -103,7 +125,7 @@ def replay(policy: Policy, space: ConfigurationSpace, scenario: Scenario, *, sta
     Returns
     -------
     (polars.DataFrame, float)
-        :data:`INTERVAL_COLUMNS` for this policy, and the seconds spent in ``decide``.
+        :data:`INTERVAL_COLUMNS` for this policy, and the seconds spent in ``decide`` and ``release``.
 
     Raises
     ------
@@ -116,11 +138,15 @@ def replay(policy: Policy, space: ConfigurationSpace, scenario: Scenario, *, sta
     part = scenario.part(start, len(scenario))
     costs = interval_costs(space, part)
     b, resets = part.budget, part.resets()
+    own = part.batch_requests()
+    inter = part.requests - own
     history = History(scenario)
     history.t = start
     history.soc_j = b.initial_j
     choices, spent = [], 0.0
-    for i in range(len(part)):
+    n = len(part)
+    batch_now, served_deferred, deferred = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    for i in range(n):
         if resets[i] and i > 0:
             history.soc_j = b.initial_j
         t0 = time.perf_counter()
@@ -128,7 +154,20 @@ def replay(policy: Policy, space: ConfigurationSpace, scenario: Scenario, *, sta
         spent += time.perf_counter() - t0
         if not 0 <= j < len(space):
             raise ParameterError(f"policy {policy.name!r} chose {j!r}, not a configuration index 0..{len(space) - 1}.")
-        served, soc = serve(history.soc_j, part.requests[i], costs["device_energy_j"][i, j], b.capacity_j,
+        if own[i]:
+            history.queue.append([start + i + scenario.defer_deadline_intervals, int(own[i])])
+        if history.queue:
+            due = np.array([c[0] for c in history.queue])
+            t0 = time.perf_counter()
+            now = np.asarray(policy.release(history, due), bool) | (due <= start + i) | (i == n - 1)
+            spent += time.perf_counter() - t0
+            counts = np.array([c[1] for c in history.queue])
+            new = own[i] > 0    # the newest cohort is this interval's own
+            batch_now[i] = counts[now].sum()
+            served_deferred[i] = batch_now[i] - (own[i] if new and now[-1] else 0)
+            deferred[i] = own[i] if new and not now[-1] else 0
+            history.queue = [c for c, k in zip(history.queue, now, strict=True) if not k]
+        served, soc = serve(history.soc_j, inter[i] + batch_now[i], costs["device_energy_j"][i, j], b.capacity_j,
                             part.harvest_j[i])
         history.soc_j = float(soc)
         history.served += float(served)
@@ -136,14 +175,15 @@ def replay(policy: Policy, space: ConfigurationSpace, scenario: Scenario, *, sta
         history.choices.append(int(j))
         choices.append(int(j))
         history.t += 1
-    return _outcomes(policy.name, choices, space, scenario, start), spent
+    return _outcomes(policy.name, choices, space, scenario, start, batch_now, served_deferred, deferred), spent
 
 
 def summarise(intervals: pl.DataFrame) -> pl.DataFrame:
     """One row per policy: requests, served, ``slo_miss_rate`` (misses ÷ requests), ``accuracy`` (mean over
     served requests), ``device_energy_j_per_request`` and ``energy_j_per_request`` [J per served request],
-    ``carbon_g`` [gCO2e, total] and ``carbon_g_per_request``, ``soc_j_min`` and ``soc_j_end`` [J], and
-    ``switches`` (configuration changes)."""
+    ``carbon_g`` [gCO2e, total] and ``carbon_g_per_request``, ``soc_j_min`` and ``soc_j_end`` [J], ``deferred``
+    (requests held for a later interval) and ``deferred_share`` (÷ requests), and ``switches`` (configuration
+    changes)."""
     served = pl.col("served").sum()
     return (intervals.group_by("policy", maintain_order=True).agg(
         requests=pl.col("requests").sum(), served=served, misses=pl.col("misses").sum(),
@@ -153,6 +193,7 @@ def summarise(intervals: pl.DataFrame) -> pl.DataFrame:
         energy_j_per_request=pl.col("energy_j").sum() / served.clip(1e-12),
         carbon_g=pl.col("carbon_g").sum(), carbon_g_per_request=pl.col("carbon_g").sum() / served.clip(1e-12),
         soc_j_min=pl.col("soc_j").min(), soc_j_end=pl.col("soc_j").last(),
+        deferred=pl.col("deferred").sum(), deferred_share=pl.col("deferred").sum() / pl.col("requests").sum().clip(1),
         switches=(pl.col("config_index").diff().fill_null(0) != 0).sum()))
 
 

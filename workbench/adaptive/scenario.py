@@ -4,6 +4,11 @@ Interval t covers ``[times_s[t], times_s[t] + step_s)``. In it the access link h
 ``rtt_ms[t]``, the device runs ``slowdown[t]`` times slower than its nominal cost (1: nominal), the grid emits
 ``carbon_g_per_kwh[t]``, ``requests[t]`` requests arrive and ``harvest_j[t]`` joules are harvested.
 
+A fraction of the requests may be deferrable batch work (``deferrable_fraction``, :meth:`Scenario.batch_requests`):
+no latency target applies to it, only a deadline of ``defer_deadline_intervals`` intervals after arrival; a policy
+may hold it for a cleaner interval (:class:`~workbench.adaptive.mpc.CarbonMPC` does), the others serve it on
+arrival.
+
 The energy budget (:class:`EnergyBudget`) is a battery of ``capacity_j`` starting at ``initial_j``, charged by
 the harvest and never above capacity; a per-hour cap is the same battery refilled to full at the start of
 every hour (``reset_every``). Only the device's energy draws on it.
@@ -117,6 +122,8 @@ class Scenario:
     budget: EnergyBudget = field(default_factory=EnergyBudget)
     provenance: dict = field(default_factory=dict)
     offset: int = 0
+    deferrable_fraction: float = 0.0
+    defer_deadline_intervals: int = 0
 
     def __len__(self) -> int:
         return len(self.bandwidth_mbps)
@@ -127,7 +134,15 @@ class Scenario:
         opt = {k: (None if getattr(self, k) is None else getattr(self, k)[sl]) for k in ("slowdown", "harvest_j")}
         return Scenario(self.step_s, self.times_s[sl], self.bandwidth_mbps[sl], self.rtt_ms[sl],
                         self.carbon_g_per_kwh[sl], self.requests[sl], self.latency_target_ms, **opt,
-                        budget=self.budget, provenance=self.provenance, offset=self.offset + start)
+                        budget=self.budget, provenance=self.provenance, offset=self.offset + start,
+                        deferrable_fraction=self.deferrable_fraction,
+                        defer_deadline_intervals=self.defer_deadline_intervals)
+
+    def batch_requests(self) -> np.ndarray:
+        """Per interval, the deferrable (batch) requests among those arriving: ⌊deferrable_fraction × requests⌋.
+        They carry no latency target, only a deadline: served within ``defer_deadline_intervals`` intervals after
+        the one they arrive in (see :mod:`workbench.adaptive.replay`)."""
+        return np.floor(self.deferrable_fraction * self.requests + EPS).astype(np.int64)
 
     def split(self, tuning_fraction: float = 0.5) -> tuple[Scenario, Scenario]:
         """The first ``tuning_fraction`` of the intervals (for tuning) and the rest (for evaluation).
@@ -154,7 +169,8 @@ class Scenario:
 
 def make_scenario(*, step_s: float, bandwidth_mbps, rtt_ms, carbon_g_per_kwh, requests, latency_target_ms: float,
                   slowdown=None, harvest_j=None, budget: EnergyBudget | None = None, start_s: float = 0.0,
-                  provenance: dict | None = None) -> Scenario:
+                  provenance: dict | None = None, deferrable_fraction: float = 0.0,
+                  defer_deadline_intervals: int = 0) -> Scenario:
     """A validated :class:`Scenario` from per-interval arrays (resample traces first with
     :func:`workbench.adaptive.traces.resample`).
 
@@ -176,6 +192,10 @@ def make_scenario(*, step_s: float, bandwidth_mbps, rtt_ms, carbon_g_per_kwh, re
         Start of the first interval [s].
     provenance : dict, optional
         Trace name → source.
+    deferrable_fraction : float
+        Share of each interval's requests that is deferrable batch work [1], in [0, 1].
+    defer_deadline_intervals : int
+        Intervals after its arrival by which deferrable work must be served (0: in its own interval).
 
     Returns
     -------
@@ -184,8 +204,12 @@ def make_scenario(*, step_s: float, bandwidth_mbps, rtt_ms, carbon_g_per_kwh, re
     Raises
     ------
     ParameterError
-        Lengths that differ, negative or non-finite values, a non-integer request count, no intervals.
+        Lengths that differ, negative or non-finite values, a non-integer request count, no intervals, a
+        deferrable fraction outside [0, 1] or a negative deadline.
     """
+    deferrable_fraction = check_number(deferrable_fraction, "deferrable_fraction", minimum=0, maximum=1,
+                                       fix="give the share of deferrable requests in [0, 1].")
+    defer_deadline_intervals = check_int(defer_deadline_intervals, "defer_deadline_intervals", minimum=0)
     step_s = check_number(step_s, "step_s", minimum=0, exclusive=True)
     latency_target_ms = check_number(latency_target_ms, "latency_target_ms", minimum=0, exclusive=True)
     req = np.asarray(requests)
@@ -207,7 +231,8 @@ def make_scenario(*, step_s: float, bandwidth_mbps, rtt_ms, carbon_g_per_kwh, re
         raise ParameterError("requests must be whole numbers per interval. Fix: give counts.")
     return Scenario(step_s, start_s + step_s * np.arange(n), out["bandwidth_mbps"], out["rtt_ms"],
                     out["carbon_g_per_kwh"], out["requests"].astype(np.int64), latency_target_ms,
-                    out["slowdown"], out["harvest_j"], budget or EnergyBudget(), dict(provenance or {}))
+                    out["slowdown"], out["harvest_j"], budget or EnergyBudget(), dict(provenance or {}),
+                    deferrable_fraction=deferrable_fraction, defer_deadline_intervals=defer_deadline_intervals)
 
 
 def costs_at(space: ConfigurationSpace, bandwidth_mbps, rtt_ms, slowdown, carbon_g_per_kwh,

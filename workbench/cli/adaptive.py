@@ -16,7 +16,7 @@ POLICY_NAMES = ("static", "reactive", "predictive", "mpc")
 """``--policy`` choices (the oracle is always added as the yardstick)."""
 
 SUMMARY_COLUMNS = ("policy", "slo_miss_rate", "accuracy", "device_energy_j_per_request", "energy_j_per_request",
-                   "carbon_g_per_request", "soc_j_end", "switches")
+                   "carbon_g_per_request", "soc_j_end", "deferred", "switches")
 
 
 def register(sub) -> None:
