@@ -150,7 +150,8 @@ def _figures(got, cal: reference.Calibration, settings, details: dict) -> tuple[
     return cols, details, list(n.flags)
 
 
-def measure_call(call, settings, calibration=None, timed=None, *, reference_block=None, clock=None):
+def measure_call(call, settings, calibration=None, timed=None, *, clock_name: str | None = None,
+                 reference_block=None, clock=None):
     """Latency of any callable (an onnxruntime session's ``run``, a compiled model) under ``settings.normalise``,
     without a per-layer breakdown: the network-level half of :func:`measure_latency`.
 
@@ -170,6 +171,9 @@ def measure_call(call, settings, calibration=None, timed=None, *, reference_bloc
         From :func:`calibrated`; an interleaved run calibrates here when it is missing or on another clock.
     timed : InterleavedResult, optional
         The call's timing from :func:`time_together` (or a replay): only the columns are built here.
+    clock_name : {'thread-cpu', 'wall'}, optional
+        The clock, where the caller knows better than :func:`~workbench.measure.reference.clock_for` (a
+        one-thread callable that computes on other threads is timed on ``wall``).
     reference_block, clock : callable, optional
         Replay hooks passed to :func:`~workbench.measure.interleaved.time_interleaved` (tests: a fake host's
         reference block and clock [ns]).
@@ -181,13 +185,18 @@ def measure_call(call, settings, calibration=None, timed=None, *, reference_bloc
         the notes (flags).
     """
     threads = settings.threads or torch.get_num_threads()
-    name = "wall" if settings.device.startswith("cuda") else reference.clock_for(threads)
+    name = "wall" if settings.device.startswith("cuda") else clock_name or reference.clock_for(threads)
+    if name not in reference.CLOCKS:
+        raise ParameterError(f"unknown clock {name!r}; valid: {sorted(reference.CLOCKS)}.")
     if not _normalising(settings):
         lat = timing.time_forward(lambda _x: call(), None, repeats=settings.repeats, warmup=settings.warmup,
                                   device=settings.device, cpu=name == "thread-cpu")
         return lat, {"latency_ms_cpu_p50": lat.cpu_ms_p50, "latency_method": "wall"}, \
             {"method": "wall", "clock": name}, []
     if mode(settings) == "duet":
+        if name != "thread-cpu":
+            raise ParameterError("duet mode times the calling thread's CPU clock, but this call is timed on the "
+                                 f"{name!r} clock. Fix: normalise='envelope' or 'reference'.")
         d = _duet_reference(calibration)
         cal = d.calibration
         got = timed or duet.time_duet(call, d, repeats=settings.repeats, warmup=settings.warmup,

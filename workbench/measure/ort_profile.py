@@ -2,7 +2,11 @@
 
 :func:`profile_onnx_module` exports the module once (:mod:`workbench.measure.onnx_export`), quantises
 the file with each requested method (:mod:`workbench.measure.ort_quantize`) and measures every file at
-every batch size (:mod:`workbench.measure.ort_runtime`). Each row records in ``config_json`` the runtime,
+every batch size (:mod:`workbench.measure.ort_runtime`). Latency follows the torch profiler's protocol
+(``ProfileSettings.normalise``, :mod:`workbench.measure.latency`): in the interleaved modes every file ×
+batch size of one call is timed together, each round one block of every session and one reference block
+in random order, so that fp32 and int8 meet the host's quiet and busy phases alike; the protocol is in
+``config_json["latency"]``, its flags in ``notes``. Each row records in ``config_json`` the runtime,
 execution provider, opset, exporter and quantisation; ``software_versions`` adds onnxruntime, onnx and
 onnxscript to the profiler's list; ``strategy`` is ``onnxruntime`` (fp32) or ``onnxruntime-<method>``.
 FLOPs, parameters and activation bytes are counted on the fp32 PyTorch module (quantised operators are
@@ -28,7 +32,7 @@ from torch import nn
 
 from workbench import schema
 from workbench.errors import ParameterError
-from workbench.measure import features, onnx_export, ort_quantize, ort_runtime
+from workbench.measure import features, latency, onnx_export, ort_quantize, ort_runtime, reference, timing
 from workbench.measure.energy import get_meter
 from workbench.measure.profiler import ProfileSettings, device_info, software_versions
 from workbench.store import LAYER_SHAPE_COLUMNS, Store, layer_frame, new_run_id
@@ -59,17 +63,26 @@ def _ort_layers_config(prof: dict) -> dict:
             "unmapped_nodes": dict(list(nodes.items())[:UNMAPPED_NODES_KEPT])}
 
 
-def _measure_file(path: Path, sample, *, batch_size: int, settings: ProfileSettings, meter, provider: str,
-                  layer_map: dict[str, str]) -> tuple[dict, dict, dict, ort_runtime.OrtModel]:
-    """Latency (and energy) of one file at one batch size, then its per-layer profile."""
-    threads = settings.threads or torch.get_num_threads()
-    m = ort_runtime.OrtModel(path, threads=threads, provider=provider)
-    x = ort_runtime.batch_of(sample, batch_size)
+def _time_together(jobs, settings: ProfileSettings, calibration, threads: int) -> list:
+    """Every (session, batch) of ``jobs`` timed together (:func:`workbench.measure.latency.time_together`) where
+    ``settings`` interleave, there are two jobs or more and every session computes where the run's clock
+    sees it (:func:`~workbench.measure.ort_runtime.latency_clock`); else one ``None`` per job."""
+    if len(jobs) < 2 or not latency.interleaves(settings):
+        return [None] * len(jobs)
+    clock = reference.clock_for(threads)
+    if any(ort_runtime.latency_clock(m, x, threads)[0] != clock for m, x in jobs):
+        return [None] * len(jobs)
+    with timing.num_threads(threads):
+        return latency.time_together(jobs, settings, calibration)
+
+
+def _measure(m: ort_runtime.OrtModel, x, *, settings: ProfileSettings, meter, calibration, timed) -> tuple[dict, dict]:
+    """Latency (and energy) of one session at one batch: schema fields (``_latency_details`` among them)."""
     fields, energy = ort_runtime.measure_ort(m, x, repeats=settings.repeats, warmup=settings.warmup, meter=meter,
-                                             energy_window_s=settings.energy_window_s)
-    prof = ort_runtime.profile_layers(path, x, layer_map, threads=threads, provider=provider,
-                                      repeats=settings.layer_repeats)
-    return fields, energy or {}, prof, m
+                                             energy_window_s=settings.energy_window_s, normalise=settings.normalise,
+                                             blocks=settings.blocks, calibration=calibration, timed=timed,
+                                             latency_details=True)
+    return fields, energy or {}
 
 
 def profile_onnx_module(model: nn.Module, sample: torch.Tensor, *, name: str, family: str | None = None,
@@ -95,8 +108,8 @@ def profile_onnx_module(model: nn.Module, sample: torch.Tensor, *, name: str, fa
     eval_data : (Tensor, Tensor), optional
         Images and labels: each variant's ``accuracy`` (argmax) is measured on them.
     settings : ProfileSettings, optional
-        ``batch_sizes``, ``repeats``, ``warmup``, ``threads``, ``energy_window_s``, ``layer_repeats``
-        and ``device_class``; ``device`` must be ``cpu`` and ``normalise`` is not applied.
+        ``batch_sizes``, ``repeats``, ``warmup``, ``threads``, ``energy_window_s``, ``layer_repeats``,
+        ``device_class``, ``normalise`` and ``blocks`` (as for the torch profiler); ``device`` must be ``cpu``.
     meter : str or EnergyMeter or None
         Energy meter (as for :func:`workbench.measure.profiler.profile`).
     provider : str
@@ -142,6 +155,7 @@ def profile_onnx_module(model: nn.Module, sample: torch.Tensor, *, name: str, fa
     run_id, dev = new_run_id(), device_info("cpu", settings.device_class)
     versions = json.dumps({**software_versions(), **ort_runtime.ort_versions()}, sort_keys=True)
     calib = None if calibration is None else ort_runtime.batch_of(calibration, 1)
+    threads = settings.threads or torch.get_num_threads()
     rows, layer_rows = [], []
     with tempfile.TemporaryDirectory(prefix="wb-onnx-") as tmp:
         wd = Path(workdir) if workdir is not None else Path(tmp)
@@ -153,27 +167,35 @@ def profile_onnx_module(model: nn.Module, sample: torch.Tensor, *, name: str, fa
         base_config = {**(config or {}), "onnx_exporter": "torch.onnx.export(dynamo=True)",
                        "opset": onnx_export.opset_version(proto), "input_name": input_name,
                        "warmup": settings.warmup}
+        files = []  # every file quantised (and checked) before the first is timed
         for q in quantisations:
             path, qconf = fp32, {"quantisation": "none"}
             if q != "none":
                 path = wd / f"{name}.{q}.onnx"
                 qconf = ort_quantize.quantise_onnx(fp32, path, q, input_name=input_name, calibration=calib,
                                                    per_channel=per_channel)
-            wbytes = onnx_export.initializer_bytes(onnx_export.load_onnx(path))
-            acc = None
-            for b in settings.batch_sizes:
-                fields, energy, prof, m = _measure_file(path, sample, batch_size=b, settings=settings,
-                                                           meter=meter_obj, provider=provider, layer_map=layer_map)
-                if acc is None:
-                    acc = _accuracy(m, eval_data)
-                cfg = {**base_config, **m.config(), **qconf, "ort_layers": _ort_layers_config(prof)}
+            files.append((q, path, qconf, onnx_export.initializer_bytes(onnx_export.load_onnx(path)),
+                          ort_runtime.OrtModel(path, threads=threads, provider=provider)))
+        jobs = [(f, b) for f in files for b in settings.batch_sizes]
+        xs = {b: ort_runtime.batch_of(sample, b) for b in settings.batch_sizes}
+        acc: dict[str, float | None] = {}
+        with latency.calibrated(settings) as cal:
+            timed = _time_together([(f[4], xs[b]) for f, b in jobs], settings, cal, threads)
+            for ((q, path, qconf, wbytes, m), b), t in zip(jobs, timed, strict=True):
+                fields, energy = _measure(m, xs[b], settings=settings, meter=meter_obj, calibration=cal, timed=t)
+                prof = ort_runtime.profile_layers(path, xs[b], layer_map, threads=threads, provider=provider,
+                                                  repeats=settings.layer_repeats)
+                if q not in acc:
+                    acc[q] = _accuracy(m, eval_data)
+                cfg = {**base_config, **m.config(), **qconf, "ort_layers": _ort_layers_config(prof),
+                       "latency": fields.pop("_latency_details")}
                 if energy:
                     cfg["energy"] = energy
                 row = {**_identity(run_id=run_id, model=name, family=family, task=task,
                                    strategy=ort_quantize.strategy_name(q), shape=tuple(sample.shape[1:]),
                                    dtype="fp32" if q == "none" else "int8", dev=dev, versions=versions),
                        **fields, "params": params, "flops": flops, "weight_bytes": wbytes,
-                       "activation_bytes": sum(lr.output_bytes for lr in breakdown), "accuracy": acc,
+                       "activation_bytes": sum(lr.output_bytes for lr in breakdown), "accuracy": acc[q],
                        "config_json": json.dumps(cfg, sort_keys=True, default=str)}
                 rows.append(row)
                 layer_rows += [{"measurement_id": row["measurement_id"], "layer_index": a.index,
@@ -226,24 +248,33 @@ def profile_onnx_file(path: str | os.PathLike, *, input_shape: tuple[int, ...] |
     run_id, dev = new_run_id(), device_info("cpu", settings.device_class)
     versions = json.dumps({**software_versions(), **ort_runtime.ort_versions()}, sort_keys=True)
     layer_map = onnx_export.node_layers(proto)
-    rows = []
-    for b in settings.batch_sizes:
+    threads = settings.threads or torch.get_num_threads()
+    m = ort_runtime.OrtModel(Path(path), threads=threads, provider=provider)
+    xs = {b: ort_runtime.batch_of(sample, b) for b in settings.batch_sizes}
+    for b, x in xs.items():
         try:
-            fields, energy, prof, m = _measure_file(Path(path), sample, batch_size=b, settings=settings,
-                                                       meter=meter_obj, provider=provider, layer_map=layer_map)
+            m(x)
         except Exception as exc:  # onnxruntime's shape errors (InvalidArgument, Fail) on a bad --input-shape
             if "onnxruntime" not in type(exc).__module__:
                 raise
             raise ParameterError(f"onnxruntime cannot run {str(path)!r} on input shape "
                                  f"{'x'.join(map(str, (b, *shape)))}: {str(exc)[:200]}. Fix: check --input-shape.") from None
-        cfg = {**m.config(), "source_file": Path(path).name, "opset": onnx_export.opset_version(proto),
-               "ort_layers": {**_ort_layers_config(prof), "layer_ms": prof["layer_ms"]}, "warmup": settings.warmup}
-        if energy:
-            cfg["energy"] = energy
-        rows.append({**_identity(run_id=run_id, model=name or Path(path).stem, family=family, task=task,
-                                 strategy="onnxruntime", shape=shape, dtype="fp32", dev=dev, versions=versions),
-                     **fields, "weight_bytes": onnx_export.initializer_bytes(proto),
-                     "config_json": json.dumps(cfg, sort_keys=True, default=str)})
+    rows = []
+    with latency.calibrated(settings) as cal:
+        timed = _time_together([(m, x) for x in xs.values()], settings, cal, threads)
+        for x, t in zip(xs.values(), timed, strict=True):
+            fields, energy = _measure(m, x, settings=settings, meter=meter_obj, calibration=cal, timed=t)
+            prof = ort_runtime.profile_layers(Path(path), x, layer_map, threads=threads, provider=provider,
+                                              repeats=settings.layer_repeats)
+            cfg = {**m.config(), "source_file": Path(path).name, "opset": onnx_export.opset_version(proto),
+                   "ort_layers": {**_ort_layers_config(prof), "layer_ms": prof["layer_ms"]},
+                   "warmup": settings.warmup, "latency": fields.pop("_latency_details")}
+            if energy:
+                cfg["energy"] = energy
+            rows.append({**_identity(run_id=run_id, model=name or Path(path).stem, family=family, task=task,
+                                     strategy="onnxruntime", shape=shape, dtype="fp32", dev=dev, versions=versions),
+                         **fields, "weight_bytes": onnx_export.initializer_bytes(proto),
+                         "config_json": json.dumps(cfg, sort_keys=True, default=str)})
     df = schema.from_records(rows)
     if store is not None:
         store.append(df)
