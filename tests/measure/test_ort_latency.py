@@ -174,3 +174,16 @@ def test_onnx_file_rows_are_normalised_and_none_stays_raw(cnn_file):
     raw = profile_onnx_file(cnn_file, settings=ProfileSettings(**fast, normalise="none")).row(0, named=True)
     assert raw["latency_method"] == "wall" and raw["latency_ms_norm"] is None and raw["contended_blocks"] is None
     assert raw["latency_ms_cpu_p50"] > 0  # one thread: the calling thread's CPU time, back to back
+
+
+def test_the_profile_command_writes_normalised_ort_rows(tmp_path, capsys):
+    from workbench.cli import main
+    from workbench.store import Store
+
+    store = tmp_path / "runs"
+    assert main(["profile", "--model", "mlp", "--runtime", "onnxruntime", "--threads", "1", "--repeats", "6",
+                 "--warmup", "1", "--blocks", "3", "--meter", "none", "--energy-window", "0", "--store", str(store),
+                 "--no-progress"]) == 0
+    r = Store(store).read().row(0, named=True)
+    assert r["strategy"] == "onnxruntime" and r["latency_method"] == "envelope-min/thread-cpu"
+    assert r["latency_ms_norm"] > 0 and r["contended_blocks"] >= 0

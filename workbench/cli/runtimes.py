@@ -2,7 +2,8 @@
 
 Glue for :mod:`workbench.cli.measure`: :func:`add_runtime_arguments` adds the flags to the ``profile``
 parser and :func:`profile_runtime` runs a profile they ask for (returning ``None`` when they ask for
-nothing new, so the plain zoo-in-PyTorch path runs as before).
+nothing new, so the plain zoo-in-PyTorch path runs as before). onnxruntime rows follow the profile's
+``--normalise`` and ``--blocks`` as torch rows do (:func:`workbench.measure.ort_runtime.measure_ort`).
 
 ``--module PATH_OR_MODULE:FACTORY`` imports and calls a factory **you** wrote: it runs your own code,
 on purpose, exactly as ``python`` would; name only code you trust. ``--onnx FILE`` is read by
@@ -26,7 +27,8 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("runtimes and your own models")
     g.add_argument("--runtime", choices=RUNTIMES, default=None,
                    help="torch (eager PyTorch, the default) or onnxruntime (the default for --onnx; models are "
-                        "exported with torch.onnx.export(dynamo=True) and run on onnxruntime's CPU provider with --threads intra-op threads)")
+                        "exported with torch.onnx.export(dynamo=True) and run on onnxruntime's CPU provider with --threads intra-op "
+                        "threads; latency normalised as for torch, --normalise and --blocks)")
     g.add_argument("--module", metavar="PATH_OR_MODULE:FACTORY",
                    help="profile your own model: a factory returning an nn.Module, e.g. my_models.py:build or "
                         "mypkg.models:build. This IMPORTS AND RUNS YOUR OWN CODE, on purpose; name only code you trust")
