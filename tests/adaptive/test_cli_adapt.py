@@ -141,3 +141,33 @@ threshold = 0.8
     assert res["configurations"] == 22 and res["configurations_pareto"] == 22
     assert {r["policy"] for r in res["intervals"]} == {"predictive", "oracle"}
     assert len(res["intervals"]) == 2 * 4
+
+
+def test_store_round_trip(adapt, tmp_path):
+    from workbench.store import Store
+
+    code, out, err = adapt("--format", "json", "--policy", "static", "--policy", "predictive", "--store",
+                           str(tmp_path / "runs"), "--device-name", "pixel-5", "--device-class", "phone")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["stored"]["rows"] == 3
+    back = Store(tmp_path / "runs").read()
+    assert back.height == 3 and set(back["strategy"]) == {"adaptive:static", "adaptive:predictive", "adaptive:oracle"}
+    rows = {r["policy"]: r for r in res["summary"]}
+    for r in back.iter_rows(named=True):
+        policy = r["strategy"].split(":", 1)[1]
+        cfg = json.loads(r["config_json"])
+        # the stored figures are the summary's, unchanged by the round trip through Parquet
+        assert r["energy_j"] == rows[policy]["device_energy_j_per_request"]
+        assert r["accuracy"] == rows[policy]["accuracy"]
+        assert cfg["summary"]["slo_miss_rate"] == rows[policy]["slo_miss_rate"]
+        assert cfg["method"] == "replayed" and cfg["causal"] == (policy != "oracle")
+        assert r["energy_method"] == "predicted" and r["energy_scope"] == "request"
+        assert r["device_name"] == "pixel-5" and r["source"].startswith("predicted:")
+        assert set(cfg["traces"]) == {"bandwidth", "rtt", "carbon", "requests"}
+
+
+def test_store_refuses_a_bad_device_class(adapt, tmp_path):
+    code, out, err = adapt("--store", str(tmp_path / "runs"), "--device-class", "toaster")
+    assert code == 2 and err.startswith("error: ") and "toaster" in err
+    assert not list((tmp_path / "runs").glob("*.parquet")) if (tmp_path / "runs").exists() else True

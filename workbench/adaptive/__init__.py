@@ -14,6 +14,7 @@ Modules (see ``docs/adaptive.md``):
 - :mod:`~workbench.adaptive.oracle`: the offline oracle (dynamic programming over intervals), the oracle at a
   given miss count, and brute force;
 - :mod:`~workbench.adaptive.replay`: the replay simulator and its frames;
+- :mod:`~workbench.adaptive.rows`: a replay's results as measurement-schema rows for the run store;
 - :mod:`~workbench.adaptive.config_file`: the TOML file of ``workbench adapt``;
 - :mod:`~workbench.adaptive.tables`: result tables (savings against static, gap to the oracle);
 - :mod:`~workbench.adaptive.example`: the worked example of the benchmark and notebook 08.
@@ -23,6 +24,7 @@ from workbench.adaptive.mpc import CarbonMPC
 from workbench.adaptive.oracle import OBJECTIVES, Plan, brute_force, oracle_plan, plan, plan_max_misses
 from workbench.adaptive.policies import Clairvoyant, Policy, Predictive, Reactive, StaticBest
 from workbench.adaptive.replay import ReplayResult, decisions_per_s, replay, run, summarise
+from workbench.adaptive.rows import replay_rows
 from workbench.adaptive.scenario import EnergyBudget, Scenario, battery, hourly_cap, make_scenario
 from workbench.adaptive.space import (
     ConfigurationSpace,
@@ -36,6 +38,6 @@ from workbench.adaptive.space import (
 __all__ = [
     "OBJECTIVES", "CarbonMPC", "Clairvoyant", "ConfigurationSpace", "EnergyBudget", "Plan", "Policy", "Predictive", "Reactive",
     "ReplayResult", "Scenario", "StaticBest", "battery", "brute_force", "decisions_per_s", "hourly_cap",
-    "make_scenario", "oracle_plan", "pareto_prune", "plan", "plan_max_misses", "replay", "run", "space_from_table",
+    "make_scenario", "oracle_plan", "replay_rows", "pareto_prune", "plan", "plan_max_misses", "replay", "run", "space_from_table",
     "space_from_variants", "split_configurations", "summarise", "variants_from_rows",
 ]

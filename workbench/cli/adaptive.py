@@ -29,6 +29,12 @@ def register(sub) -> None:
                    help=f"a policy to replay (repeatable; default: the file's, else all of {', '.join(POLICY_NAMES)})")
     p.add_argument("--intervals", action="store_true", help="with --format json: add every interval's outcome")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--store", metavar="DIR", default=None,
+                   help="append one measurement-schema row per policy (predicted by the replay) to this store")
+    p.add_argument("--device-name", default="adaptive device",
+                   help="with --store: the device whose energy the rows report (default %(default)r)")
+    p.add_argument("--device-class", default="phone",
+                   help="with --store: its device class (default %(default)r: the 5Gophers traces are phones')")
     p.set_defaults(func=cmd_adapt)
 
 
@@ -38,7 +44,8 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     Parameters
     ----------
     args : argparse.Namespace
-        ``config`` (path), ``policy`` (list or None), ``intervals`` (bool), ``format`` (``table`` or ``json``).
+        ``config`` (path), ``policy`` (list or None), ``intervals`` (bool), ``format`` (``table`` or ``json``),
+        ``store`` (directory or None), ``device_name`` and ``device_class`` (of the stored rows).
 
     Returns
     -------
@@ -47,11 +54,12 @@ def cmd_adapt(args: argparse.Namespace) -> int:
         ``accuracy`` [1], ``device_energy_j_per_request``, ``energy_j_per_request`` [J], ``carbon_g`` [gCO2e], ...),
         ``chosen`` (static's configuration, the filter's noise), ``configurations`` and
         ``configurations_pareto``, ``intervals_evaluated``, ``oracle_exact``, ``provenance`` (trace → source),
-        and with ``--intervals`` the per-interval rows.
+        with ``--intervals`` the per-interval rows, and with ``--store`` ``stored`` (the run file and its row
+        count: :func:`workbench.adaptive.rows.replay_rows`, appended atomically by :class:`workbench.store.Store`).
 
     Raises
     ------
-    ParameterError, ImportFormatError, InfeasibleError
+    ParameterError, ImportFormatError, InfeasibleError, SchemaError, StoreError
         A bad file, a bad trace (gaps, unsorted, negative), a budget ≤ 0, an empty space, a target no
         configuration meets at any bandwidth (printed as one ``error:`` line, exit 2).
     """
@@ -69,6 +77,13 @@ def cmd_adapt(args: argparse.Namespace) -> int:
            "configurations": cfg.configurations, "configurations_pareto": len(cfg.space),
            "intervals_evaluated": evaluated, "oracle_exact": res.oracle_exact, "objective": cfg.objective,
            "latency_target_ms": cfg.scenario.latency_target_ms, "provenance": cfg.scenario.provenance}
+    if getattr(args, "store", None):
+        from workbench.adaptive.rows import replay_rows
+        from workbench.store import Store
+
+        rows = replay_rows(res, cfg.space, cfg.scenario, objective=cfg.objective, device_name=args.device_name,
+                           device_class=args.device_class)
+        out["stored"] = {"path": str(Store(args.store).append(rows)), "rows": rows.height}
     if args.format == "json":
         if args.intervals:
             out["intervals"] = [_finite(r) for r in res.intervals.to_dicts()]
@@ -102,4 +117,6 @@ def _table(out: dict) -> str:
     static = out["chosen"].get("static", {}).get("choice_")
     if static:
         lines.append(f"static chose: {static}")
+    if "stored" in out:
+        lines.append(f"appended {out['stored']['rows']} rows to {out['stored']['path']}")
     return "\n".join(lines)
