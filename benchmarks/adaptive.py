@@ -27,7 +27,10 @@ Setup (every figure labelled in the printed ``setup``):
   ``--remote`` (reached over the access link), per-layer costs from :mod:`workbench.placement.zoo_costs`
   (roofline lower bounds on catalog figures unless ``--store`` holds measured runs), × the strategy variants of
   :data:`workbench.adaptive.example.VARIANTS`: the test accuracy and the FLOPs ratio each variant reached in ``benchmarks/tradeoffs.py``
-  (docs/strategies.md, run of 2026-11-27), the ratio applied to every layer (a projection); then Pareto pruning;
+  (docs/strategies.md, run of 2026-11-27), the ratio applied to every layer (a projection); with ``--from-store
+  DIR`` instead the strategy variant rows of that store (``workbench compress`` and the other strategy commands:
+  measured test accuracy, ``--scale-by`` ratio to each model's baseline; :func:`~workbench.adaptive.example.
+  variants_from_store`); then Pareto pruning;
 - bandwidth: the 5Gophers walking trace then the two car traces (Verizon), one trace second standing for
   ``--time-scale`` seconds (an assumption that puts mobility on the grid's time axis), resampled to
   ``--step-s``; RTT: the 5Gophers Verizon RTT samples (US-East then US-West) in file order; radio power: LTE's β of Huang et
@@ -53,7 +56,7 @@ from pathlib import Path
 import polars as pl
 
 from workbench.adaptive import CarbonMPC, Predictive, Reactive, StaticBest, decisions_per_s, run, tables
-from workbench.adaptive.example import VARIANTS, example_problem, example_scenario, example_space
+from workbench.adaptive.example import VARIANTS, example_problem, example_scenario, example_space, variants_from_store
 from workbench.adaptive.oracle import plan_max_misses
 from workbench.adaptive.policies import Clairvoyant
 from workbench.adaptive.scenario import interval_costs
@@ -66,6 +69,11 @@ def main() -> None:
     ap.add_argument("--device", default="raspberry-pi-4b")
     ap.add_argument("--remote", default="a100-sxm4-40gb")
     ap.add_argument("--store", default=None, help="a store with measured runs of the model on the devices")
+    ap.add_argument("--from-store", default=None, metavar="DIR",
+                    help="build the variants from the strategy rows of this store (workbench compress ...) "
+                         "instead of the example's")
+    ap.add_argument("--scale-by", default="flops", choices=("flops", "latency_ms_p50", "energy_j"),
+                    help="with --from-store: the variant/baseline ratio applied to the split model's costs")
     ap.add_argument("--time-scale", type=float, default=300.0)
     ap.add_argument("--step-s", type=float, default=300.0)
     ap.add_argument("--rate-per-s", type=float, default=0.2)
@@ -85,7 +93,9 @@ def main() -> None:
         args.static_miss_max = 1 - args.probability
     t0 = time.perf_counter()
     problem = example_problem(args.model, args.device, args.remote, args.store)
-    full, space = example_space(problem)
+    variants = variants_from_store(args.from_store, scale_by=args.scale_by) if args.from_store else None
+    full, space = example_space(problem, variants)
+    n_variants = len(variants) if variants is not None else len(VARIANTS)
     sc = example_scenario(Path(args.shared_data), time_scale=args.time_scale, step_s=args.step_s,
                           rate_per_s=args.rate_per_s, target_ms=args.target_ms, seed=args.seed,
                           battery_wh=args.battery_wh, harvest_w=args.harvest_w,
@@ -119,7 +129,8 @@ def main() -> None:
         matched = s[best]["device_energy_j_per_request"] / (at.cost / evaluation.requests.sum()) - 1
     pl.Config.set_tbl_cols(20)
     pl.Config.set_tbl_width_chars(200)
-    print(f"space: {len(full)} configurations ({len(VARIANTS)} variants × {len(full) // len(VARIANTS)} splits), "
+    print(f"space: {len(full)} configurations ({n_variants} variants × {len(full) // n_variants} splits"
+          f"{', from ' + args.from_store if args.from_store else ''}), "
           f"{len(space)} after Pareto pruning; costs: {problem.cost_sources}")
     print(f"scenario: {len(sc)} intervals of {sc.step_s:g} s, target {sc.latency_target_ms:g} ms, "
           f"{int(sc.requests.sum())} requests; static chose {res.chosen['static']}")
@@ -147,6 +158,7 @@ def main() -> None:
         "decisions_per_s": dps,
         "decisions_per_s_conformal": dps_conformal,
         "oracle_exact": res.oracle_exact,
+        "variants": n_variants, "variants_from": f"store {args.from_store}" if args.from_store else "example",
         "configurations": len(full), "configurations_pareto": len(space), "intervals_evaluated": len(sc) - len(tuning),
         "seconds": time.perf_counter() - t0,
     }

@@ -3,7 +3,8 @@
 
 :func:`example_space`: a zoo model split between a battery device and a remote tier over a 5G access link
 (per-layer costs from :mod:`workbench.placement.zoo_costs`, roofline lower bounds unless a store holds measured
-runs), × the strategy variants of :data:`VARIANTS`, Pareto-pruned. :func:`example_scenario`: the 5Gophers walking
+runs), × the strategy variants of :data:`VARIANTS` (or a store's measured variant rows,
+:func:`variants_from_store`), Pareto-pruned. :func:`example_scenario`: the 5Gophers walking
 trace then the two car traces (Verizon), stretched by ``time_scale``, resampled to ``step_s``; Verizon RTT in file
 order; CAISO North; Poisson requests; optional battery. Every assumption is stated in the provenance.
 """
@@ -16,7 +17,7 @@ import numpy as np
 
 from workbench.adaptive import traces as tr
 from workbench.adaptive.scenario import Scenario, battery, make_scenario
-from workbench.adaptive.space import ConfigurationSpace, pareto_prune, space_from_variants
+from workbench.adaptive.space import ConfigurationSpace, pareto_prune, space_from_variants, variants_from_rows
 from workbench.placement.problem import ChainProblem, parse_problem
 from workbench.placement.traces import RADIO_POWER_W
 
@@ -68,6 +69,51 @@ def example_space(problem: ChainProblem, variants=None) -> tuple[ConfigurationSp
     rows = variants if variants is not None else [{**v, "source": TRADEOFFS} for v in VARIANTS]
     full = space_from_variants(problem, rows)
     return full, pareto_prune(full)
+
+
+def variants_from_store(store, *, scale_by: str = "flops", batch_size: int = 1, models=None):
+    """The strategy variant rows of a run store (``workbench compress`` and the other strategy commands) as a
+    variants table (:func:`~workbench.adaptive.space.variants_from_rows`), instead of :data:`VARIANTS`.
+
+    Parameters
+    ----------
+    store : path-like or Store
+        The run store.
+    scale_by : str
+        ``"flops"``, ``"latency_ms_p50"`` or ``"energy_j"`` (the variant's ratio to its baseline's).
+    batch_size : int
+        Rows at this batch size.
+    models : list of str, optional
+        Only these models' rows (default: every model with a baseline row).
+
+    Returns
+    -------
+    polars.DataFrame
+        :data:`~workbench.adaptive.space.VARIANT_KEYS`; ``source`` names the store.
+
+    Raises
+    ------
+    ParameterError
+        No strategy row with a measured accuracy in the store, or none of ``models``.
+    """
+    import polars as pl
+
+    from workbench.errors import ParameterError
+    from workbench.store import Store
+
+    st = Store.coerce(store)
+    rows = st.read().filter(pl.col("strategy").is_not_null(), pl.col("accuracy").is_not_null(),
+                            pl.col(scale_by).is_not_null())
+    if models is not None:
+        rows = rows.filter(pl.col("model").is_in(list(models)))
+    if rows.is_empty():
+        raise ParameterError(f"the store {st.path} holds no strategy row with an accuracy and {scale_by}"
+                             f"{' for ' + ', '.join(models) if models else ''}. Fix: run `workbench compress` (or "
+                             "another strategy command) with --store first.")
+    # several runs of one variant: the latest row counts
+    rows = rows.sort("timestamp_utc").unique(["model", "strategy", "batch_size"], keep="last", maintain_order=True)
+    v = variants_from_rows(rows, scale_by=scale_by, batch_size=batch_size)
+    return v.with_columns(source=pl.format("{} (store {})", pl.col("source"), pl.lit(str(st.path))))
 
 
 def example_scenario(data_dir, *, time_scale: float = 300.0, step_s: float = 300.0, rate_per_s: float = 0.2,
