@@ -36,9 +36,9 @@ def test_cloud_gpu_section_scores_the_committed_measurements_like_this_cpu():
     two = rows.group_by("model").agg(pl.col("latency_ms_p50").max() / pl.col("latency_ms_p50").min())
     assert sec.extra["repeat_n"] == 6
     assert sec.extra["repeat_within10"] == pytest.approx(float((two["latency_ms_p50"] < 1.1).mean()))
-    assert "NVIDIA H200" in sec.note and "nvml" in sec.note and "agree within ±10 %" in sec.note
+    assert "H200" in sec.note and "nvml" in sec.note and "agree within ±10 %" in sec.note
     # the note's counts are those of the rows read
-    assert f"**{len(GPU_VARIANTS)} zoo grid variants of 3 families measured on *NVIDIA H200***" in sec.note
+    assert f"**{len(GPU_VARIANTS)} zoo grid variants of 3 families measured on *H200***" in sec.note
     assert f"Of the {sec.extra['repeat_n']} variants measured more than once, " in sec.note
     assert f"{sec.extra['repeat_within10']:.0%} agree within" in sec.note
 

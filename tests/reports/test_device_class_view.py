@@ -39,4 +39,4 @@ def test_device_class_summary_without_datasets_and_with_the_cloud_gpu(evaluation
     with_gpu = device_class_summary(evaluation, *none, cloud_gpu=cloud_gpu_view.cloud_gpu_section(
         GPU_STORE, GPU_VARIANTS, kinds=["flops"]))
     gpu_rows = with_gpu.filter(pl.col("device_class") == "cloud-gpu")
-    assert gpu_rows.height == 1 and gpu_rows["devices"].to_list() == ["NVIDIA H200"] and gpu_rows["n"][0] == 6
+    assert gpu_rows.height == 1 and gpu_rows["devices"].to_list() == ["H200"] and gpu_rows["n"][0] == 6

@@ -106,14 +106,14 @@ def fewshot():
 def test_fewshot_section_on_nn_meter(fewshot):
     t = fewshot.metrics
     assert fewshot.available and [p.name for p in fewshot.files] == ["nnmeter_model_latency_wide.csv"]
-    assert t["target_device"].unique().sort().to_list() == ["intel-ncs2", "pixel-3-xl", "pixel-4", "xiaomi-mi-9"]
+    assert t["target_device"].unique().sort().to_list() == ["Mi9", "NCS2", "Pixel3XL", "Pixel4"]  # display names
     assert t.height == 8 and (t["within10_min"] <= t["within10"]).all() and (t["within10"] <= t["within10_max"]).all()
     at100 = {r["target_device"]: r for r in t.filter(pl.col("k") == 100).iter_rows(named=True)}
     # docs/costmodels.md, k = 100 with all other devices known (mean of 10 draws there, 2 here):
     # Adreno 640 0.995 and the VPU 0.620; two draws move the mean by a few points at most
-    assert at100["xiaomi-mi-9"]["within10"] > 0.98
-    assert 0.55 < at100["intel-ncs2"]["within10"] < 0.70
-    assert at100["intel-ncs2"]["device_class"] == "edge-accelerator" and at100["pixel-4"]["device_class"] == "phone"
+    assert at100["Mi9"]["within10"] > 0.98
+    assert 0.55 < at100["NCS2"]["within10"] < 0.70
+    assert at100["NCS2"]["device_class"] == "edge-accelerator" and at100["Pixel4"]["device_class"] == "phone"
     # more calibration models help every device
     at10 = {r["target_device"]: r["within10"] for r in t.filter(pl.col("k") == 10).iter_rows(named=True)}
     assert all(at100[d]["within10"] > at10[d] for d in at10)
@@ -127,7 +127,7 @@ def test_fewshot_rows_equal_evaluate_fewshot(fewshot, shared_data):
     wide = wide_latencies(datasets.load("nn-meter", shared_data / DATASET_FOLDERS["nn-meter"]),
                           value="latency_ms_mean")
     r = evaluate_fewshot(wide, "pixel-4", ["intel-ncs2", "pixel-3-xl", "xiaomi-mi-9"], k=10, seeds=range(2))
-    row = fewshot.metrics.filter((pl.col("target_device") == "pixel-4") & (pl.col("k") == 10)).row(0, named=True)
+    row = fewshot.metrics.filter((pl.col("target_device") == "Pixel4") & (pl.col("k") == 10)).row(0, named=True)
     assert row["within10"] == r["within10"] and row["mape"] == r["mape"] and row["n_eval"] == r["n_eval"]
 
 

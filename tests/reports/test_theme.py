@@ -31,7 +31,8 @@ def test_readable_unit_picks_a_prefix():
 
 @pytest.mark.parametrize("name,label", [("NVIDIA A100-SXM4-40GB", "A100"), ("A100", "A100"),
                                         ("NVIDIA GeForce RTX 4090", "RTX 4090"), ("NVIDIA H100 80GB HBM3", "H100"),
-                                        ("Raspberry Pi 4", "Raspberry Pi 4")])
+                                        ("Raspberry Pi 4", "Raspberry Pi 4B"),  # a catalog alias: its first alias
+                                        ("a100-sxm4-40gb", "A100"), ("pixel-4", "Pixel4"), ("my laptop", "my laptop")])
 def test_one_name_per_device(name, label):
     assert theme.device_label(name) == label
 

@@ -20,6 +20,7 @@ here too.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -40,7 +41,7 @@ from workbench.schema import DEVICE_CLASSES
 
 __all__ = [
     "BASES", "BOM_FIGURES", "DTYPES", "FIGURES", "REQUIRED_FIGURES", "SPEC_FIGURES", "TEXT_FIELDS", "Device",
-    "cite", "clear_user_devices", "device_names", "figures_table", "get_device", "list_devices",
+    "cite", "clear_user_devices", "device_names", "display_name", "figures_table", "get_device", "list_devices",
     "load_user_devices", "read_device_file", "references",
 ]
 
@@ -97,6 +98,49 @@ def get_device(name: str) -> Device:
     if hit is not None:
         return devs[hit]
     raise UnknownNameError("device", name, devs, "`workbench devices` (add your own with a TOML/CSV device file)")
+
+
+_DISPLAY_RULES = (
+    (re.compile(r"^(?:nvidia\s+)?(?:geforce\s+)?(rtx\s*\d{4}\w*)", re.I),
+     lambda m: "RTX " + re.sub(r"^rtx\s*", "", m.group(1), flags=re.I).upper()),
+    (re.compile(r"^(?:nvidia\s+)?(?:tesla\s+)?(gh200|gb200|gb300|a100|h100|h200|h20|b200|l40s|l40|l4|a10g?|t4|v100|a30|a40)"
+                r"(?![0-9a-z])", re.I), lambda m: m.group(1).upper()),
+    (re.compile(r"^(?:nvidia\s+)?jetson[\s_-]+agx[\s_-]+orin", re.I), lambda m: "Jetson AGX Orin"),
+    (re.compile(r"^(?:nvidia\s+)?jetson[\s_-]+orin[\s_-]+nx", re.I), lambda m: "Jetson Orin NX"),
+    (re.compile(r"^(?:nvidia\s+)?jetson[\s_-]+orin[\s_-]+nano", re.I), lambda m: "Jetson Orin Nano"),
+)
+
+
+def display_name(name: str | None) -> str | None:
+    """One short name per device for every table and figure: the names datasets, the catalog and our
+    own measurements give one device become one.
+
+    NVIDIA GPUs by their chip (``"NVIDIA A100-SXM4-40GB"``, ``"a100-sxm4-40gb"`` and ``"A100"`` are
+    ``"A100"``; ``"NVIDIA GeForce RTX 4090"`` is ``"RTX 4090"``), Jetson modules by their family; any
+    other catalog device (by name or alias, see :func:`get_device`) by its first alias, which is the
+    name its dataset uses (``"pixel-4"`` → ``"Pixel4"``, ``"stm32l4r5zi"`` → ``"NUCLEO-L4R5ZI"``);
+    anything else is kept as given.
+
+    Examples
+    --------
+    >>> [display_name(n) for n in ("NVIDIA A100-SXM4-40GB", "a100-sxm4-40gb", "A100", "NVIDIA H100 80GB HBM3")]
+    ['A100', 'A100', 'A100', 'H100']
+    >>> display_name("jetson-orin-nano-8gb"), display_name("intel-ncs2"), display_name("my laptop")
+    ('Jetson Orin Nano', 'NCS2', 'my laptop')
+    """
+    if name is None:
+        return None
+    s = str(name).strip()
+    for pattern, label in _DISPLAY_RULES:
+        m = pattern.match(s)
+        if m:
+            return label(m)
+    hit = _index().get(_norm(s))
+    if hit is not None:
+        dev = _all()[hit]
+        first = dev.aliases[0] if dev.aliases else dev.name
+        return display_name(first) if first != s and _norm(first) != _norm(s) else first
+    return s
 
 
 def list_devices(device_class: str | None = None) -> pl.DataFrame:

@@ -17,6 +17,7 @@ from workbench.costmodels.training import check_training_kinds
 from workbench.errors import ParameterError
 from workbench.reports.own_cpu_view import family_out_tables
 from workbench.reports.sections import WITHIN10_TOLERANCE, DatasetSection, listed, num, percent
+from workbench.reports.theme import device_labels
 from workbench.store import Store
 
 REPEAT_TOLERANCE = 0.10
@@ -79,7 +80,7 @@ def cloud_gpu_section(path, models=None, *, kinds=("flops", "additive", "layerwi
     repeated = repeated.filter(pl.col("n") >= 2)
     agree = (float((repeated["hi"] / repeated["lo"] < 1 + REPEAT_TOLERANCE).mean()) if repeated.height
              else float("nan"))
-    device = listed(rows, "device_name")
+    device = listed(rows.pipe(device_labels, "device_name"), "device_name")
     dates = ", ".join(sorted({t.date().isoformat() for t in rows["timestamp_utc"].to_list()}))
     best = m.filter(pl.col("model_family") == "all").sort("mape").row(0, named=True)
     batch = listed(rows, "batch_size")

@@ -11,6 +11,7 @@ import polars as pl
 
 from workbench.reports.own_cpu_view import OwnCpuEvaluation
 from workbench.reports.sections import DatasetSection
+from workbench.reports.theme import device_labels
 
 
 def device_class_summary(ev: OwnCpuEvaluation, boards: DatasetSection, fewshot: DatasetSection,
@@ -69,5 +70,5 @@ def device_class_summary(ev: OwnCpuEvaluation, boards: DatasetSection, fewshot: 
                          "evaluation": f"few-shot k={r['k']}", "model": "fewshot", "n": r["n_eval"],
                          "mape": r["mape"], "within10": r["within10"], "coverage": None,
                          "median_interval_factor": None})
-    return pl.DataFrame(rows, schema_overrides={"coverage": pl.Float64, "median_interval_factor": pl.Float64,
-                                                "n": pl.Int64})
+    return device_labels(pl.DataFrame(rows, schema_overrides={"coverage": pl.Float64, "median_interval_factor": pl.Float64,
+                                                              "n": pl.Int64}), "devices")

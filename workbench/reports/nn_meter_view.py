@@ -13,6 +13,7 @@ import polars as pl
 
 from workbench.checks import check_int
 from workbench.errors import UnknownNameError
+from workbench.reports.theme import device_labels
 
 
 def _framework(cfg: pl.Expr) -> pl.Expr:
@@ -40,6 +41,7 @@ def nn_meter_summary(nm: pl.DataFrame) -> pl.DataFrame:
                    lat.median().alias("latency_ms_median"), lat.quantile(0.75, "linear").alias("latency_ms_p75"),
                    lat.quantile(0.95, "linear").alias("latency_ms_p95"), lat.max().alias("latency_ms_max"),
                    pl.col("latency_cv").median().alias("latency_cv_median"))
+              .pipe(device_labels, "device_name")
               .sort("device_name"))
 
 
@@ -68,6 +70,7 @@ def nn_meter_histogram(nm: pl.DataFrame, *, bins_per_decade: int = 10) -> pl.Dat
              .select("device_name", (10 ** ((k + 0.5) / bins_per_decade)).alias("latency_ms"),
                      (10 ** (k / bins_per_decade)).alias("latency_ms_low"),
                      (10 ** ((k + 1) / bins_per_decade)).alias("latency_ms_high"), "models", "share")
+             .pipe(device_labels, "device_name")
              .sort("device_name", "latency_ms"))
 
 
@@ -104,10 +107,12 @@ def nn_meter_ratios(nm: pl.DataFrame, reference: str = "pixel-4") -> tuple[pl.Da
                            pl.corr("latency_ms_mean", "ref_ms", method="spearman").alias("spearman"))
                       .with_columns(pl.lit(reference).alias("reference"))
                       .select("device_name", "reference", "models", "ratio_median", "ratio_p5", "ratio_p95", "spearman")
+                      .pipe(device_labels, "device_name", "reference")
                       .sort("device_name"))
     by_family = (pairs.group_by("device_name", "model_family")
                       .agg(pl.len().alias("models"), r.median().alias("ratio_median"))
                       .with_columns(pl.lit(reference).alias("reference"))
                       .select("device_name", "model_family", "reference", "models", "ratio_median")
+                      .pipe(device_labels, "device_name", "reference")
                       .sort("device_name", "model_family"))
     return by_device, by_family

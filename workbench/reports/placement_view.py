@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from workbench.catalog import network
+from workbench.catalog.devices import display_name
 from workbench.errors import UnknownNameError
 from workbench.placement import chain
 from workbench.placement.chain_semantics import describe_assignment, evaluate
@@ -135,8 +136,9 @@ def short_sources(problem: ChainProblem) -> str:
 
 
 def cost_sources_table(problems: dict[str, ChainProblem]) -> pl.DataFrame:
-    """One row per model (the key) × tier: its device and the full label of where its per-layer costs came from."""
-    rows = [{"model": m, "tier": t.name, "tier_index": i, "device": t.device,
+    """One row per model (the key) × tier: its device (display name) and the full label of where its per-layer
+    costs came from."""
+    rows = [{"model": m, "tier": t.name, "tier_index": i, "device": display_name(t.device),
              "cost_source": (p.cost_sources or (p.cost_source,) * len(p.tiers))[i]}
             for m, p in problems.items() for i, t in enumerate(p.tiers)]
     return pl.DataFrame(rows).sort("model", "tier_index")

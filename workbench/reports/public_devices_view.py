@@ -40,6 +40,7 @@ from workbench.reports.sections import (
     skipped_section,
     spelled,
 )
+from workbench.reports.theme import device_labels
 
 
 def board_energy_section(data_dir: Path | None, *, interval: float = 0.9) -> DatasetSection:
@@ -104,7 +105,7 @@ def board_energy_section(data_dir: Path | None, *, interval: float = 0.9) -> Dat
             "MAPE: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(mp.items())) + f". Board power {span} "
             f"and {spelled(boards)} boards are too few to learn it from clocks and catalog figures: energy "
             "per inference on a new board needs a measurement or a datasheet power figure of that board.")
-    return DatasetSection(True, note, files, p, metrics)
+    return DatasetSection(True, note, files, device_labels(p, "device_name"), device_labels(metrics, "device_name"))
 
 
 def benchmark_out_section(data_dir: Path | None, *, targets=("latency_ms", "energy_j"),
@@ -168,7 +169,9 @@ def benchmark_out_section(data_dir: Path | None, *, targets=("latency_ms", "ener
                                      .reset_index(drop=True)).with_columns(pl.lit(target).alias("target")))
     p = pl.concat(preds).with_columns((pl.col("predicted") / pl.col("measured")).alias("predicted_over_measured")
                                       ).sort("target", "kind", "device_name", "model", "measured")
-    metrics = pl.concat(tables).select("target", "kind", "device_name", "n", "mape", "median_ape", "within10")
+    metrics = device_labels(pl.concat(tables).select("target", "kind", "device_name", "n", "mape", "median_ape",
+                                                      "within10"), "device_name")
+    p = device_labels(p, "device_name")
     note = benchmark_out_note(p, metrics, twins=twins, kinds=kinds, min_models=min_models, interval=interval)
     return DatasetSection(True, note, files, p, metrics)
 
@@ -262,7 +265,7 @@ def fewshot_section(data_dir: Path | None, *, ks=(10, 30, 100), seeds: int = 3, 
                         "known_devices": ", ".join(known), "k": k, "draws": seeds, "n_eval": r["n_eval"],
                         "within10": r["within10"], "within10_min": float(w.min()), "within10_max": float(w.max()),
                         "mape": r["mape"]})
-    table = pl.DataFrame(out).sort("target_device", "k")
+    table = device_labels(pl.DataFrame(out), "target_device", "known_devices").sort("target_device", "k")
     best = table.filter(pl.col("k") == max(ks))
     hardest = best.sort("within10", "target_device").row(0, named=True)
     tol = percent(WITHIN10_TOLERANCE)

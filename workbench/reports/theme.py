@@ -9,13 +9,13 @@ narrowest font prints at :data:`MIN_FONT_PT` or more.
 Colours are Okabe and Ito's eight (colour-blind safe; Okabe & Ito 2008, "Color Universal Design");
 a series beyond the eighth reuses the colours with the next shape (:func:`series_encoding`).
 :func:`readable_unit` rescales a column to a readable SI prefix (MB, not 1,000,000 B);
-:func:`device_label` gives one short name per device across datasets.
+:func:`device_label` gives one short name per device across datasets (the catalog's
+:func:`workbench.catalog.devices.display_name`).
 """
 
 from __future__ import annotations
 
 import math
-import re
 
 import polars as pl
 
@@ -131,37 +131,26 @@ def readable_unit(frame: pl.DataFrame, columns: list[str], unit: str) -> tuple[p
     return frame.with_columns([(pl.col(c).cast(pl.Float64) / factor).alias(c) for c in present]), f"{prefix}{unit}"
 
 
-_DEVICE_RULES = (
-    (re.compile(r"^(?:nvidia\s+)?(?:geforce\s+)?(rtx\s*\d{4}\w*)", re.I), lambda m: m.group(1).upper().replace("  ", " ")),
-    (re.compile(r"^(?:nvidia\s+)?(a100|h100|h200|h20|b200|gh200|l40s|l40|l4|a10g?|t4|v100|a30|a40)\b", re.I),
-     lambda m: m.group(1).upper()),
-    (re.compile(r"^(?:nvidia\s+)?jetson\s+agx\s+orin", re.I), lambda m: "Jetson AGX Orin"),
-    (re.compile(r"^(?:nvidia\s+)?jetson\s+orin\s+nx", re.I), lambda m: "Jetson Orin NX"),
-    (re.compile(r"^(?:nvidia\s+)?jetson\s+orin\s+nano", re.I), lambda m: "Jetson Orin Nano"),
-)
-
-
 def device_label(name: str | None) -> str | None:
-    """One short name per device across datasets: ``"NVIDIA A100-SXM4-40GB"`` and ``"A100"`` are both
-    ``"A100"``, ``"NVIDIA GeForce RTX 4090"`` is ``"RTX 4090"``; other names are kept.
+    """One short name per device across datasets and pages: :func:`workbench.catalog.devices.display_name`
+    (``"NVIDIA A100-SXM4-80GB"``, ``"a100-sxm4-40gb"`` and ``"A100"`` are all ``"A100"``).
 
     Examples
     --------
     >>> device_label("NVIDIA A100-SXM4-80GB"), device_label("A100"), device_label("NVIDIA H100 80GB HBM3")
     ('A100', 'A100', 'H100')
     """
-    if name is None:
-        return None
-    s = str(name).strip()
-    for pattern, label in _DEVICE_RULES:
-        m = pattern.match(s)
-        if m:
-            return re.sub(r"\s+", " ", label(m)).replace("RTX", "RTX ").replace("RTX  ", "RTX ").strip()
-    return s
+    from workbench.catalog.devices import display_name
+
+    return display_name(name)
 
 
-def device_labels(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """``frame`` with ``column`` replaced by :func:`device_label` of each value."""
-    if column not in frame.columns:
-        return frame
-    return frame.with_columns(pl.col(column).map_elements(device_label, return_dtype=pl.String))
+def device_labels(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """``frame`` with each of ``columns`` (those present; device names, or ``", "``-separated lists of
+    them) replaced by :func:`device_label` of each value (each distinct value looked up once)."""
+    out = frame
+    for column in [c for c in columns if c in frame.columns]:
+        values = [v for v in frame[column].unique().to_list() if v is not None]
+        mapping = {v: ", ".join(device_label(x) for x in str(v).split(", ")) for v in values}
+        out = out.with_columns(pl.col(column).cast(pl.String).replace(mapping))
+    return out

@@ -16,6 +16,7 @@ from workbench.datasets.mlperf_tiny import BENCHMARK_TWINS
 from workbench.datasets.public import PublicData
 from workbench.reports.data import SHARED_DATA_ENV
 from workbench.reports.sections import percent
+from workbench.reports.theme import device_labels
 
 BASIS_SUBMITTER = "measured: MLPerf Tiny submitter"
 BASIS_HERE = "measured: this machine"
@@ -95,7 +96,7 @@ def tiny_twin_boards(tiny: pl.DataFrame, models=None) -> pl.DataFrame:
                     pl.when(pl.col("e").is_not_null()).then(pl.col("power_w")).median().alias("power_w"))
                .with_columns(pl.lit("dataset").alias("energy_method"), pl.lit(BASIS_SUBMITTER).alias("basis"),
                              pl.col("submissions").cast(pl.Int64)))
-    return out.select(list(cols)).cast(cols).sort("zoo_model", "device_class", "device_name")
+    return device_labels(out.select(list(cols)).cast(cols), "device_name").sort("zoo_model", "device_class", "device_name")
 
 
 def _own_points(own: pl.DataFrame) -> pl.DataFrame:
