@@ -19,7 +19,10 @@ Prints the setup, the summary table per policy, then one JSON object as the last
   ``deferred_share_mpc``: the share of requests the MPC held for a cleaner interval (``--deferrable-fraction``
   of the requests may be held, up to ``--defer-deadline`` intervals; default none);
 - ``decisions_per_s``: the predictive policy's decisions per second on the evaluation part (target ≥ 10,000);
-  ``decisions_per_s_conformal`` with conformal quantiles (``predictive-conformal`` in the tables).
+  ``decisions_per_s_conformal`` with conformal quantiles (``predictive-conformal`` in the tables);
+- ``pareto_skyline_s_2d`` / ``_8d`` and ``pareto_front_2d`` / ``_8d``: seconds and front size of the sort-based
+  skyline on ``--pareto-n`` rows (:func:`pareto_timing`: uniform 2-objective rows; the example's 8 dominance
+  coefficients over synthetic variants).
 
 Setup (every figure labelled in the printed ``setup``):
 
@@ -53,6 +56,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from workbench.adaptive import CarbonMPC, Predictive, Reactive, StaticBest, decisions_per_s, run, tables
@@ -60,6 +64,31 @@ from workbench.adaptive.example import VARIANTS, example_problem, example_scenar
 from workbench.adaptive.oracle import plan_max_misses
 from workbench.adaptive.policies import Clairvoyant
 from workbench.adaptive.scenario import interval_costs
+from workbench.adaptive.space import dominance_vectors, skyline
+
+
+def pareto_timing(full, n: int = 100_000, seed: int = 0) -> dict:
+    """Seconds of :func:`~workbench.adaptive.space.skyline` on ``n`` rows: 2 objectives drawn uniformly, and 8
+    (the dominance vectors of ``full``, the example's configurations, repeated as variants with a random accuracy in
+    [0.9, 0.98] and the device's time and energy scaled by a random factor in [0.05, 1]: synthetic)."""
+    rng = np.random.default_rng(seed)
+    v2 = rng.random((n, 2))
+    t0 = time.perf_counter()
+    k2 = skyline(v2)
+    t2 = time.perf_counter() - t0
+    base = dominance_vectors(full)
+    reps = -(-n // len(base))
+    v8 = np.tile(base, (reps, 1))[:n].copy()
+    variant = np.repeat(np.arange(reps), len(base))[:n]
+    v8[:, 0] = -rng.uniform(0.9, 0.98, reps)[variant]
+    scale = rng.uniform(0.05, 1.0, reps)[variant]
+    v8[:, 1] *= scale
+    v8[:, 5] *= scale
+    t0 = time.perf_counter()
+    k8 = skyline(v8)
+    t8 = time.perf_counter() - t0
+    return {"pareto_n": n, "pareto_skyline_s_2d": t2, "pareto_front_2d": int(k2.sum()),
+            "pareto_skyline_s_8d": t8, "pareto_front_8d": int(k8.sum())}
 
 
 def main() -> None:
@@ -88,6 +117,7 @@ def main() -> None:
                     help="share of requests that is deferrable batch work (the carbon MPC may hold it)")
     ap.add_argument("--defer-deadline", type=int, default=12, help="intervals within which deferred work is served")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pareto-n", type=int, default=100_000, help="rows of the Pareto timing (0: skip it)")
     args = ap.parse_args()
     if args.static_miss_max is None:
         args.static_miss_max = 1 - args.probability
@@ -160,6 +190,7 @@ def main() -> None:
         "oracle_exact": res.oracle_exact,
         "variants": n_variants, "variants_from": f"store {args.from_store}" if args.from_store else "example",
         "configurations": len(full), "configurations_pareto": len(space), "intervals_evaluated": len(sc) - len(tuning),
+        **(pareto_timing(full, args.pareto_n, args.seed) if args.pareto_n else {}),
         "seconds": time.perf_counter() - t0,
     }
     print(json.dumps(out))

@@ -101,3 +101,37 @@ def test_space_columns():
     s = space()
     assert s.offloads.tolist() == [0.0, 1.0, 0.0]
     assert np.allclose(s.accuracy, [0.90, 0.95, 0.85], rtol=0, atol=0)
+
+
+def _brute_skyline(v):
+    # the definition: dominated by some row (≤ everywhere, < somewhere), or equal to an earlier one
+    keep = np.ones(len(v), dtype=bool)
+    for i in range(len(v)):
+        le, lt, same = np.all(v <= v[i], axis=1), np.any(v < v[i], axis=1), np.all(v == v[i], axis=1)
+        same[i:] = False
+        keep[i] = not (np.any(le & lt) or np.any(same))
+    return keep
+
+
+@pytest.mark.parametrize("case", range(60))
+def test_skyline_equals_brute_force(case, global_random_seed, monkeypatch):
+    import workbench.adaptive.space as space_mod
+
+    rng = np.random.default_rng(7000 + 1000 * global_random_seed + case)
+    n, d = int(rng.integers(1, 300)), int(rng.integers(1, 9))
+    # few distinct values: many ties and identical rows; some cases anti-correlated (large fronts)
+    v = rng.integers(0, 5, size=(n, d)).astype(float) if case % 3 else rng.random((n, d))
+    if case % 5 == 0 and d >= 2:
+        v[:, 1] = -v[:, 0] + 0.01 * rng.random(n)
+    if case % 2:
+        monkeypatch.setattr(space_mod, "SKYLINE_BLOCK", 7)        # many blocks, several front chunks
+        monkeypatch.setattr(space_mod, "SKYLINE_FRONT_CHUNK", 5)
+    assert space_mod.skyline(v).tolist() == _brute_skyline(v).tolist()
+
+
+def test_pareto_prune_equals_the_pairwise_definition():
+    from workbench.adaptive.space import pareto_prune_brute
+
+    s = space_from_variants(hand_problem(), [{"variant": "a", "accuracy": 0.9}, {"variant": "b", "accuracy": 0.8,
+                                                                                 "compute_scale": 0.5}])
+    assert pareto_prune(s).names == pareto_prune_brute(s).names
