@@ -8,7 +8,11 @@ file on one intra-op thread at batch 1 and 256, then times the eager PyTorch fp3
 
 Latency figures are the median *thread CPU time* per call (``latency_ms_cpu_p50``: with one intra-op
 thread onnxruntime and PyTorch both compute on the calling thread, and this clock ignores time spent
-waiting for a core on a shared machine); the wall-clock medians are printed beside them.
+waiting for a core on a shared machine); the wall-clock medians are printed beside them. Since the
+onnxruntime rows are normalised as torch rows are (issue 21: the variants of a model at a batch size timed
+together in blocks interleaved with the reference workload), the same speed-ups are also computed from
+``latency_ms_norm`` (``envelope-min/thread-cpu``: the fastest call on the thread's CPU clock), eager PyTorch
+timed by the same protocol (:func:`workbench.measure.latency.measure_call`).
 
 Keys of the JSON object on the last line:
 
@@ -19,6 +23,12 @@ Keys of the JSON object on the last line:
 - ``ort_vs_torch_fp32_batch1``: eager PyTorch fp32 ÷ onnxruntime fp32 latency at batch 1, geometric mean
   (> 1: onnxruntime is faster).
 - ``ort_int8_dynamic_*``: the same for dynamic int8.
+- ``*_norm``: the same speed-ups from the normalised latency ``latency_ms_norm`` (``latency_method`` in
+  ``latency_method_norm``); ``*_wall``: from the wall-clock medians ``latency_ms_p50``.
+- ``contended_blocks``, ``rows_flagged``: contended blocks over all onnxruntime rows, and how many rows'
+  notes carry each flag (``too short``: the reference took over half of the interleaved time, the case of
+  the digits models at batch 1, 10–15 µs a call).
+- ``load_avg_1min_start`` / ``load_avg_1min_end``: the host's load average when the run started and ended.
 - ``tracker_empty_block_overhead_ms``: median wall time of entering and leaving an empty
   ``workbench.measure.tracker.track`` block without a meter or store (row built and validated), over 20 blocks;
   ``tracker_empty_block_recorded_ms``: the wall time such a block's row records (the tracker's share of a
@@ -34,12 +44,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 
 import polars as pl
 import torch
 
-from workbench.measure import timing, zoo
+from workbench.measure import latency, timing, zoo
 from workbench.measure.ort_profile import profile_onnx_module
 from workbench.measure.profiler import ProfileSettings
 from workbench.measure.tracker import track
@@ -53,12 +64,18 @@ def _geomean(values) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
-def torch_latency_ms(model, sample, batch_size: int, repeats: int) -> tuple[float, float]:
-    """(thread CPU, wall) median latency of eager PyTorch fp32 on one intra-op thread [ms]."""
+def torch_latency_ms(model, sample, batch_size: int, repeats: int) -> tuple[float, float, float]:
+    """(thread CPU median, wall median, normalised) latency of eager PyTorch fp32 on one intra-op thread [ms]:
+    back-to-back calls for the first two (as before issue 21's ORT rows), then the profiler's default
+    protocol (``envelope-min/thread-cpu``) for the third."""
     x = sample.repeat(batch_size, *([1] * (sample.dim() - 1)))
-    with timing.num_threads(1):
-        s = timing.time_forward(model.eval(), x, repeats=repeats, warmup=max(5, repeats // 10), cpu=True)
-    return s.cpu_ms_p50, s.latency_ms_p50
+    model = model.eval()
+    warmup = max(5, repeats // 10)
+    settings = ProfileSettings(repeats=repeats, warmup=warmup, threads=1, energy_window_s=0.0)
+    with timing.num_threads(1), torch.inference_mode():
+        s = timing.time_forward(model, x, repeats=repeats, warmup=warmup, cpu=True)
+        _, cols, _, _ = latency.measure_call(lambda: model(x), settings)
+    return s.cpu_ms_p50, s.latency_ms_p50, cols["latency_ms_norm"]
 
 
 def tracker_overhead_ms(blocks: int = 20) -> tuple[float, float]:
@@ -82,6 +99,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--store", default=None, help="append the onnxruntime rows to this store (default: none)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
+    load_start = os.getloadavg()[0]
     splits = load_digits_splits(seed=0)
     models = {}
     for name in ("mlp", "cnn"):
@@ -97,7 +115,7 @@ def main(argv=None) -> dict:
         for b in BATCHES:
             reps = args.repeats if b == 1 else max(10, args.repeats // 10)
             settings = ProfileSettings(batch_sizes=(b,), repeats=reps, warmup=max(5, reps // 10), threads=1,
-                                       energy_window_s=0.0, layer_repeats=3, normalise="none")
+                                       energy_window_s=0.0, layer_repeats=3)  # normalise auto: envelope
             df, _ = profile_onnx_module(m, sample, name=name, family="cnn" if "mlp" not in name else "mlp",
                                         quantisations=("none", "int8-static", "int8-dynamic"), calibration=calib,
                                         eval_data=eval_data if b == 1 else None, settings=settings,
@@ -118,16 +136,29 @@ def main(argv=None) -> dict:
                                                           "onnxruntime-int8-dynamic")},
                           "torch_fp32_wall_ms": torch_ms[(name, b)][1],
                           "ort_fp32_wall_ms": lat(name, "onnxruntime", b, "latency_ms_p50"),
-                          "ort_int8_static_wall_ms": lat(name, "onnxruntime-int8-static", b, "latency_ms_p50")})
+                          "ort_int8_static_wall_ms": lat(name, "onnxruntime-int8-static", b, "latency_ms_p50"),
+                          "torch_fp32_norm_ms": torch_ms[(name, b)][2],
+                          "ort_fp32_norm_ms": lat(name, "onnxruntime", b, "latency_ms_norm"),
+                          "ort_int8_static_norm_ms": lat(name, "onnxruntime-int8-static", b, "latency_ms_norm"),
+                          "contended_blocks": int(rows.filter((pl.col("model") == name) & (pl.col("batch_size") == b))[
+                              "contended_blocks"].sum())})
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=220, fmt_str_lengths=40):
-        print("== median thread-CPU latency per call [ms], one intra-op thread ==")
+        print("== median thread-CPU latency per call [ms], one intra-op thread; wall medians and normalised "
+              "(envelope-min/thread-cpu) beside ==")
         print(pl.DataFrame(table))
         print("== accuracy on the digits test split (onnxruntime, batch 1 rows) ==")
         print(rows.filter(pl.col("accuracy").is_not_null()).select("model", "strategy", "accuracy", "weight_bytes"))
-    speed = {f"{n}_b{b}": lat(n, "onnxruntime", b) / lat(n, "onnxruntime-int8-static", b)
-             for n in models for b in BATCHES}
-    speed_dyn = {f"{n}_b{b}": lat(n, "onnxruntime", b) / lat(n, "onnxruntime-int8-dynamic", b)
-                 for n in models for b in BATCHES}
+
+    def speedups(quant: str, col: str = "latency_ms_cpu_p50") -> dict:
+        return {f"{n}_b{b}": lat(n, "onnxruntime", b, col) / lat(n, f"onnxruntime-{quant}", b, col)
+                for n in models for b in BATCHES}
+
+    def by_batch(speed: dict, b: int) -> float:
+        return _geomean(v for k, v in speed.items() if k.endswith(f"_b{b}"))
+
+    speed, speed_dyn = speedups("int8-static"), speedups("int8-dynamic")
+    speed_norm, speed_dyn_norm = speedups("int8-static", "latency_ms_norm"), speedups("int8-dynamic", "latency_ms_norm")
+    speed_wall = speedups("int8-static", "latency_ms_p50")
 
     def acc(n, s):
         return rows.filter((pl.col("model") == n) & (pl.col("strategy") == s) & pl.col("accuracy").is_not_null())[
@@ -148,11 +179,26 @@ def main(argv=None) -> dict:
         "ort_vs_torch_fp32_batch1": _geomean(torch_ms[(n, 1)][0] / lat(n, "onnxruntime", 1) for n in models),
         "ort_vs_torch_fp32_by_model": {f"{n}_b{b}": torch_ms[(n, b)][0] / lat(n, "onnxruntime", b)
                                        for n in models for b in BATCHES},
+        "ort_int8_speedup_batch1_norm": by_batch(speed_norm, 1),
+        "ort_int8_speedup_batch256_norm": by_batch(speed_norm, 256),
+        "ort_int8_speedup_by_model_norm": speed_norm,
+        "ort_int8_dynamic_speedup_batch1_norm": by_batch(speed_dyn_norm, 1),
+        "ort_int8_dynamic_speedup_batch256_norm": by_batch(speed_dyn_norm, 256),
+        "ort_int8_speedup_batch1_wall": by_batch(speed_wall, 1),
+        "ort_int8_speedup_batch256_wall": by_batch(speed_wall, 256),
+        "ort_vs_torch_fp32_batch1_norm": _geomean(torch_ms[(n, 1)][2] / lat(n, "onnxruntime", 1, "latency_ms_norm")
+                                                  for n in models),
+        "latency_method_norm": sorted(set(rows["latency_method"])),
+        "contended_blocks": int(rows["contended_blocks"].sum()),
+        "rows_flagged": {flag: int(rows["notes"].fill_null("").str.contains(flag).sum())
+                         for flag in ("too short", "contended", "drifted", "unsteady", "off the calling thread")},
         "torch_fp32_accuracy": {n: models[n][4] for n in digits},
         "ort_fp32_accuracy": {n: acc(n, "onnxruntime") for n in digits},
         "latency_clock": "thread-cpu median, one intra-op thread",
         **dict(zip(("tracker_empty_block_overhead_ms", "tracker_empty_block_recorded_ms"), tracker_overhead_ms(),
                    strict=True)),
+        "load_avg_1min_start": load_start,
+        "load_avg_1min_end": os.getloadavg()[0],
         "wall_s": time.perf_counter() - t0,
     }
     out["targets_met"] = {"ort_int8_speedup": out["ort_int8_speedup_batch1"] > 1
