@@ -21,10 +21,25 @@ def test_predicted_vs_measured_chart_panels_and_clipped_bounds():
     # one shared log domain: the measured/predicted range widened by 20 %
     scale = panels[0]["layer"][-1]["encoding"]["y"]["scale"]
     assert scale["type"] == "log" and scale["domain"] == pytest.approx([1.0 / 1.2, 10.0 * 1.2], rel=1e-12)
-    # open-ended bounds (0, inf) are clipped to the domain instead of breaking the log axis
+    # open-ended bounds (0, inf) are drawn clipped to the domain instead of breaking the log axis
     rows = spec["datasets"]
-    bars = [r for v in rows.values() for r in v if "lo" in r]
-    assert min(r["lo"] for r in bars) == pytest.approx(1 / 1.2) and max(r["hi"] for r in bars) == pytest.approx(12.0)
+    bars = [r for v in rows.values() for r in v if "bar_low" in r]
+    assert min(r["bar_low"] for r in bars) == pytest.approx(1 / 1.2) and max(r["bar_high"] for r in bars) == 12.0
+    # while the tooltips say the bounds as they are (an infinite bound: none)
+    assert sorted(r["lo"] for r in bars) == [0.0, 0.5, 4.0] and sorted(r["hi"] is None for r in bars) == [0, 0, 1]
+    tips = panels[0]["layer"][-1]["encoding"]["tooltip"]
+    assert {t["field"] for t in tips} >= {"m", "p", "lo", "hi", "fam", "kind"}
+    assert all(t.get("format") == ".4~g" for t in tips if t["field"] in ("m", "p", "lo", "hi"))
+
+
+def test_tradeoff_chart_tooltips_name_each_point():
+    t = pl.DataFrame({"latency_ms": [1.0, 2.0], "carbon_g": [2.0, 1.0], "technology": ["4g", "5g"],
+                      "assignment": ["0 on phone", "0–8 on edge"], "unused": [1, 2]})
+    spec = charts.tradeoff_chart(t, x="latency_ms", y="carbon_g", color="technology", title="t", x_title="latency [ms]",
+                                 y_title="carbon [g]", details=["assignment", "missing"]).to_dict()
+    tips = spec["layer"][-1]["encoding"].get("tooltip") or spec["encoding"]["tooltip"]
+    assert [t["field"] for t in tips] == ["assignment", "latency_ms", "carbon_g", "technology"]
+    assert "unused" not in str(spec["datasets"])  # only what the figure or its tooltips need travels with it
 
 
 def test_series_chart_has_lines_points_and_bars():

@@ -126,3 +126,14 @@ def test_spec_cannot_close_its_script_block(pareto):
 def test_bundle_is_inline_safe():
     js = vega_bundle()
     assert "</script" not in js.lower() and "window.vegaEmbed=" in js
+
+
+def test_spec_of_a_chart_with_missing_and_infinite_numbers_is_json():
+    import altair as alt
+
+    chart = alt.Chart({"values": [{"a": 1.0, "b": float("nan")}]}).mark_point().encode(x="a:Q", y="b:Q").properties(
+        title=alt.TitleParams("t"), width=float("inf"))
+    block = vega_figure_html("x", chart, "<svg width='10'></svg>", "<img/>", [])
+    spec = json.loads(block.split("class='wb-vega-spec'>", 1)[1].split("</script>", 1)[0])
+    rows = [r for d in (spec.get("datasets") or {"values": spec["data"]["values"]}).values() for r in d]
+    assert rows == [{"a": 1.0, "b": None}] and spec["width"] is None

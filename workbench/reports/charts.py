@@ -64,6 +64,21 @@ def _series(field: str, values, title: str | None = None, *, shape: bool = True,
     return theme.series_encoding(field, values if sort is None else sort, title=title, shape=shape)
 
 
+def _tooltip(table: pl.DataFrame, cols: list[str]) -> list:
+    """Tooltip fields ``cols`` (those of ``table``), numbers to four significant digits: what an interactive
+    view (``NotebookOutput.figure(..., interactive=True)``) shows on hover; the static figure is unchanged."""
+    import altair as alt
+
+    out = []
+    for c in dict.fromkeys(cols):
+        if c not in table.columns:
+            continue
+        dt = table.schema[c]
+        out.append(alt.Tooltip(f"{c}:Q", format=".4~g") if dt.is_float() else
+                   alt.Tooltip(f"{c}:Q") if dt.is_numeric() else alt.Tooltip(f"{c}:N"))
+    return out
+
+
 def latency_vs_flops_chart(table: pl.DataFrame, *, title: str = "Measured latency vs FLOPs"):
     """Log–log scatter of median latency [ms] against FLOPs per inference, coloured by family,
     shaped by dtype, with a bar from the median to the 95th percentile of the timed repeats."""
@@ -174,21 +189,25 @@ def stacked_share_chart(long: pl.DataFrame, *, row: str, color: str, value: str,
 
 def tradeoff_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: str, x_title: str, y_title: str,
                    log_x: bool = True, line: bool = False, y_low: str | None = None, y_high: str | None = None,
-                   x_low: str | None = None, x_high: str | None = None, shapes: bool = False):
+                   x_low: str | None = None, x_high: str | None = None, shapes: bool = False,
+                   details: list[str] | None = None):
     """Accuracy-versus-cost scatter (``y`` against ``x``), optionally joined by a line in ``x`` order,
     with optional ``y_low``–``y_high`` bars (e.g. Wilson intervals) and ``x_low``–``x_high`` bars (e.g.
     the spread of latency over repeats). ``shapes=True``: one open shape per ``color`` value, drawn in
-    decreasing size, so that points at the same place stay visible."""
+    decreasing size, so that points at the same place stay visible. ``details``: further columns
+    shown in the tooltips (what a point is: a placement's assignment, a cascade's threshold)."""
     import altair as alt
 
     table, x_title = scaled(table, [x, x_low, x_high], x_title)
-    cols = list(dict.fromkeys([c for c in (x, y, color, y_low, y_high, x_low, x_high) if c]))
+    extra = [c for c in (details or []) if c in table.columns]
+    cols = list(dict.fromkeys(extra + [c for c in (x, y, color, y_low, y_high, x_low, x_high) if c]))
     data = _pd(table, cols)
+    tips = _tooltip(table, cols)
     values = sorted(table[color].unique().to_list(), key=str)
     xs = alt.Scale(type="log") if log_x else alt.Scale(zero=False)
     ys = alt.Scale(zero=False)
     enc = _series(color, values, color)
-    base = alt.Chart(data).encode(x=alt.X(f"{x}:Q", title=x_title, scale=xs), color=enc["color"], tooltip=cols)
+    base = alt.Chart(data).encode(x=alt.X(f"{x}:Q", title=x_title, scale=xs), color=enc["color"], tooltip=tips)
     layers = []
     if line:
         layers.append(base.mark_line(color="#999").encode(y=alt.Y(f"{y}:Q", scale=ys), color=alt.value("#999"),
@@ -204,7 +223,7 @@ def tradeoff_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: st
         sized = data.assign(marker_size=[sizes[v] for v in data[color]])
         layers.append(alt.Chart(sized).mark_point(filled=False, strokeWidth=2, opacity=1).encode(
             x=alt.X(f"{x}:Q", title=x_title, scale=xs), y=alt.Y(f"{y}:Q", title=y_title, scale=ys),
-            color=enc["color"], tooltip=cols,
+            color=enc["color"], tooltip=tips,
             shape=alt.Shape(f"{color}:N", title=color, scale=alt.Scale(domain=values, range=[
                 theme.SHAPES[i % len(theme.SHAPES)] for i in range(len(values))])),
             size=alt.Size("marker_size:Q", legend=None, scale=None)))
@@ -237,9 +256,11 @@ def predicted_vs_measured_chart(table: pl.DataFrame, *, measured: str, predicted
     vals = [v for c in (measured, predicted) for v in df[c].to_list() if v is not None and v > 0 and math.isfinite(v)]
     lo_d, hi_d = (min(vals) / 1.2, max(vals) * 1.2) if vals else (1e-3, 1.0)
     scale = alt.Scale(type="log", domain=[lo_d, hi_d], clamp=True)
-    if low and high:  # clip bounds to the domain (0 and inf have no place on a log axis)
-        df = df.with_columns(pl.col(low).fill_nan(None).fill_null(lo_d).clip(lo_d, hi_d),
-                             pl.col(high).fill_nan(None).fill_null(hi_d).clip(lo_d, hi_d))
+    if low and high:  # bars clipped to the domain (0 and inf have no place on a log axis); tooltips say the bounds
+        df = df.with_columns(pl.col(low).fill_nan(None).fill_null(lo_d).clip(lo_d, hi_d).alias("bar_low"),
+                             pl.col(high).fill_nan(None).fill_null(hi_d).clip(lo_d, hi_d).alias("bar_high"),
+                             pl.col(low).fill_nan(None), pl.col(high).fill_nan(None))
+    tips = _tooltip(df, cols)
     present = sorted(df[column].unique().to_list()) if column else [None]
     groups = ([g for g in (column_order or []) if g in present] + [g for g in present if g not in (column_order or [])]
               if column else present)
@@ -256,9 +277,9 @@ def predicted_vs_measured_chart(table: pl.DataFrame, *, measured: str, predicted
         layers = [alt.Chart(diag).mark_line(color="#888", strokeDash=[4, 3]).encode(
             x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale))]
         if low and high:
-            layers.append(base.mark_rule(opacity=0.45).encode(y=alt.Y(f"{low}:Q", scale=scale), y2=f"{high}:Q"))
+            layers.append(base.mark_rule(opacity=0.45).encode(y=alt.Y("bar_low:Q", scale=scale), y2="bar_high:Q"))
         layers.append(base.mark_point(filled=True, size=45, opacity=0.9).encode(
-            y=alt.Y(f"{predicted}:Q", scale=scale, title=f"predicted {quantity}"), tooltip=cols, **shape))
+            y=alt.Y(f"{predicted}:Q", scale=scale, title=f"predicted {quantity}"), tooltip=tips, **shape))
         panels.append(alt.layer(*layers).properties(width=HEIGHT, height=HEIGHT,
                                                     title=str(g) if g is not None else ""))
     return alt.vconcat(*panels).resolve_scale(color="shared").properties(title=title)
