@@ -137,7 +137,10 @@ def test_measure_call_replays_a_slow_phase_on_an_ort_call(cnn_file):
     assert cols["contended_blocks"] >= 1 and details["reruns"] >= 1 and flags
 
 
-def test_ort_rows_validate_with_the_normalised_columns(tmp_store):
+def test_ort_rows_validate_with_the_normalised_columns(tmp_store, monkeypatch):
+    together = []
+    real = latency.time_together
+    monkeypatch.setattr(latency, "time_together", lambda jobs, *a: together.append(len(jobs)) or real(jobs, *a))
     model = tiny_cnn()
     settings = ProfileSettings(batch_sizes=(1, 2), repeats=6, warmup=1, threads=1, energy_window_s=0.0,
                                layer_repeats=1, blocks=3)  # normalise auto: the envelope with one thread
@@ -145,6 +148,7 @@ def test_ort_rows_validate_with_the_normalised_columns(tmp_store):
                                   quantisations=("none", "int8-dynamic"), settings=settings, store=tmp_store)
     schema.validate(rows)
     assert rows.height == 4 and tmp_store.read().height == 4
+    assert together == [4]  # the two files at the two batch sizes were timed together, in one run
     assert set(rows["latency_method"]) == {"envelope-min/thread-cpu"}
     assert set(rows["latency_method"]) <= set(schema.LATENCY_METHODS)
     assert (rows["latency_ms_norm"] > 0).all() and (rows["latency_ms_cpu_p50"] > 0).all()
@@ -154,8 +158,7 @@ def test_ort_rows_validate_with_the_normalised_columns(tmp_store):
         assert lat["method"] == r["latency_method"] and lat["envelope_ms"] == r["latency_ms_norm"]
         assert lat["calibration"]["clock"] == "thread-cpu" and lat["norm_ms_p50"] > 0  # both estimators kept
         assert lat["calling_thread_share"] >= ort_runtime.CALLING_THREAD_SHARE
-        # the four (file, batch) sessions were timed together: every one ran all its rounds
-        assert lat["rounds"] == 3 + lat["reruns"]
+        assert lat["rounds"] == 3 + lat["reruns"]  # every session ran all its rounds
         assert (r["notes"] is None) == (lat["contended_blocks"] == 0 and not lat["calibration"]["flags"]
                                         and lat["reference_share"] <= ref.REFERENCE_DOMINANT_SHARE)
     # cost models read latency_ms_norm from ORT rows as from torch rows (label auto)
@@ -165,6 +168,16 @@ def test_ort_rows_validate_with_the_normalised_columns(tmp_store):
     X, y, meta = cm_features.training_data(rows, label="normalised")
     assert len(y) == 4 and set(meta["latency_label"]) == {"envelope-min/thread-cpu"}
     assert sorted(y) == sorted(rows["latency_ms_norm"].to_list())
+
+
+def test_more_threads_are_timed_on_the_wall_clock(cnn_file):
+    m, x = ort_runtime.OrtModel(cnn_file, threads=2), np.zeros((1, 3, 32, 32), np.float32)
+    fields, _ = ort_runtime.measure_ort(m, x, repeats=4, warmup=1, blocks=2, normalise="reference",
+                                        latency_details=True)
+    assert fields["latency_method"] == "reference-interleaved/wall" and fields["latency_ms_cpu_p50"] is None
+    assert fields["_latency_details"]["calling_thread_share"] is None  # not checked: the pool does the work
+    fields, _ = ort_runtime.measure_ort(m, x, repeats=4, warmup=1)  # auto with two threads: back to back
+    assert fields["latency_method"] == "wall" and fields.get("latency_ms_norm") is None  # null in the row
 
 
 def test_onnx_file_rows_are_normalised_and_none_stays_raw(cnn_file):
