@@ -159,6 +159,7 @@ def test_ort_rows_validate_with_the_normalised_columns(tmp_store, monkeypatch):
         assert lat["calibration"]["clock"] == "thread-cpu" and lat["norm_ms_p50"] > 0  # both estimators kept
         assert lat["calling_thread_share"] >= ort_runtime.CALLING_THREAD_SHARE
         assert lat["rounds"] == 3 + lat["reruns"]  # every session ran all its rounds
+        assert lat["layer_clock"].startswith("wall") and "layer_slowdown" not in lat  # per layer: raw
         assert (r["notes"] is None) == (lat["contended_blocks"] == 0 and not lat["calibration"]["flags"]
                                         and lat["reference_share"] <= ref.REFERENCE_DOMINANT_SHARE)
     # cost models read latency_ms_norm from ORT rows as from torch rows (label auto)

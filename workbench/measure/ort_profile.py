@@ -37,6 +37,10 @@ from workbench.measure.energy import get_meter
 from workbench.measure.profiler import ProfileSettings, device_info, software_versions
 from workbench.store import LAYER_SHAPE_COLUMNS, Store, layer_frame, new_run_id
 
+LAYER_LATENCY = {"layer_clock": "wall (onnxruntime node profiler)", "layer_statistic": "median"}
+"""How the per-layer ``latency_ms`` of onnxruntime rows is obtained (``config_json["latency"]``): raw, never
+normalised (no ``layer_slowdown``), unlike the network's figure."""
+
 UNMAPPED_NODES_KEPT = 20
 """Unmapped nodes listed by name in ``config_json`` (the count and their total time are always there)."""
 
@@ -188,7 +192,7 @@ def profile_onnx_module(model: nn.Module, sample: torch.Tensor, *, name: str, fa
                 if q not in acc:
                     acc[q] = _accuracy(m, eval_data)
                 cfg = {**base_config, **m.config(), **qconf, "ort_layers": _ort_layers_config(prof),
-                       "latency": fields.pop("_latency_details")}
+                       "latency": {**fields.pop("_latency_details"), **LAYER_LATENCY}}
                 if energy:
                     cfg["energy"] = energy
                 row = {**_identity(run_id=run_id, model=name, family=family, task=task,
@@ -268,7 +272,7 @@ def profile_onnx_file(path: str | os.PathLike, *, input_shape: tuple[int, ...] |
                                               repeats=settings.layer_repeats)
             cfg = {**m.config(), "source_file": Path(path).name, "opset": onnx_export.opset_version(proto),
                    "ort_layers": {**_ort_layers_config(prof), "layer_ms": prof["layer_ms"]},
-                   "warmup": settings.warmup, "latency": fields.pop("_latency_details")}
+                   "warmup": settings.warmup, "latency": {**fields.pop("_latency_details"), **LAYER_LATENCY}}
             if energy:
                 cfg["energy"] = energy
             rows.append({**_identity(run_id=run_id, model=name or Path(path).stem, family=family, task=task,
