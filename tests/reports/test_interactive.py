@@ -8,7 +8,6 @@ notebook by hand, which is what papermill would store.
 from __future__ import annotations
 
 import json
-import re
 
 import nbformat
 import polars as pl
@@ -16,31 +15,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from workbench.reports import charts
-from workbench.reports.html import add_vega_runtime, external_references, notebook_to_html, vega_bundle
+from workbench.reports.html import add_vega_runtime, notebook_to_html, vega_bundle
 from workbench.reports.output import NotebookOutput, vega_figure_html
 
-
-def vega_page_checks(html: str, interactive_figures: int) -> list[str]:
-    """What is wrong with a rendered page that should show ``interactive_figures`` Vega views
-    (empty: nothing). Usable on any page of a rendered report: the Vega bundle is inlined exactly
-    once when the page has an interactive figure and never otherwise, every view carries a
-    parseable spec with tooltips, and nothing is loaded from the network."""
-    problems = []
-    bundles = html.count("window.vegaEmbed=")
-    blocks = re.findall(r"<script[^>]*\bwb-vega-spec\b[^>]*>(.*?)</script>", html, re.S)
-    if len(blocks) != interactive_figures:
-        problems.append(f"{len(blocks)} interactive figures, expected {interactive_figures}")
-    if bundles != (1 if interactive_figures else 0):
-        problems.append(f"the Vega bundle appears {bundles} times")
-    for b in blocks:
-        spec = json.loads(b.replace("<\\/", "</"))
-        if '"tooltip"' not in json.dumps(spec):
-            problems.append(f"a spec without tooltips: {spec.get('title')}")
-    if external_references(html):
-        problems.append(f"external references {external_references(html)[:3]}")
-    if "<script src=" in html:
-        problems.append("a script loaded by src")
-    return problems
+from ._page_checks import vega_page_checks
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +57,7 @@ def test_interactive_figure_exports_the_same_files(tmp_path, pareto, captured):
         b = (tmp_path / "b" / "figures" / f"06_x__front.{ext}").read_bytes()
         assert a == b, ext
     assert plain.artefacts[0]["paths"] == inter.artefacts[0]["paths"]
+    assert (plain.artefacts[0]["interactive"], inter.artefacts[0]["interactive"]) == (False, True)  # manifest says so
     (plain_html, _), (inter_html, meta) = [(d["text/html"], m) for d, m in captured]
     assert "wb-vega" not in plain_html and "<img" in plain_html
     assert meta == {"workbench": "vega"}

@@ -236,7 +236,7 @@ class NotebookOutput:
             self.artefacts.append({
                 "name": name, "kind": "figure", "provenance": prov, "states": sorted(prov), "fresh": fresh,
                 "paths": [str(p.relative_to(self.output_dir)) for p in paths],
-                "sha256": {p.name: sha256_file(p) for p in paths},
+                "sha256": {p.name: sha256_file(p) for p in paths}, "interactive": bool(interactive),
             })
             self._save()
         if show:
