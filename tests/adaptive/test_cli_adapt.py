@@ -74,6 +74,18 @@ def test_json_summary(adapt):
     assert res["configurations"] == 2 and res["intervals_evaluated"] == 4
 
 
+def test_clairvoyant_yardstick_equals_the_oracle_without_a_budget(adapt):
+    # knowing each interval's bandwidth, the greedy choice is the oracle's (no budget couples the intervals)
+    code, out, err = adapt("--format", "json", "--policy", "clairvoyant")
+    assert code == 0, err
+    rows = {r["policy"]: r for r in json.loads(out)["summary"]}
+    assert list(rows) == ["clairvoyant", "oracle"]
+    assert rows["clairvoyant"]["slo_miss_rate"] == 0.0
+    assert rows["clairvoyant"]["device_energy_j_per_request"] == pytest.approx(
+        rows["oracle"]["device_energy_j_per_request"], rel=1e-12)
+    assert rows["clairvoyant"]["device_energy_j_per_request"] == pytest.approx(0.115, rel=1e-12)
+
+
 def test_table(adapt):
     code, out, _ = adapt()
     assert code == 0

@@ -51,7 +51,7 @@ import polars as pl
 from workbench.adaptive import traces as tr
 from workbench.adaptive.mpc import CarbonMPC
 from workbench.adaptive.oracle import check_objective
-from workbench.adaptive.policies import Predictive, Reactive, StaticBest
+from workbench.adaptive.policies import Clairvoyant, Predictive, Reactive, StaticBest
 from workbench.adaptive.scenario import Scenario, battery, hourly_cap, make_scenario
 from workbench.adaptive.space import ConfigurationSpace, pareto_prune, space_from_table, space_from_variants
 from workbench.errors import ParameterError
@@ -68,8 +68,11 @@ TRACE_SOURCES = {"bandwidth": {"gophers", "csv", "values"}, "rtt": {"gophers", "
 """Trace name → the keys that say where it comes from (exactly one)."""
 TRACE_OPTIONS = {"trace", "carrier", "time_scale", "max_gap_steps", "how", "seed", "radio_type", "fill_gaps_s"}
 BUDGET_KEYS = {"battery_wh", "soc", "harvest_w", "hourly_cap_wh"}
-POLICIES = ("static", "reactive", "predictive", "mpc")
-"""Policy names of the file and of ``--policy``."""
+POLICIES = ("static", "reactive", "predictive", "mpc", "clairvoyant")
+"""Policy names of the file and of ``--policy`` (``clairvoyant`` is not causal: a yardstick, never an adaptive
+result)."""
+DEFAULT_POLICIES = ("static", "reactive", "predictive", "mpc")
+"""Policies replayed when the file names none."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,8 @@ def make_policies(names, *, objective: str, accuracy_floor: float, probability: 
             "reactive": lambda: Reactive(objective=objective, accuracy_floor=accuracy_floor),
             "predictive": lambda: Predictive(objective=objective, accuracy_floor=accuracy_floor,
                                              probability=probability),
-            "mpc": lambda: CarbonMPC(accuracy_floor=accuracy_floor, probability=probability)}
+            "mpc": lambda: CarbonMPC(accuracy_floor=accuracy_floor, probability=probability),
+            "clairvoyant": lambda: Clairvoyant(objective=objective, accuracy_floor=accuracy_floor)}
     for n in names:
         if n not in made:
             raise ParameterError(f"unknown policy {n!r}. Fix: choose among {', '.join(POLICIES)}.")
@@ -190,7 +194,7 @@ def parse_config(data: dict, *, source: str = "<config>", base_dir=None) -> Adap
             raise ParameterError(f"{where}: missing {k}. Fix: add {k} = <number> at the top.")
     step = float(data["step_s"])
     objective = check_objective(data.get("objective", "device_energy_j"))
-    names = tuple(data.get("policies", POLICIES))
+    names = tuple(data.get("policies", DEFAULT_POLICIES))
     make_policies(names, objective=objective, accuracy_floor=0.0, probability=0.95)  # names checked early
     full = _space(data, base, where)
     space = pareto_prune(full) if (data.get("space") or {}).get("prune", True) else full

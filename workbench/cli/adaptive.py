@@ -12,8 +12,9 @@ import math
 # At the top only the standard library: the adaptive package imports numpy, polars and the placement package,
 # so the command imports it when it runs and `workbench --help` stays fast.
 
-POLICY_NAMES = ("static", "reactive", "predictive", "mpc")
-"""``--policy`` choices (the oracle is always added as the yardstick)."""
+POLICY_NAMES = ("static", "reactive", "predictive", "mpc", "clairvoyant")
+"""``--policy`` choices (the oracle is always added as the yardstick; ``clairvoyant``, which knows the interval
+being decided, is a second, non-causal yardstick: workbench.adaptive.config_file.POLICIES)."""
 
 SUMMARY_COLUMNS = ("policy", "slo_miss_rate", "accuracy", "device_energy_j_per_request", "energy_j_per_request",
                    "carbon_g_per_request", "soc_j_end", "deferred", "switches")
@@ -26,7 +27,8 @@ def register(sub) -> None:
     p.add_argument("config", metavar="CONFIG.toml", help="adapt file: configurations, traces, budget "
                                                          "(docs/adaptive.md)")
     p.add_argument("--policy", action="append", choices=POLICY_NAMES, metavar="P",
-                   help=f"a policy to replay (repeatable; default: the file's, else all of {', '.join(POLICY_NAMES)})")
+                   help=f"a policy to replay (repeatable; one of {', '.join(POLICY_NAMES)}; default: the file's, else all "
+                        "but clairvoyant, a non-causal yardstick)")
     p.add_argument("--intervals", action="store_true", help="with --format json: add every interval's outcome")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--store", metavar="DIR", default=None,

@@ -61,7 +61,21 @@ def findings(compared: pl.DataFrame, *, configurations: int, on_front: int, vari
                    f"(static {static['accuracy']:.1%}).")
         out.append(f"It stays {best['gap_to_oracle_energy']:.1%} above the oracle that knows the whole trace "
                    f"({oracle['device_energy_j_per_request']:.3g} J per request).")
-    greenest = compared.filter(pl.col("policy") != "oracle").sort("carbon_g_per_request").row(0, named=True)
+        if "clairvoyant" in rows:
+            cv = rows["clairvoyant"]
+            out.append(f"A reference told each interval's actual conditions (not causal) is "
+                       f"{cv['gap_to_oracle_energy']:.1%} above the oracle, so "
+                       f"{_share(best['gap_to_oracle_energy'], cv['gap_to_oracle_energy'])} of {best['policy']}'s gap "
+                       f"is the price of not knowing the current interval's link, which no forecast of the past "
+                       f"removes.")
+    greenest = compared.filter(~pl.col("policy").is_in(["oracle", "clairvoyant"])).sort("carbon_g_per_request").row(0, named=True)
     out.append(f"The lowest carbon per request is {greenest['policy']}'s, {greenest['carbon_g_per_request']:.3g} g: "
                f"{greenest['carbon_saving_vs_static']:.2%} below static's {static['carbon_g_per_request']:.3g} g.")
     return out
+
+
+def _share(gap: float, reference_gap: float) -> str:
+    """The share of ``gap`` that a reference with ``reference_gap`` closes, as a percentage (or "none")."""
+    if not gap > 0:
+        return "none"
+    return f"{min(max(1 - reference_gap / gap, 0.0), 1.0):.0%}"
