@@ -37,3 +37,13 @@ def test_ort_int8_adds_rows_to_the_run_and_summarises_them(tmp_store):
     assert json.loads(ort["config_json"][0])["dataset"] == "sklearn-digits"
     assert set(layers["measurement_id"]) == set(rows["measurement_id"])
     assert tmp_store.read().height == 4
+
+
+def test_speedups_use_the_normalised_latency_only_when_both_rows_have_it():
+    from workbench.strategies.ort_compression import _ratio
+
+    fp32 = {"latency_ms_p50": 10.0, "latency_ms_norm": 8.0}
+    int8 = {"latency_ms_p50": 4.0, "latency_ms_norm": 5.0}
+    assert _ratio(fp32, int8) == pytest.approx(1.6, rel=1e-12)  # 8 / 5, normalised on both sides
+    assert _ratio(fp32, {**int8, "latency_ms_norm": None}) == pytest.approx(2.5, rel=1e-12)  # raw 10 / 4
+    assert _ratio(fp32, {**int8, "latency_ms_norm": float("nan")}) == pytest.approx(2.5, rel=1e-12)

@@ -40,9 +40,10 @@ def ort_int8(run, setup, *, quantisations=ORT_METHODS) -> dict:
     dict
         ``ort_fp32_accuracy``; per method ``m`` (``int8_static``, ``int8_dynamic``): ``ort_{m}_accuracy``,
         ``ort_{m}_accuracy_drop_pt`` (fp32 − int8 on onnxruntime [percentage points]),
-        ``ort_{m}_speedup`` (fp32 ÷ int8 onnxruntime median latency at the first batch size [×]) and
+        ``ort_{m}_speedup`` (fp32 ÷ int8 onnxruntime latency at the first batch size, normalised where both
+        rows have ``latency_ms_norm``, else the raw median [×]) and
         ``ort_{m}_size_ratio`` (fp32 ÷ int8 weight bytes [×]); ``ort_vs_torch_fp32`` (eager PyTorch fp32
-        ÷ onnxruntime fp32 median latency at the first batch size [×]).
+        ÷ onnxruntime fp32 latency at the first batch size, on the same clock rule [×]).
     """
     splits = run.splits
     rows, layers = profile_onnx_module(
@@ -62,12 +63,21 @@ def ort_int8(run, setup, *, quantisations=ORT_METHODS) -> dict:
 
     fp32 = at("onnxruntime")
     out = {"ort_fp32_accuracy": fp32["accuracy"],
-           "ort_vs_torch_fp32": setup.baseline_row["latency_ms_p50"] / fp32["latency_ms_p50"]}
+           "ort_vs_torch_fp32": _ratio(setup.baseline_row, fp32)}
     for q in quantisations:
         r, key = at(f"onnxruntime-{q}"), q.replace("-", "_")
         out.update({f"ort_{key}_accuracy": r["accuracy"],
                     f"ort_{key}_accuracy_drop_pt": (fp32["accuracy"] - r["accuracy"]) * 100,
-                    f"ort_{key}_speedup": fp32["latency_ms_p50"] / r["latency_ms_p50"],
+                    f"ort_{key}_speedup": _ratio(fp32, r),
                     f"ort_{key}_size_ratio": fp32["weight_bytes"] / r["weight_bytes"],
                     f"ort_{key}_quantisation": json.loads(r["config_json"])["quant_format"]})
     return out
+
+
+def _ratio(slow: dict, fast: dict) -> float:
+    """``slow``'s latency ÷ ``fast``'s: on the noise-robust ``latency_ms_norm`` when both rows have it (the
+    profiler's normalised figure, :mod:`workbench.measure.latency`), else on the raw median ``latency_ms_p50``."""
+    a, b = slow.get("latency_ms_norm"), fast.get("latency_ms_norm")
+    if a is not None and b is not None and a == a and b == b and b > 0:
+        return a / b
+    return slow["latency_ms_p50"] / fast["latency_ms_p50"]
