@@ -291,7 +291,7 @@ def vega_figure_html(stem: str, chart, svg: str, img: str, links: list[str] | No
                "</small></p>") if files else ""
     return (f"<div class='{VEGA_CLASS}' data-figure='{escape(stem)}'>"
             f"<script type='application/json' class='wb-vega-spec'>{spec}</script>"
-            f"<div class='wb-vega-view' style='display:none'></div>{img}{caption}</div>")
+            f"<div class='wb-vega-view' style='display:none;max-width:100%;overflow-x:auto'></div>{img}{caption}</div>")
 
 
 def _finite(obj):
