@@ -25,6 +25,8 @@ from workbench.reports.manifest import compare, read_manifest
 from workbench.reports.provenance import STATES, TDP_CAVEAT, is_state_column
 from workbench.reports.render import discover_notebooks, render_report
 
+from ._page_checks import interactive_figures, vega_page_checks
+
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 STEMS = [p.stem for p in discover_notebooks(NOTEBOOKS)]
 PAPER_STEMS = STEMS
@@ -88,6 +90,19 @@ def test_html_is_offline(renders):
         html = page.read_text()
         assert external_references(html) == [], page.name
         assert "<script src=" not in html, page.name
+
+
+@pytest.mark.slow
+def test_interactive_figures_carry_tooltips_and_one_inline_vega_bundle_per_page(renders):
+    report, _ = renders
+    m = read_manifest(report)
+    for n in m["notebooks"]:
+        html = (report / n["html"]).read_text()
+        assert vega_page_checks(html, interactive_figures(m, n["notebook"])) == [], n["notebook"]
+    # 05: accuracy/size, accuracy/latency and the cascade's trade-off; 06: the Pareto front of placements
+    assert interactive_figures(m, "05_compression_cascades") == 3
+    assert interactive_figures(m, "06_placement") == 1
+    assert interactive_figures(m, "00_overview") == 0 and "window.vegaEmbed=" not in (report / "00_overview.html").read_text()
 
 
 @pytest.mark.slow

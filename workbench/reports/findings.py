@@ -138,29 +138,6 @@ def cost_model_findings(own_metrics: pl.DataFrame, predicted: pl.DataFrame, accu
     return out[:5]
 
 
-def footprint_findings(table: pl.DataFrame, shares: pl.DataFrame) -> list[str]:
-    """Findings of 04: lowest and highest footprint, the grids' effect, the embodied share."""
-    out = []
-    t = table.sort("total_kgco2e")
-    lo, hi = t.row(0, named=True), t.row(-1, named=True)
-    out.append(f"One device-year of service ranges from {num(lo['total_kgco2e'], '.3g')} kg CO2-eq ({lo['device']}, "
-               f"{lo['country']}) to {num(hi['total_kgco2e'], '.3g')} kg CO2-eq ({hi['device']}, {hi['country']}).")
-    countries = sorted(table["country"].unique().to_list())
-    if len(countries) >= 2:
-        w = table.pivot(on="country", index="device", values="total_kgco2e")
-        ratio = (w[countries[-1]] / w[countries[0]]).drop_nulls()
-        if ratio.len():
-            out.append(f"Moving the same device from {countries[0]} to {countries[-1]} multiplies its footprint by "
-                       f"{num(ratio.min(), '.3g')}× to {num(ratio.max(), '.3g')}× (operational share differs by grid).")
-    emb = shares.filter(pl.col("component") == "embodied").sort("share")
-    if emb.height:
-        out.append(f"The embodied share is {percent(emb['share'][0])} ({emb['device'][0]}, {emb['country'][0]}) to "
-                   f"{percent(emb['share'][-1])} ({emb['device'][-1]}, {emb['country'][-1]}).")
-    out.append("Operational energy here is estimated from catalog maximum power × busy hours, not measured per "
-               "inference; see the provenance of each figure.")
-    return out
-
-
 def compression_findings(counted: pl.DataFrame, sweep: pl.DataFrame, summary: dict) -> list[str]:
     """Findings of 05: size saved vs accuracy lost per method (with Wilson intervals), the cascade's saving."""
     out = []
