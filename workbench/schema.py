@@ -41,6 +41,7 @@ DEVICE_CLASSES = {
     "edge-accelerator": "edge GPU/NPU/TPU/VPU module (Jetson, Coral, Movidius, Hailo)",
     "laptop": "laptop CPU/GPU",
     "desktop-cpu": "desktop or workstation CPU",
+    "desktop-gpu": "discrete desktop or workstation GPU (GeForce, RTX workstation, Arc), on premises",
     "server-cpu": "server CPU (Xeon, EPYC, Graviton), on premises or in the cloud",
     "cloud-gpu": "data-centre GPU or accelerator (V100, A100, H100, B200, TPU)",
 }

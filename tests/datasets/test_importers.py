@@ -122,6 +122,28 @@ def test_mlperf_inference_values_by_hand(inference):
     assert h100.height == 298 and set(h100["device_class"]) == {"cloud-gpu"}
 
 
+@pytest.mark.parametrize("accelerator, suite, cls", [
+    ("NVIDIA GeForce RTX 4090", "edge", "desktop-gpu"),  # a desktop card in the edge suite is not an edge module
+    ("NVIDIA RTX 4000 Ada-PCIe-20GB", "datacenter", "desktop-gpu"),
+    ("NVIDIA RTX PRO 6000 Blackwell Server Edition", "edge", "cloud-gpu"),
+    ("Intel(R) Arc(TM) 140T GPU", "edge", "laptop"),  # integrated in a laptop's Core Ultra
+    ("[MAXSUN] MS-Intel Arc Pro B60 Dual 48G Turbo", "edge", "desktop-gpu"),
+    ("NVIDIA Jetson AGX Thor 128G", "edge", "edge-accelerator"),
+    ("UntetherAI speedAI240 Slim", "edge", "edge-accelerator"),  # unknown: the suite decides
+    ("UntetherAI speedAI240 Slim", "datacenter", "cloud-gpu"),
+])
+def test_mlperf_inference_device_classes(accelerator, suite, cls):
+    from workbench.datasets.mlperf_inference import device_of
+
+    assert device_of(accelerator, None, suite) == (accelerator, cls)
+
+
+def test_mlperf_inference_class_counts(inference):
+    classes = dict(inference.group_by("device_class").len().iter_rows())
+    assert classes == {"cloud-gpu": 1310, "desktop-cpu": 815, "desktop-gpu": 62, "laptop": 30,
+                       "edge-accelerator": 23, "server-cpu": 145}
+
+
 def test_mlperf_inference_tokens_are_not_samples(inference):
     tok = inference.filter(pl.col("energy_scope") == "token")
     assert tok["throughput_per_s"].null_count() == tok.height

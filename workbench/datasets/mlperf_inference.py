@@ -24,7 +24,7 @@ queries eight, Offline one query of all samples):
   ``config_json`` and ``notes``.
 - ``device_name``: the catalog name where the accelerator (or CPU) is in the catalog, else the
   accelerator (or processor) as published. ``device_class``: ``edge-accelerator`` for Jetson-class
-  modules and desktop/workstation GPUs (GeForce, RTX, Arc), ``cloud-gpu`` for data-centre GPUs/TPUs
+  modules, ``desktop-gpu`` for desktop/workstation GPUs (GeForce, RTX, Arc), ``cloud-gpu`` for data-centre GPUs/TPUs
   (and "Server Edition" cards), CPU classes for CPU-only systems, and for other
   accelerators the suite the submitter chose (edge → ``edge-accelerator``, else ``cloud-gpu``).
 """
@@ -77,9 +77,11 @@ TASKS = (
 
 _CLOUD = ("h100", "h200", "b200", "b300", "gb200", "gb300", "gh200", "a100", "l40", "l4", "t4", "mi300", "mi325",
           "mi355", "tpu", "gaudi", "cloud ai 100", "a10")
-_EDGE = ("jetson", "orin", "thor", "hailo", "coral", "geforce", "rtx", "arc")
-"""Edge modules, and desktop/workstation GPUs (GeForce, RTX workstation, Arc), which the schema has no
-class of their own for: they run on premises, outside data centres."""
+_EDGE = ("jetson", "orin", "thor", "hailo", "coral")
+"""Edge modules (embedded GPU/NPU/TPU)."""
+_DESKTOP_GPU = ("geforce", "rtx", "arc")
+"""Discrete desktop/workstation GPUs (GeForce, RTX workstation, Arc): ``desktop-gpu``, whichever suite they were
+submitted to (an RTX 4090 in MLPerf's edge suite is not an embedded module)."""
 
 
 def task_of(model: str) -> str | None:
@@ -109,6 +111,10 @@ def device_of(accelerator: str | None, processor: str | None, suite: str) -> tup
             return name, "cloud-gpu"
         if any(re.search(rf"\b{k}", a) for k in _EDGE):
             return name, "edge-accelerator"
+        if re.search(r"\barc\(tm\) \d{3}[tv]\b", a):  # Arc 140T/140V: graphics inside a laptop's Core Ultra
+            return name, "laptop"
+        if any(re.search(rf"\b{k}", a) for k in _DESKTOP_GPU):
+            return name, "desktop-gpu"
         if any(re.search(rf"\b{re.escape(k)}", a) for k in _CLOUD):
             return name, "cloud-gpu"
         return name, "edge-accelerator" if suite.strip().lower() == "edge" else "cloud-gpu"

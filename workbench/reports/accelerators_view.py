@@ -176,16 +176,3 @@ def benchmark_latency(mi: pl.DataFrame, model: str = "resnet50", scenario: str =
                 .with_columns(pl.col("device_name").map_elements(device_label, return_dtype=pl.String),
                               pl.lit("imported").alias("provenance"))
                 .sort("device_class", "latency_ms", "device_name"))
-
-
-def device_class_caveat(table: pl.DataFrame, device: str = "device_name") -> str | None:
-    """A note naming the discrete desktop GPUs (RTX …) that MLPerf Inference's importer classes as
-    ``edge-accelerator`` because they were submitted to the *edge* suite, or None when there are none."""
-    if table.height == 0 or "device_class" not in table.columns:
-        return None
-    odd = sorted(set(table.filter((pl.col("device_class") == "edge-accelerator")
-                                  & pl.col(device).str.contains(r"(?i)\bRTX\b"))[device].to_list()))
-    if not odd:
-        return None
-    return (f"{', '.join(odd)}: class edge-accelerator because submitted to MLPerf's edge suite "
-            "(desktop GPUs, not embedded modules).")
