@@ -10,6 +10,7 @@ hash, or decodes an unhashed one in full, before anyone reads it.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import uuid
@@ -227,3 +228,15 @@ def write_parquet_atomic(table: pa.Table, final: Path, scratch: Path, *, hashed:
     except OSError:
         pass
     return final, sha
+
+
+def json_safe(obj):
+    """``obj`` (dicts, lists, tuples and scalars) with every NaN or infinite float as None, for JSON, which has
+    no such numbers (``json.dumps(..., allow_nan=False)`` then succeeds; Vega and readers see ``null``)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj

@@ -22,7 +22,6 @@ appends them atomically (``workbench adapt --store DIR``).
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from datetime import datetime, timezone
 
@@ -33,6 +32,7 @@ from workbench import schema
 from workbench.adaptive.replay import ReplayResult
 from workbench.adaptive.scenario import Scenario
 from workbench.adaptive.space import ConfigurationSpace
+from workbench.files import json_safe
 from workbench.measure.host import software_versions
 from workbench.store import new_run_id
 
@@ -52,14 +52,6 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> flo
     order = np.argsort(v, kind="stable")
     cum = np.cumsum(w[order])
     return float(v[order][np.searchsorted(cum, q * cum[-1] * (1 - 1e-12))])
-
-
-def _finite(obj):
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def replay_rows(result: ReplayResult, space: ConfigurationSpace, scenario: Scenario, *, objective: str,
@@ -113,7 +105,7 @@ def replay_rows(result: ReplayResult, space: ConfigurationSpace, scenario: Scena
                "deferrable_fraction": scenario.deferrable_fraction,
                "defer_deadline_intervals": scenario.defer_deadline_intervals,
                "space": {"source": space.source, "configurations": len(space)},
-               "oracle_exact": result.oracle_exact, "summary": _finite(row)}
+               "oracle_exact": result.oracle_exact, "summary": json_safe(row)}
         out.append({
             "measurement_id": uuid.uuid4().hex, "run_id": run_id, "timestamp_utc": stamp, "source": SOURCE,
             "model": model or space.source, "task": task, "strategy": f"adaptive:{name}",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 
 # At the top only the standard library: the adaptive package imports numpy, polars and the placement package,
 # so the command imports it when it runs and `workbench --help` stays fast.
@@ -67,6 +66,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     """
     from workbench.adaptive.config_file import load_config, make_policies
     from workbench.adaptive.replay import run
+    from workbench.files import json_safe
 
     cfg = load_config(args.config)
     names = tuple(args.policy) if args.policy else cfg.policies
@@ -75,7 +75,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     res = run(cfg.space, cfg.scenario, policies, tuning_fraction=cfg.tuning_fraction, objective=cfg.objective,
               accuracy_floor=cfg.accuracy_floor)
     evaluated = int(res.intervals.filter(res.intervals["policy"] == "oracle").height)
-    out = {"summary": [_finite(r) for r in res.summary.to_dicts()], "chosen": _finite(res.chosen),
+    out = {"summary": [json_safe(r) for r in res.summary.to_dicts()], "chosen": json_safe(res.chosen),
            "configurations": cfg.configurations, "configurations_pareto": len(cfg.space),
            "intervals_evaluated": evaluated, "oracle_exact": res.oracle_exact, "objective": cfg.objective,
            "latency_target_ms": cfg.scenario.latency_target_ms, "provenance": cfg.scenario.provenance}
@@ -88,20 +88,11 @@ def cmd_adapt(args: argparse.Namespace) -> int:
         out["stored"] = {"path": str(Store(args.store).append(rows)), "rows": rows.height}
     if args.format == "json":
         if args.intervals:
-            out["intervals"] = [_finite(r) for r in res.intervals.to_dicts()]
+            out["intervals"] = [json_safe(r) for r in res.intervals.to_dicts()]
         print(json.dumps(out, indent=2))
     else:
         print(_table(out))
     return 0
-
-
-def _finite(obj):
-    """``obj`` with infinite or NaN floats as None (JSON has no infinity)."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _table(out: dict) -> str:

@@ -72,6 +72,7 @@ def cmd_place(args: argparse.Namespace) -> int:
     InfeasibleError
         No assignment meets the constraints (printed as ``error: infeasible: ...`` naming which, exit 2).
     """
+    from workbench.files import json_safe
     from workbench.placement.problem_files import load_any_problem, solve_any_problem
 
     problem = load_any_problem(args.problem, at=args.at)
@@ -79,23 +80,12 @@ def cmd_place(args: argparse.Namespace) -> int:
     result = solve_any_problem(problem, objective=args.objective, solver=args.solver, assignment=assignment,
                                heuristics=args.heuristics)
     if args.format == "json":
-        print(json.dumps(_finite(result), indent=2, default=float))
+        print(json.dumps(json_safe(result), indent=2, default=float))
     elif result["kind"] == "chain":
         print(_table(problem, result))
     else:
         print(_other_table(result))
     return 0
-
-
-def _finite(obj):
-    """``obj`` with every non-finite float replaced by None (JSON has no infinity)."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 def _table(problem, r: dict) -> str:

@@ -38,6 +38,7 @@ from pathlib import Path
 import polars as pl
 
 from workbench.errors import ParameterError
+from workbench.files import json_safe
 from workbench.reports import provenance as pv
 from workbench.reports.figures import chart_svg, export_chart
 from workbench.schema import as_polars
@@ -284,7 +285,7 @@ def vega_figure_html(stem: str, chart, svg: str, img: str, links: list[str] | No
     from workbench.reports.figures import svg_font_sizes_px, themed_spec
 
     font = max([theme.BASE_FONT_PX, min(svg_font_sizes_px(svg) or [theme.BASE_FONT_PX])])
-    spec = json.dumps(_finite(themed_spec(chart, font)), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    spec = json.dumps(json_safe(themed_spec(chart, font)), sort_keys=True, separators=(",", ":"), allow_nan=False)
     spec = spec.replace("</", "<\\/")  # a "</script>" in a label must not end the block
     files = " · ".join(f"<a href='{escape(p)}'>{escape(p.rsplit('.', 1)[-1].upper())}</a>" for p in links or [])
     caption = (f"<p class='wb-figure-files'><small>Interactive view (hover for values); static figure: {files}"
@@ -292,17 +293,6 @@ def vega_figure_html(stem: str, chart, svg: str, img: str, links: list[str] | No
     return (f"<div class='{VEGA_CLASS}' data-figure='{escape(stem)}'>"
             f"<script type='application/json' class='wb-vega-spec'>{spec}</script>"
             f"<div class='wb-vega-view' style='display:none;max-width:100%;overflow-x:auto'></div>{img}{caption}</div>")
-
-
-def _finite(obj):
-    """``obj`` (a spec) with NaN and infinite numbers as None: JSON has no such numbers, Vega reads null."""
-    if isinstance(obj, float):
-        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 def threads_in_use() -> dict:
