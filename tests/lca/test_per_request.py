@@ -100,7 +100,7 @@ def test_sensitivity_is_tidy_and_monotone():
         elif r["factor"] in ("lifetime", "utilisation"):
             assert lo > mid > hi, r  # a longer or busier life spreads the embodied footprint thinner
         elif r["device"] == "pi":
-            assert lo == mid == hi  # no PUE outside data centres
+            assert lo == mid == hi  # no PUE and no request transfer outside data centres
         else:
             assert lo < mid < hi, r
         assert r["swing_kgco2e"] == pytest.approx(abs(hi - lo), rel=1e-12)
@@ -114,6 +114,14 @@ def test_sensitivity_is_tidy_and_monotone():
     sigma = math.sqrt(math.log1p(0.15 ** 2))
     assert g["value_high"] == pytest.approx(500.0 * math.exp(1.6448536269514722 * sigma), rel=1e-12)
     assert g["value_unit"] == "g CO2-eq/kWh"
+    # network energy: lognormal rel. sd 0.5 around the catalog's 4G kWh/GB; it moves the network part only
+    n = t.filter((pl.col("factor") == "network energy") & (pl.col("device") != "pi")).row(0, named=True)
+    sn = math.sqrt(math.log1p(0.5 ** 2))
+    assert n["value_high"] / n["value_central"] == pytest.approx(math.exp(1.6448536269514722 * sn), rel=1e-12)
+    dc = per_request_footprints(_rows(), ["XXX"], unit=_unit(), monte_carlo=0).filter(
+        pl.col("device") == n["device"]).row(0, named=True)
+    assert n["total_at_high_kgco2e"] - n["total_kgco2e"] == pytest.approx(
+        dc["network_kgco2e"] * (math.exp(1.6448536269514722 * sn) - 1), rel=1e-9)
     # energy enters linearly in the operational part only: doubling it adds the operational figure once
     full = per_request_footprints(_rows(), ["XXX"], unit=_unit(), monte_carlo=0).row(0, named=True)
     assert e["total_at_high_kgco2e"] - e["total_kgco2e"] == pytest.approx(full["operational_kgco2e"], rel=1e-9)

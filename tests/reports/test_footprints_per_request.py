@@ -15,6 +15,7 @@ from workbench.lca.sweep import UnitImpacts
 from workbench.reports import charts
 from workbench.reports import footprint_view as fv
 from workbench.reports import provenance as pv
+from workbench.schema import DEVICE_CLASSES
 
 PI, A100, XEON = "raspberry-pi-4b", "a100-sxm4-40gb", "xeon-platinum-8592plus"
 
@@ -116,3 +117,15 @@ def test_focus_components_and_tornado_chart():
     single = charts.tornado_chart(changes.filter(pl.col("device") == PI), factor="factor", low="change_at_low",
                                   high="change_at_high", title="t", x_title="%").to_dict()
     assert "facet" not in single
+
+
+def test_devices_are_shown_by_their_one_name_along_the_continuum():
+    _, table, _ = _tables()
+    labelled = fv.with_device_labels(table)
+    assert set(labelled.filter(pl.col("device") == A100)["device_label"]) == {"A100"}
+    # microcontroller → edge → server CPU → cloud GPU; this machine's rows (server-cpu) beside the Xeon
+    order = fv.device_order(labelled)
+    classes = [labelled.filter(pl.col("device_label") == d)["device_class"][0] for d in order]
+    rank = list(DEVICE_CLASSES)
+    assert [rank.index(c) for c in classes] == sorted(rank.index(c) for c in classes)
+    assert order[-1] == "A100" and order[0] == "Raspberry Pi 4B"

@@ -78,7 +78,7 @@ RANGES = {
 }
 """Spreads of the inputs (see the module docstring for each one's meaning and source)."""
 
-FACTORS = ("grid intensity", "PUE", "lifetime", "utilisation", "energy per inference")
+FACTORS = ("grid intensity", "PUE", "lifetime", "utilisation", "energy per inference", "network energy")
 """The factors of the one-at-a-time sensitivity, in the order of :func:`sensitivity`'s rows."""
 
 RANGE_SOURCES = {
@@ -90,6 +90,8 @@ RANGE_SOURCES = {
                 "(workbench.lca.scenario.DEFAULT_UNCERTAINTY), 5th–95th percentile",
     "utilisation": "stated: ÷{utilization_factor:g} and ×{utilization_factor:g}, capped at 1",
     "energy per inference": "stated: ÷{energy_factor:g} and ×{energy_factor:g} (lognormal 5th–95th percentile)",
+    "network energy": "lognormal around the catalog kWh/GB of the access network, relative sd {network_rel_sd:g} "
+                      "(workbench.lca.scenario.DEFAULT_UNCERTAINTY), 5th–95th percentile; none outside data centres",
 }
 """Where each factor's low and high values come from (formatted with :data:`RANGES`)."""
 
@@ -325,7 +327,7 @@ def monte_carlo_totals(c: dict, iterations: int, seed: int) -> np.ndarray:
 def factor_ranges(c: dict) -> dict:
     """Low and high value of each factor of :data:`FACTORS` per cell: ``{factor: (key, low, high, unit)}``."""
     z = Z_95
-    sg, sl = _sigma(RANGES["grid_rel_sd"]), _sigma(RANGES["lifetime_rel_sd"])
+    sg, sl, sn = _sigma(RANGES["grid_rel_sd"]), _sigma(RANGES["lifetime_rel_sd"]), _sigma(RANGES["network_rel_sd"])
     h = RANGES["pue_halfwidth"]
     pue_lo = _triangular_quantile(0.05, np.maximum(1.0, c["pue"] - h), c["pue"], c["pue"] + h)
     pue_hi = _triangular_quantile(0.95, np.maximum(1.0, c["pue"] - h), c["pue"], c["pue"] + h)
@@ -337,6 +339,8 @@ def factor_ranges(c: dict) -> dict:
                      c["lifetime_years"] * math.exp(z * sl), "years"),
         "utilisation": ("utilization", c["utilization"] / uf, np.minimum(1.0, c["utilization"] * uf), "1"),
         "energy per inference": ("energy_j", c["energy_j"] / ef, c["energy_j"] * ef, "J"),
+        "network energy": ("kwh_per_gb", c["kwh_per_gb"] * math.exp(-z * sn), c["kwh_per_gb"] * math.exp(z * sn),
+                           "kWh/GB"),
     }
 
 

@@ -151,15 +151,16 @@ def share_chart(shares: pl.DataFrame, *, row: str, color: str, share_cols: dict[
 
 
 def interval_dot_chart(table: pl.DataFrame, *, x: str, y: str, low: str, high: str, color: str, title: str,
-                       y_title: str, log: bool = True):
+                       y_title: str, log: bool = True, x_sort: list | None = None):
     """Dots of ``y`` per ``x`` (one per ``color`` value side by side) with a ``low``–``high`` interval
-    (e.g. Monte Carlo 5th–95th percentiles)."""
+    (e.g. Monte Carlo 5th–95th percentiles); ``x_sort``: the ``x`` values left to right (default: sorted)."""
     import altair as alt
 
     table, y_title = scaled(table, [y, low, high], y_title)
     data = _pd(table, list(dict.fromkeys([x, y, low, high, color])))
     scale = alt.Scale(type="log") if log else alt.Undefined
-    xs = alt.X(f"{x}:N", title=None, sort=sorted(table[x].unique().to_list()), axis=_x_axis(table[x].unique()))
+    xs = alt.X(f"{x}:N", title=None, sort=x_sort or sorted(table[x].unique().to_list()),
+               axis=_x_axis(table[x].unique()))
     base = alt.Chart(data).encode(x=xs, xOffset=alt.XOffset(f"{color}:N"),
                                   **_series(color, table[color].to_list(), color))
     dots = base.mark_point(filled=True, size=80, opacity=1).encode(
@@ -168,14 +169,16 @@ def interval_dot_chart(table: pl.DataFrame, *, x: str, y: str, low: str, high: s
     return (bars + dots).properties(width=_width(table[x].to_list()), height=HEIGHT, title=title)
 
 
-def stacked_share_chart(long: pl.DataFrame, *, row: str, color: str, value: str, column: str, title: str):
-    """Stacked horizontal bars of ``value`` (shares [1]) per ``row``, one panel per ``column`` value."""
+def stacked_share_chart(long: pl.DataFrame, *, row: str, color: str, value: str, column: str, title: str,
+                        row_sort: list | None = None):
+    """Stacked horizontal bars of ``value`` (shares [1]) per ``row``, one panel per ``column`` value;
+    ``row_sort``: the ``row`` values top to bottom (default: sorted)."""
     import altair as alt
 
     data = _pd(long, [row, color, value, column])
     return (
         alt.Chart(data).mark_bar().encode(
-            y=alt.Y(f"{row}:N", title=None, sort=sorted(long[row].unique().to_list())),
+            y=alt.Y(f"{row}:N", title=None, sort=row_sort or sorted(long[row].unique().to_list())),
             x=alt.X(f"{value}:Q", title="share of total", scale=alt.Scale(domain=[0, 1]), stack="zero",
                     axis=alt.Axis(values=[0, 0.5, 1], format="%")),
             color=_series(color, long[color].to_list(), color, shape=False)["color"],
@@ -391,7 +394,7 @@ def log_histogram_chart(hist: pl.DataFrame, *, x: str, y: str, color: str, title
 
 
 def tornado_chart(table: pl.DataFrame, *, factor: str, low: str, high: str, title: str, x_title: str,
-                  row: str | None = None, factor_order: list | None = None):
+                  row: str | None = None, factor_order: list | None = None, row_sort: list | None = None):
     """Tornado: per ``factor`` two horizontal bars from zero, one to its ``low`` value and one to its ``high``
     value (e.g. the change of a total when the factor alone moves to its low or high end), coloured by the end,
     one panel per ``row`` value.
@@ -402,6 +405,8 @@ def tornado_chart(table: pl.DataFrame, *, factor: str, low: str, high: str, titl
         One row per factor (per ``row`` value) with ``factor``, ``low``, ``high`` (any unit; ``x_title`` says it).
     factor_order : list, optional
         Factors top to bottom (default: by the largest ``|high − low|`` over the panels, descending).
+    row_sort : list, optional
+        The ``row`` panels top to bottom (default: sorted).
     """
     import altair as alt
 
@@ -426,6 +431,7 @@ def tornado_chart(table: pl.DataFrame, *, factor: str, low: str, high: str, titl
     height = max(80, 30 * len(factor_order))
     layered = alt.layer(bars, zero).properties(width=WIDTH, height=height)
     if row:
-        return layered.facet(row=alt.Row(f"{row}:N", title=None, sort=sorted(table[row].unique().to_list()))
+        return layered.facet(row=alt.Row(f"{row}:N", title=None,
+                                         sort=row_sort or sorted(table[row].unique().to_list()))
                              ).properties(title=title)
     return layered.properties(title=title)

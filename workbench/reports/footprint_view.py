@@ -253,7 +253,7 @@ def findings(table: pl.DataFrame, tornado: pl.DataFrame) -> list[str]:
     lo, hi = t.row(0, named=True), t.row(-1, named=True)
 
     def who(r):
-        return f"{r['model']} {r['variant']} on {r['device']} ({r['device_class']}, {r['country']})"
+        return f"{r['model']} {r['variant']} on {catalog.display_name(r['device'])} ({r['device_class']}, {r['country']})"
 
     def band(r):
         if r.get("total_kgco2e_p5") is None:
@@ -294,6 +294,25 @@ def findings(table: pl.DataFrame, tornado: pl.DataFrame) -> list[str]:
 def inputs(runs: pl.DataFrame, devices: list[str]) -> pl.DataFrame:
     """This machine's rows (:func:`own_inputs`) then the projections onto ``devices`` (:func:`projected_inputs`)."""
     return pl.concat([own_inputs(runs, devices), projected_inputs(runs, devices)])
+
+
+def with_device_labels(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with ``device_label``: the one short name each device has on every page
+    (:func:`workbench.catalog.devices.display_name`: ``a100-sxm4-40gb`` is ``A100``)."""
+    from workbench.reports.theme import device_labels
+
+    return device_labels(frame.with_columns(pl.col("device").alias("device_label")), "device_label")
+
+
+def device_order(frame: pl.DataFrame) -> list[str]:
+    """The ``device_label`` values of ``frame`` along the continuum: by device class in the order of
+    :data:`workbench.schema.DEVICE_CLASSES` (microcontroller first, cloud GPU last), then by label."""
+    from workbench.schema import DEVICE_CLASSES
+
+    rank = {c: i for i, c in enumerate(DEVICE_CLASSES)}
+    pairs = {(rank.get(r["device_class"], len(rank)), r["device_label"]) for r in
+             frame.select("device_class", "device_label").iter_rows(named=True)}
+    return list(dict.fromkeys(label for _, label in sorted(pairs)))
 
 
 def tornado_changes(tornado: pl.DataFrame, country: str | None = None) -> pl.DataFrame:
