@@ -50,3 +50,14 @@ def test_series_chart_has_lines_points_and_bars():
     marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
     assert marks == ["rule", "line", "point"]
     assert spec["layer"][1]["encoding"]["y"]["scale"]["domain"] == [0, 1]
+
+
+def test_grouped_bars_coloured_by_their_own_category_fill_the_band_in_the_given_order():
+    t = pl.DataFrame({"policy": ["static", "oracle", "mpc"], "j": [3.0, 1.0, 2.0]})
+    spec = charts.grouped_bar_chart(t, x="policy", y="j", color="policy", title="t", y_title="J",
+                                    x_sort=["static", "mpc", "oracle"]).to_dict()
+    assert "xOffset" not in spec["encoding"]  # one full-width bar per policy, not a sliver offset within it
+    assert spec["encoding"]["x"]["sort"] == ["static", "mpc", "oracle"]
+    by_dtype = charts.grouped_bar_chart(t.with_columns(pl.lit("fp32").alias("dtype")), x="policy", y="j",
+                                        color="dtype", title="t", y_title="J").to_dict()
+    assert by_dtype["encoding"]["xOffset"]["field"] == "dtype"

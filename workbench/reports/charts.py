@@ -98,17 +98,20 @@ def latency_vs_flops_chart(table: pl.DataFrame, *, title: str = "Measured latenc
 
 
 def grouped_bar_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: str, y_title: str,
-                      log: bool = False, column: str | None = None):
+                      log: bool = False, column: str | None = None, x_sort: list | None = None):
     """Bars of ``y`` per ``x``, one bar per ``color`` value side by side (optionally one panel per
-    ``column`` value). With ``log=True`` the bars become dots (a bar has no base on a log axis)."""
+    ``column`` value). With ``log=True`` the bars become dots (a bar has no base on a log axis).
+    ``color == x``: one full-width bar per ``x`` value, coloured by it. ``x_sort``: the ``x`` values left to
+    right (default: sorted)."""
     import altair as alt
 
     cols = list(dict.fromkeys([x, y, color] + ([column] if column else [])))
     table, y_title = scaled(table, [y], y_title)
     data = _pd(table.filter(pl.col(y).is_not_null()), cols)
     enc = {
-        "x": alt.X(f"{x}:N", title=None, sort=sorted(table[x].unique().to_list()), axis=_x_axis(table[x].unique())),
-        "xOffset": alt.XOffset(f"{color}:N"),
+        "x": alt.X(f"{x}:N", title=None, sort=x_sort or sorted(table[x].unique().to_list()),
+                   axis=_x_axis(table[x].unique())),
+        **({} if color == x else {"xOffset": alt.XOffset(f"{color}:N")}),
         "y": alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(type="log") if log else alt.Undefined),
         **_series(color, table[color].to_list(), color, shape=log),
         "tooltip": cols,
