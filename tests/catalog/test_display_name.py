@@ -24,6 +24,19 @@ def test_names_of_one_device_become_one(names, label):
     assert {display_name(n) for n in names} == {label}
 
 
+@pytest.mark.parametrize("published, label", [
+    ("Intel(R) Xeon(R) Gold 6240R CPU @ 2.40GHz", "Intel Xeon Gold 6240R"),
+    ("13th Gen Intel(R) Core(TM) i9-13900K", "Intel Core i9-13900K"),
+    ("AMD Ryzen 9 7950X 16-Core Processor", "AMD Ryzen 9 7950X"),
+    ("NVIDIA RTX A5000 GPU", "RTX A5000"),
+    ("Intel(R) Arc(TM) 140T GPU", "Intel Arc 140T"),
+    ("NVIDIA RTX-2000E-Ada-16GB", "RTX-2000E-Ada-16GB"),
+    ("Apple M1 Pro", "Apple M1 Pro"),
+])
+def test_published_names_lose_their_marketing_noise(published, label):
+    assert display_name(published) == label
+
+
 def test_other_names_are_kept_and_none_stays_none():
     assert display_name("AMD Instinct MI300X 192GB HBM3") == "AMD Instinct MI300X 192GB HBM3"
     assert display_name("  my laptop ") == "my laptop" and display_name(None) is None

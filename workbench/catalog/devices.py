@@ -111,6 +111,18 @@ _DISPLAY_RULES = (
 )
 
 
+_VENDOR_NOISE = (
+    (re.compile(r"\((?:R|TM)\)", re.I), ""),                        # Intel(R) Xeon(R), Arc(TM)
+    (re.compile(r"\s+CPU\s*@\s*[\d.]+\s*GHz\s*$", re.I), ""),          # "... CPU @ 2.40GHz"
+    (re.compile(r"\s+\d+-Core\s+Processor\s*$", re.I), ""),            # "AMD Ryzen 9 7950X 16-Core Processor"
+    (re.compile(r"^\d+(?:st|nd|rd|th)\s+Gen\s+", re.I), ""),             # "13th Gen Intel Core i9-13900K"
+    (re.compile(r"^NVIDIA\s+(?=RTX\b)", re.I), ""),                     # "NVIDIA RTX A5000"
+    (re.compile(r"\s+GPU\s*$", re.I), ""),                              # "... A5000 GPU"
+)
+"""Marketing noise of published CPU/GPU strings that are not catalog devices (trademark signs, clock
+suffixes, core counts, generation prefixes), removed so that a table column of them reads as device names."""
+
+
 def display_name(name: str | None) -> str | None:
     """One short name per device for every table and figure: the names datasets, the catalog and our
     own measurements give one device become one.
@@ -119,7 +131,8 @@ def display_name(name: str | None) -> str | None:
     ``"A100"``; ``"NVIDIA GeForce RTX 4090"`` is ``"RTX 4090"``), Jetson modules by their family; any
     other catalog device (by name or alias, see :func:`get_device`) by its first alias, which is the
     name its dataset uses (``"pixel-4"`` → ``"Pixel4"``, ``"stm32l4r5zi"`` → ``"NUCLEO-L4R5ZI"``);
-    anything else is kept as given.
+    anything else is kept as given, without trademark signs, clock suffixes, core counts and generation
+    prefixes (``"Intel(R) Xeon(R) Gold 6240R CPU @ 2.40GHz"`` → ``"Intel Xeon Gold 6240R"``).
 
     Examples
     --------
@@ -140,7 +153,9 @@ def display_name(name: str | None) -> str | None:
         dev = _all()[hit]
         first = dev.aliases[0] if dev.aliases else dev.name
         return display_name(first) if first != s and _norm(first) != _norm(s) else first
-    return s
+    for pattern, repl in _VENDOR_NOISE:
+        s = pattern.sub(repl, s)
+    return re.sub(r"\s{2,}", " ", s).strip()
 
 
 def list_devices(device_class: str | None = None) -> pl.DataFrame:
