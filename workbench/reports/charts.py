@@ -196,12 +196,13 @@ def stacked_share_chart(long: pl.DataFrame, *, row: str, color: str, value: str,
 def tradeoff_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: str, x_title: str, y_title: str,
                    log_x: bool = True, line: bool = False, y_low: str | None = None, y_high: str | None = None,
                    x_low: str | None = None, x_high: str | None = None, shapes: bool = False,
-                   details: list[str] | None = None):
+                   details: list[str] | None = None, log_y: bool = False):
     """Accuracy-versus-cost scatter (``y`` against ``x``), optionally joined by a line in ``x`` order,
     with optional ``y_low``–``y_high`` bars (e.g. Wilson intervals) and ``x_low``–``x_high`` bars (e.g.
     the spread of latency over repeats). ``shapes=True``: one open shape per ``color`` value, drawn in
     decreasing size, so that points at the same place stay visible. ``details``: further columns
-    shown in the tooltips (what a point is: a placement's assignment, a cascade's threshold)."""
+    shown in the tooltips (what a point is: a placement's assignment, a cascade's threshold). ``log_y`` for
+    values spanning orders of magnitude (> 0)."""
     import altair as alt
 
     table, x_title = scaled(table, [x, x_low, x_high], x_title)
@@ -211,7 +212,7 @@ def tradeoff_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: st
     tips = _tooltip(table, cols)
     values = sorted(table[color].unique().to_list(), key=str)
     xs = alt.Scale(type="log") if log_x else alt.Scale(zero=False)
-    ys = alt.Scale(zero=False)
+    ys = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     enc = _series(color, values, color)
     base = alt.Chart(data).encode(x=alt.X(f"{x}:Q", title=x_title, scale=xs), color=enc["color"], tooltip=tips)
     layers = []
