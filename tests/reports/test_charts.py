@@ -61,3 +61,13 @@ def test_grouped_bars_coloured_by_their_own_category_fill_the_band_in_the_given_
     by_dtype = charts.grouped_bar_chart(t.with_columns(pl.lit("fp32").alias("dtype")), x="policy", y="j",
                                         color="dtype", title="t", y_title="J").to_dict()
     assert by_dtype["encoding"]["xOffset"]["field"] == "dtype"
+
+
+def test_series_without_points_is_one_line_layer():
+    t = pl.DataFrame({"part": ["a"] * 3, "h": [0.0, 1.0, 2.0], "v": [1.0, 2.0, 3.0]})
+    with_points = charts.series_chart(t, x="h", y="v", color="part", title="t", x_title="h", y_title="v",
+                                      log_x=False).to_dict()
+    line_only = charts.series_chart(t, x="h", y="v", color="part", title="t", x_title="h", y_title="v",
+                                    log_x=False, points=False).to_dict()
+    assert [layer["mark"]["type"] for layer in with_points["layer"]] == ["line", "point"]
+    assert [layer["mark"]["type"] for layer in line_only["layer"]] == ["line"]

@@ -17,6 +17,10 @@ _COSTS = "latency and energy: roofline lower bounds on the catalog devices (work
 _VARIANTS = "variant accuracy and FLOPs ratios: benchmarks/tradeoffs.py on digits (test split)"
 _REPLAY = "replay of the policies over the evaluation half of the traces (workbench.adaptive.replay)"
 
+TRACE_TITLES = {"bandwidth_mbps": ("access bandwidth", "Mbit/s"), "rtt_ms": ("round-trip time", "ms"),
+                "carbon_g_per_kwh": ("grid intensity", "g CO2-eq/kWh")}
+"""Trace column → (panel title, axis title) of the traces figure."""
+
 PROVENANCE = {
     "traces": {"imported": [_TRACES]},
     "configurations": {"predicted": [_COSTS], "measured": [_VARIANTS]},
@@ -27,6 +31,7 @@ PROVENANCE = {
     "energy_by_policy": {"predicted": [_COSTS, _REPLAY], "imported": [_TRACES]},
 }
 """Artefact name → provenance (state → details). None of them is fresh: pass ``fresh=False``."""
+TRACE_TITLES = {t: (title, f"{title} [{unit}]") for t, (title, unit) in TRACE_TITLES.items()}
 
 
 def findings(compared: pl.DataFrame, *, configurations: int, on_front: int, variants: int) -> list[str]:

@@ -294,9 +294,11 @@ def predicted_vs_measured_chart(table: pl.DataFrame, *, measured: str, predicted
 
 def series_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: str, x_title: str, y_title: str,
                  low: str | None = None, high: str | None = None, log_x: bool = True,
-                 y_domain: tuple[float, float] | None = None, log_y: bool = False):
+                 y_domain: tuple[float, float] | None = None, log_y: bool = False, points: bool = True):
     """One line with points per ``color`` value (``y`` against ``x``), optionally with ``low``–``high``
-    bars (e.g. the range over random draws); ``log_y`` for values spanning orders of magnitude (> 0)."""
+    bars (e.g. the range over random draws); ``log_y`` for values spanning orders of magnitude (> 0);
+    ``points=False``: the line alone (time series of hundreds of steps, where markers hide the line and
+    swell the SVG)."""
     import altair as alt
 
     table, y_title = scaled(table, [y, low, high], y_title)
@@ -305,8 +307,11 @@ def series_chart(table: pl.DataFrame, *, x: str, y: str, color: str, title: str,
     xs = alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False))
     ys = alt.Scale(type="log") if log_y else alt.Scale(domain=list(y_domain)) if y_domain else alt.Scale(zero=False)
     base = alt.Chart(data).encode(x=xs, color=_series(color, table[color].to_list(), color, shape=False)["color"])
-    layers = [base.mark_line().encode(y=alt.Y(f"{y}:Q", title=y_title, scale=ys), order=f"{x}:Q"),
-              base.mark_point(filled=True, size=60, opacity=1).encode(y=alt.Y(f"{y}:Q", scale=ys), tooltip=cols)]
+    layers = [base.mark_line(**({} if points else {"strokeWidth": 1.2})).encode(
+        y=alt.Y(f"{y}:Q", title=y_title, scale=ys), order=f"{x}:Q")]
+    if points:
+        layers.append(base.mark_point(filled=True, size=60, opacity=1).encode(y=alt.Y(f"{y}:Q", scale=ys),
+                                                                              tooltip=cols))
     if low and high:
         layers.insert(0, base.mark_rule(strokeWidth=2, opacity=0.6).encode(y=alt.Y(f"{low}:Q", scale=ys),
                                                                            y2=f"{high}:Q"))
