@@ -92,6 +92,10 @@ def test_benchmark_out_section_on_mlperf_tiny(shared_data):
     per_board = s.predictions.group_by("target", "device_name").agg(pl.col("model").n_unique())["model"].max()
     assert f"{spelled(per_board)} models per board cannot calibrate a 90 % interval" in s.note
     assert f"(it needs {spelled(pv.calibration_rows_needed(0.9))})" in s.note
+    # models are named as on every other page (their zoo twins), the published name kept beside
+    named = dict(s.predictions.select("model_as_published", "model").unique().iter_rows())
+    assert named["ds-cnn"] == "dscnn-kws" and named["fc-autoencoder"] == "fc-autoencoder-ad"
+    assert named["resnet8"] == "resnet8"
 
 
 @pytest.fixture(scope="module")
