@@ -8,7 +8,7 @@ Prints the setup, the summary table per policy, then one JSON object as the last
 - ``gap_to_oracle_energy``: that policy's device energy per request ÷ the oracle's − 1 (target ≤ 0.03); the
   oracle minimises SLO misses first, then energy, so a policy that misses more can be cheaper (negative gap);
 - ``gap_to_oracle_energy_clairvoyant``: the same for the **non-causal** one-step clairvoyant policy
-  (:class:`~workbench.adaptive.policies.Clairvoyant`: the interval's actual bandwidth, RTT and slowdown, nothing
+  (:class:`~workbench.adaptive.clairvoyant.Clairvoyant`: the interval's actual bandwidth, RTT and slowdown, nothing
   of later intervals): the information ceiling of any per-interval policy with perfect nowcasts;
   ``..._clairvoyant_bw`` when only the bandwidth is nowcast (RTT and slowdown: the last observation);
 - ``gap_to_oracle_energy_matched_miss``: the best policy against the oracle allowed as many misses as the
@@ -60,15 +60,15 @@ import numpy as np
 import polars as pl
 
 from workbench.adaptive import CarbonMPC, Predictive, Reactive, StaticBest, decisions_per_s, run, tables
+from workbench.adaptive.clairvoyant import Clairvoyant
 from workbench.adaptive.example import VARIANTS, example_problem, example_scenario, example_space, variants_from_store
 from workbench.adaptive.oracle import plan_max_misses
-from workbench.adaptive.policies import Clairvoyant
+from workbench.adaptive.pareto import dominance_vectors, skyline
 from workbench.adaptive.scenario import interval_costs
-from workbench.adaptive.space import dominance_vectors, skyline
 
 
 def pareto_timing(full, n: int = 100_000, seed: int = 0) -> dict:
-    """Seconds of :func:`~workbench.adaptive.space.skyline` on ``n`` rows: 2 objectives drawn uniformly, and 8
+    """Seconds of :func:`~workbench.adaptive.pareto.skyline` on ``n`` rows: 2 objectives drawn uniformly, and 8
     (the dominance vectors of ``full``, the example's configurations, repeated as variants with a random accuracy in
     [0.9, 0.98] and the device's time and energy scaled by a random factor in [0.05, 1]: synthetic)."""
     rng = np.random.default_rng(seed)

@@ -7,9 +7,10 @@ import pytest
 
 from tests.adaptive._cases import random_instance, scenario, space
 from workbench.adaptive import Predictive, make_scenario, run
+from workbench.adaptive.clairvoyant import Clairvoyant
 from workbench.adaptive.history import History
 from workbench.adaptive.oracle import brute_force, plan, plan_max_misses
-from workbench.adaptive.policies import Clairvoyant, _rank
+from workbench.adaptive.policies import _rank
 from workbench.errors import ParameterError
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from tests.adaptive._cases import ROWS, space
 from tests.placement._chain_cases import HAND_LATENCY_MS, HAND_TOML
+from workbench.adaptive.pareto import pareto_prune
 from workbench.adaptive.scenario import costs_at
 from workbench.adaptive.space import (
-    pareto_prune,
     space_from_table,
     space_from_variants,
     split_configurations,
@@ -115,7 +115,7 @@ def _brute_skyline(v):
 
 @pytest.mark.parametrize("case", range(60))
 def test_skyline_equals_brute_force(case, global_random_seed, monkeypatch):
-    import workbench.adaptive.space as space_mod
+    import workbench.adaptive.pareto as space_mod
 
     rng = np.random.default_rng(7000 + 1000 * global_random_seed + case)
     n, d = int(rng.integers(1, 300)), int(rng.integers(1, 9))
@@ -130,7 +130,7 @@ def test_skyline_equals_brute_force(case, global_random_seed, monkeypatch):
 
 
 def test_pareto_prune_equals_the_pairwise_definition():
-    from workbench.adaptive.space import pareto_prune_brute
+    from workbench.adaptive.pareto import pareto_prune_brute
 
     s = space_from_variants(hand_problem(), [{"variant": "a", "accuracy": 0.9}, {"variant": "b", "accuracy": 0.8,
                                                                                  "compute_scale": 0.5}])

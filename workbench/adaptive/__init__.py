@@ -20,15 +20,16 @@ Modules (see ``docs/adaptive.md``):
 - :mod:`~workbench.adaptive.example`: the worked example of the benchmark and notebook 08.
 """
 
+from workbench.adaptive.clairvoyant import Clairvoyant
 from workbench.adaptive.mpc import CarbonMPC
 from workbench.adaptive.oracle import OBJECTIVES, Plan, brute_force, oracle_plan, plan, plan_max_misses
-from workbench.adaptive.policies import Clairvoyant, Policy, Predictive, Reactive, StaticBest
+from workbench.adaptive.pareto import pareto_prune
+from workbench.adaptive.policies import Policy, Predictive, Reactive, StaticBest
 from workbench.adaptive.replay import ReplayResult, decisions_per_s, replay, run, summarise
 from workbench.adaptive.rows import replay_rows
 from workbench.adaptive.scenario import EnergyBudget, Scenario, battery, hourly_cap, make_scenario
 from workbench.adaptive.space import (
     ConfigurationSpace,
-    pareto_prune,
     space_from_table,
     space_from_variants,
     split_configurations,

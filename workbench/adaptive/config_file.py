@@ -49,11 +49,13 @@ import numpy as np
 import polars as pl
 
 from workbench.adaptive import traces as tr
+from workbench.adaptive.clairvoyant import Clairvoyant
 from workbench.adaptive.mpc import CarbonMPC
 from workbench.adaptive.oracle import check_objective
-from workbench.adaptive.policies import Clairvoyant, Predictive, Reactive, StaticBest
+from workbench.adaptive.pareto import pareto_prune
+from workbench.adaptive.policies import Predictive, Reactive, StaticBest
 from workbench.adaptive.scenario import Scenario, battery, hourly_cap, make_scenario
-from workbench.adaptive.space import ConfigurationSpace, pareto_prune, space_from_table, space_from_variants
+from workbench.adaptive.space import ConfigurationSpace, space_from_table, space_from_variants
 from workbench.errors import ParameterError
 from workbench.files import read_user_file
 from workbench.placement.problem import load_problem

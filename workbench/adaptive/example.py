@@ -14,12 +14,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 
 from workbench.adaptive import traces as tr
+from workbench.adaptive.pareto import pareto_prune
 from workbench.adaptive.scenario import Scenario, battery, make_scenario
-from workbench.adaptive.space import ConfigurationSpace, pareto_prune, space_from_variants, variants_from_rows
+from workbench.adaptive.space import ConfigurationSpace, space_from_variants, variants_from_rows
+from workbench.errors import ParameterError
 from workbench.placement.problem import ChainProblem, parse_problem
 from workbench.placement.traces import RADIO_POWER_W
+from workbench.store import Store
 
 TRADEOFFS = ("benchmarks/tradeoffs.py, 2026-11-27 (docs/strategies.md): digits test accuracy, FLOPs ratio to the "
              "variant's own baseline")
@@ -96,11 +100,6 @@ def variants_from_store(store, *, scale_by: str = "flops", batch_size: int = 1, 
     ParameterError
         No strategy row with a measured accuracy in the store, or none of ``models``.
     """
-    import polars as pl
-
-    from workbench.errors import ParameterError
-    from workbench.store import Store
-
     st = Store.coerce(store)
     rows = st.read().filter(pl.col("strategy").is_not_null(), pl.col("accuracy").is_not_null(),
                             pl.col(scale_by).is_not_null())

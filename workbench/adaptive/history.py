@@ -88,7 +88,7 @@ class History:
     def peek_now(self) -> tuple[float, float, float, float]:
         """The interval being decided's *actual* bandwidth [Mbit/s], RTT [ms], slowdown [1] and intensity
         [gCO2/kWh]: for the reference policies labelled non-causal only (``causal = False``, e.g.
-        :class:`~workbench.adaptive.policies.Clairvoyant`), which measure how much a perfect nowcast is worth.
+        :class:`~workbench.adaptive.clairvoyant.Clairvoyant`), which measure how much a perfect nowcast is worth.
         A deployable policy never calls it."""
         t, s = self.t, self._s
         return (float(s.bandwidth_mbps[t]), float(s.rtt_ms[t]), float(s.slowdown[t]), float(s.carbon_g_per_kwh[t]))

@@ -19,7 +19,7 @@ same objective (:data:`~workbench.adaptive.oracle.OBJECTIVES`):
   fair share wins;
 - :class:`~workbench.adaptive.mpc.CarbonMPC` (in :mod:`workbench.adaptive.mpc`): a short horizon with a carbon
   forecast;
-- :class:`Clairvoyant` (**not causal**, a yardstick): the one-step greedy choice with the interval's *actual*
+- :class:`~workbench.adaptive.clairvoyant.Clairvoyant` (**not causal**, a yardstick): the one-step greedy choice with the interval's *actual*
   conditions (a perfect nowcast) but no knowledge of later intervals; it separates the part of the gap to the
   oracle that better forecasting could close from the part that only planning across intervals could.
 
@@ -60,7 +60,7 @@ class Policy:
 
     name = "policy"
     causal = True
-    """False for reference policies that read the interval being decided (:class:`Clairvoyant`): yardsticks
+    """False for reference policies that read the interval being decided (:class:`~workbench.adaptive.clairvoyant.Clairvoyant`): yardsticks
     that no deployment can run, never reported as an adaptive policy's result."""
 
     def __init__(self, *, objective: str = "device_energy_j", accuracy_floor: float = 0.0):
@@ -343,60 +343,3 @@ class Predictive(Policy):
         if not ok.any():
             return int(np.argmin(np.where(self.allowed_, lat, np.inf)))
         return int(np.argmin(np.where(ok, self.cost(bw_med, self._slow[0], ci), np.inf)))
-
-
-
-CLAIRVOYANT_KNOWS = ("bandwidth_mbps", "rtt_ms", "slowdown", "carbon_g_per_kwh")
-"""What :class:`Clairvoyant` may be told about the interval being decided."""
-
-
-class Clairvoyant(Policy):
-    """NOT CAUSAL (a reference): the greedy per-interval choice knowing the interval's actual conditions.
-
-    Per interval, among the configurations at the floor that meet the target under the conditions in
-    ``knows`` (actual values of the interval being decided, :meth:`History.peek_now
-    <workbench.adaptive.history.History.peek_now>`; the others: the last observation) and whose device energy
-    fits the budget's fair share, the cheapest; if none meets the target, the fastest. It knows nothing of later
-    intervals, so without a budget and with every condition known it equals the oracle (whose intervals are
-    then independent); with a budget, the rest of the gap is the value of planning the charge.
-
-    Parameters
-    ----------
-    objective, accuracy_floor
-        As for every policy.
-    knows : tuple of str
-        Conditions of :data:`CLAIRVOYANT_KNOWS` nowcast perfectly (default: all).
-    name : str
-        The policy's name in results (default ``"clairvoyant"``).
-    """
-
-    causal = False
-
-    def __init__(self, *, objective: str = "device_energy_j", accuracy_floor: float = 0.0,
-                 knows: tuple = CLAIRVOYANT_KNOWS, name: str = "clairvoyant"):
-        super().__init__(objective=objective, accuracy_floor=accuracy_floor)
-        self.knows = knows
-        self.name = name
-
-    def fit(self, space: ConfigurationSpace, tuning: Scenario):
-        if bad := set(self.knows) - set(CLAIRVOYANT_KNOWS):
-            raise ParameterError(f"knows names {sorted(bad)}; valid: {CLAIRVOYANT_KNOWS}. Fix: name conditions "
-                                 "from that list.")
-        return super().fit(space, tuning)
-
-    def decide(self, history: History) -> int:
-        self._check_fitted()
-        actual = history.peek_now()
-        if history.t > 0:
-            last = (float(history.bandwidth_mbps[-1]), float(history.rtt_ms[-1]), float(history.slowdown[-1]),
-                    float(history.carbon_g_per_kwh[-1]))
-        else:
-            last = self.prior_
-        bw, rtt, slow, ci = (a if k in self.knows else b for k, a, b in zip(CLAIRVOYANT_KNOWS, actual, last,
-                                                                             strict=True))
-        lat = self.latency(bw, rtt, slow)
-        ok = self.allowed_ & (lat <= history.latency_target_ms)
-        ok &= self.device_j(bw, slow) <= self.budget_per_request_j(history)
-        if not ok.any():
-            return int(np.argmin(np.where(self.allowed_, lat, np.inf)))
-        return int(np.argmin(np.where(ok, self.cost(bw, slow, ci), np.inf)))
