@@ -12,8 +12,9 @@ import pytest
 from workbench.catalog import network
 from workbench.catalog import pue as cat_pue
 from workbench.errors import ParameterError, UnknownNameError
-from workbench.lca.per_request import FACTORS, per_request_footprints, scenario_of, sensitivity
+from workbench.lca.per_request import per_request_footprints, scenario_of
 from workbench.lca.sweep import UnitImpacts
+from workbench.lca.tornado import FACTORS, sensitivity
 
 PI, A100 = "raspberry-pi-4b", "a100-sxm4-40gb"
 

@@ -10,9 +10,10 @@ import pytest
 from tests.reports._schema_rows import own_row, rows
 from workbench.catalog import devices as catalog
 from workbench.errors import ParameterError, UnknownNameError
-from workbench.lca.per_request import per_request_footprints, sensitivity
+from workbench.lca.per_request import per_request_footprints
 from workbench.lca.sweep import UnitImpacts
-from workbench.reports import charts
+from workbench.lca.tornado import sensitivity
+from workbench.reports import breakdown_charts
 from workbench.reports import footprint_view as fv
 from workbench.reports import provenance as pv
 from workbench.schema import DEVICE_CLASSES
@@ -108,13 +109,13 @@ def test_focus_components_and_tornado_chart():
     assert set(changes["country"]) == {"FRA"}
     e = changes.filter((pl.col("factor") == "energy per inference") & (pl.col("device") == PI)).row(0, named=True)
     assert e["change_at_low"] < 0 < e["change_at_high"]
-    spec = charts.tornado_chart(changes, factor="factor", low="change_at_low", high="change_at_high", row="device",
+    spec = breakdown_charts.tornado_chart(changes, factor="factor", low="change_at_low", high="change_at_high", row="device",
                                 title="t", x_title="change of the total [%]").to_dict()
     assert spec["facet"]["row"]["field"] == "device"
     data = [r for d in spec["datasets"].values() for r in d]
     assert {r["end"] for r in data} == {"factor at its low value", "factor at its high value"}
     assert {r["energy_provenance"] for r in data} == {"estimated", "predicted"}  # provenance travels with rows
-    single = charts.tornado_chart(changes.filter(pl.col("device") == PI), factor="factor", low="change_at_low",
+    single = breakdown_charts.tornado_chart(changes.filter(pl.col("device") == PI), factor="factor", low="change_at_low",
                                   high="change_at_high", title="t", x_title="%").to_dict()
     assert "facet" not in single
 

@@ -22,7 +22,7 @@ answer where the request arises (PUE 1, no transfer). The linear combination is
 Brightway scenario (``energy_per_inference_j`` × ``inferences``, ``hours``) to 1e-9.
 
 Uncertainty (:data:`RANGES`): each input factor has a distribution whose 5th and 95th percentiles are the
-low and high values of the one-at-a-time sensitivity (:func:`sensitivity`), and which the Monte Carlo
+low and high values of the one-at-a-time sensitivity (:func:`workbench.lca.tornado.sensitivity`), and which the Monte Carlo
 (:func:`per_request_footprints` with ``monte_carlo`` >= 2) draws jointly, with a fixed seed:
 
 - grid intensity: lognormal, relative sd ``grid_rel_sd`` (0.15), the scenario default of
@@ -78,30 +78,12 @@ RANGES = {
 }
 """Spreads of the inputs (see the module docstring for each one's meaning and source)."""
 
-FACTORS = ("grid intensity", "PUE", "lifetime", "utilisation", "energy per inference", "network energy")
-"""The factors of the one-at-a-time sensitivity, in the order of :func:`sensitivity`'s rows."""
-
-RANGE_SOURCES = {
-    "grid intensity": "lognormal, relative sd {grid_rel_sd:g} (workbench.lca.scenario.DEFAULT_UNCERTAINTY), "
-                      "5th–95th percentile",
-    "PUE": "triangular, mode ± {pue_halfwidth:g} (workbench.lca.scenario.DEFAULT_UNCERTAINTY), 5th–95th "
-           "percentile; none outside data centres",
-    "lifetime": "lognormal around the catalog lifetime, relative sd {lifetime_rel_sd:g} "
-                "(workbench.lca.scenario.DEFAULT_UNCERTAINTY), 5th–95th percentile",
-    "utilisation": "stated: ÷{utilization_factor:g} and ×{utilization_factor:g}, capped at 1",
-    "energy per inference": "stated: ÷{energy_factor:g} and ×{energy_factor:g} (lognormal 5th–95th percentile)",
-    "network energy": "lognormal around the catalog kWh/GB of the access network, relative sd {network_rel_sd:g} "
-                      "(workbench.lca.scenario.DEFAULT_UNCERTAINTY), 5th–95th percentile; none outside data centres",
-}
-"""Where each factor's low and high values come from (formatted with :data:`RANGES`)."""
-
-
-def _sigma(rel_sd: float) -> float:
+def lognormal_sigma(rel_sd: float) -> float:
     """σ of the log of a lognormal with coefficient of variation ``rel_sd``."""
     return math.sqrt(math.log1p(rel_sd ** 2))
 
 
-def _triangular_quantile(p: float, low, mode, high):
+def triangular_quantile(p: float, low, mode, high):
     """``p``-quantile of a triangular distribution (numpy arrays; ``low == high`` gives ``mode``)."""
     low, mode, high = (np.asarray(v, dtype=np.float64) for v in (low, mode, high))
     width = high - low
@@ -153,7 +135,7 @@ def _datacentre_pue(datacentre_pue) -> float:
                         fix="give a PUE >= 1 or a catalog PUE kind such as 'hyperscale'.")
 
 
-def _cells(df: pl.DataFrame, countries, unit: UnitImpacts, *, requests: float, utilization: float,
+def cells(df: pl.DataFrame, countries, unit: UnitImpacts, *, requests: float, utilization: float,
            request_bytes: float, client_network: str, datacentre_pue) -> dict:
     """Every row × country as arrays of the formula's inputs (central values)."""
     if client_network not in network.TECHNOLOGIES:
@@ -169,7 +151,7 @@ def _cells(df: pl.DataFrame, countries, unit: UnitImpacts, *, requests: float, u
     low = [devs[d].embodied_kgco2e_low for d in cat]
     high = [devs[d].embodied_kgco2e_high for d in cat]
     emb_sigma = np.array([lognormal_sigma_from_range(lo, hi) if lo and hi and hi > lo and not math.isnan(lo)
-                          and not math.isnan(hi) else _sigma(RANGES["embodied_rel_sd"]) for lo, hi in zip(low, high,
+                          and not math.isnan(hi) else lognormal_sigma(RANGES["embodied_rel_sd"]) for lo, hi in zip(low, high,
                                                                                                           strict=True)])
     return {
         "row": rep(np.arange(n_rows)), "country": np.tile(np.asarray(countries, dtype=object), n_rows),
@@ -185,7 +167,7 @@ def _cells(df: pl.DataFrame, countries, unit: UnitImpacts, *, requests: float, u
     }
 
 
-def _evaluate(c: dict, **override) -> dict:
+def evaluate_cells(c: dict, **override) -> dict:
     """:func:`evaluate` on the cells, with some inputs replaced (the sensitivity and the Monte Carlo)."""
     v = {**c, **override}
     r = c["requests"]
@@ -195,7 +177,8 @@ def _evaluate(c: dict, **override) -> dict:
                     kwh_per_gb=v["kwh_per_gb"])
 
 
-def _check_common(countries, requests, utilization, request_bytes) -> None:
+def check_common(countries, requests, utilization, request_bytes) -> None:
+    """Check the arguments every per-request function takes (raises :class:`ParameterError` naming the fix)."""
     if not countries:
         raise ParameterError("give at least one country (ISO3, e.g. ['FRA', 'POL']).")
     check_number(requests, "requests", minimum=0, exclusive=True, fix="give the requests priced, e.g. 1000.")
@@ -206,7 +189,8 @@ def _check_common(countries, requests, utilization, request_bytes) -> None:
     check_number(request_bytes, "request_bytes", minimum=0, fix="give the bytes of a request and its answer.")
 
 
-def _unit(unit, countries, df, lca_dir, method) -> UnitImpacts:
+def unit_impacts_for(unit, countries, df, lca_dir, method) -> UnitImpacts:
+    """``unit`` if given, else Brightway's unit impacts of ``countries``' grids and the rows' catalog devices."""
     if unit is None:
         unit = UnitImpacts.from_project(sorted(set(countries)), sorted(set(df["catalog_device"].to_list())),
                                         lca_dir=lca_dir, method=method)
@@ -272,16 +256,16 @@ def per_request_footprints(frame, countries, *, requests: float = 1000.0, utiliz
     >>> per_request_footprints(rows, ["FRA"], monte_carlo=0)["total_kgco2e"]            # doctest: +SKIP
     """
     df = check_inputs(frame)
-    _check_common(countries, requests, utilization, request_bytes)
+    check_common(countries, requests, utilization, request_bytes)
     monte_carlo = check_int(monte_carlo, "monte_carlo", minimum=0,
                             fix="give a number of Monte Carlo draws >= 2, or 0 for none.")
     if monte_carlo == 1:
         raise ParameterError("monte_carlo must be 0 or >= 2, got 1: percentiles need draws. Fix: e.g. 200.")
     check_int(seed, "seed", minimum=0, fix="give a whole number >= 0.")
-    unit = _unit(unit, countries, df, lca_dir, method)
-    c = _cells(df, countries, unit, requests=requests, utilization=utilization, request_bytes=request_bytes,
+    unit = unit_impacts_for(unit, countries, df, lca_dir, method)
+    c = cells(df, countries, unit, requests=requests, utilization=utilization, request_bytes=request_bytes,
                client_network=client_network, datacentre_pue=datacentre_pue)
-    out = _evaluate(c)
+    out = evaluate_cells(c)
     n = len(c["row"])
     pcts = {p: np.full(n, np.nan) for p in (5, 50, 95)}
     if monte_carlo:
@@ -310,91 +294,18 @@ def monte_carlo_totals(c: dict, iterations: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     shape = (iterations, len(c["row"]))
     lognormal = lambda sigma: rng.lognormal(0.0, sigma, size=shape)  # noqa: E731 - median 1
-    g = c["g"] * lognormal(_sigma(RANGES["grid_rel_sd"]))
+    g = c["g"] * lognormal(lognormal_sigma(RANGES["grid_rel_sd"]))
     energy = c["energy_j"] * lognormal(math.log(RANGES["energy_factor"]) / Z_95)
     h = RANGES["pue_halfwidth"]
     lo, hi = np.maximum(1.0, c["pue"] - h), c["pue"] + h
     pue = np.where(c["in_dc"], rng.triangular(np.where(c["in_dc"], lo, 0.0), np.where(c["in_dc"], c["pue"], 0.5),
                                               np.where(c["in_dc"], hi, 1.0), size=shape), 1.0)
     # the share is 1 / lifetime: lognormal with the same sigma (as workbench.lca.scenario_db draws it)
-    life = c["lifetime_years"] / lognormal(_sigma(RANGES["lifetime_rel_sd"]))
+    life = c["lifetime_years"] / lognormal(lognormal_sigma(RANGES["lifetime_rel_sd"]))
     manuf = c["manuf"] * rng.lognormal(0.0, c["emb_sigma"], size=shape)
-    kwh_per_gb = c["kwh_per_gb"] * lognormal(_sigma(RANGES["network_rel_sd"]))
-    return _evaluate(c, g=g, energy_j=energy, pue=pue, lifetime_years=life, manuf=manuf,
+    kwh_per_gb = c["kwh_per_gb"] * lognormal(lognormal_sigma(RANGES["network_rel_sd"]))
+    return evaluate_cells(c, g=g, energy_j=energy, pue=pue, lifetime_years=life, manuf=manuf,
                      kwh_per_gb=kwh_per_gb)["total_kgco2e"]
-
-
-def factor_ranges(c: dict) -> dict:
-    """Low and high value of each factor of :data:`FACTORS` per cell: ``{factor: (key, low, high, unit)}``."""
-    z = Z_95
-    sg, sl, sn = _sigma(RANGES["grid_rel_sd"]), _sigma(RANGES["lifetime_rel_sd"]), _sigma(RANGES["network_rel_sd"])
-    h = RANGES["pue_halfwidth"]
-    pue_lo = _triangular_quantile(0.05, np.maximum(1.0, c["pue"] - h), c["pue"], c["pue"] + h)
-    pue_hi = _triangular_quantile(0.95, np.maximum(1.0, c["pue"] - h), c["pue"], c["pue"] + h)
-    uf, ef = RANGES["utilization_factor"], RANGES["energy_factor"]
-    return {
-        "grid intensity": ("g", c["g"] * math.exp(-z * sg), c["g"] * math.exp(z * sg), "kg CO2-eq/kWh"),
-        "PUE": ("pue", np.where(c["in_dc"], pue_lo, 1.0), np.where(c["in_dc"], pue_hi, 1.0), "1"),
-        "lifetime": ("lifetime_years", c["lifetime_years"] * math.exp(-z * sl),
-                     c["lifetime_years"] * math.exp(z * sl), "years"),
-        "utilisation": ("utilization", c["utilization"] / uf, np.minimum(1.0, c["utilization"] * uf), "1"),
-        "energy per inference": ("energy_j", c["energy_j"] / ef, c["energy_j"] * ef, "J"),
-        "network energy": ("kwh_per_gb", c["kwh_per_gb"] * math.exp(-z * sn), c["kwh_per_gb"] * math.exp(z * sn),
-                           "kWh/GB"),
-    }
-
-
-def sensitivity(frame, countries, *, requests: float = 1000.0, utilization: float = 0.5,
-                request_bytes: float = 4096.0, client_network: str = "4g",
-                datacentre_pue: str | float = "hyperscale", unit: UnitImpacts | None = None, lca_dir=None,
-                method=None) -> pl.DataFrame:
-    """One-at-a-time sensitivity (tornado) of the total per row and country to each factor of :data:`FACTORS`.
-
-    Each factor moves alone from its low to its high value (:func:`factor_ranges`; sources in
-    :data:`RANGE_SOURCES`), the others at their central values. Parameters as :func:`per_request_footprints`.
-
-    Returns
-    -------
-    polars.DataFrame
-        Tidy, one row per input row × country × factor: ``model``, ``variant``, ``device``, ``catalog_device``,
-        ``device_class``, ``country``, ``factor``, ``value_unit``, ``value_low``, ``value_central``,
-        ``value_high`` (in ``value_unit``; grid intensity in g CO2-eq/kWh), ``total_kgco2e`` (central),
-        ``total_at_low_kgco2e``, ``total_at_high_kgco2e``, ``swing_kgco2e`` (|high − low|), ``range_source``;
-        other input columns ending in ``provenance`` are kept. Footprints per ``requests`` requests.
-
-    Raises
-    ------
-    ParameterError, UnknownNameError
-        As :func:`per_request_footprints`.
-    """
-    df = check_inputs(frame)
-    _check_common(countries, requests, utilization, request_bytes)
-    unit = _unit(unit, countries, df, lca_dir, method)
-    c = _cells(df, countries, unit, requests=requests, utilization=utilization, request_bytes=request_bytes,
-               client_network=client_network, datacentre_pue=datacentre_pue)
-    central = _evaluate(c)["total_kgco2e"]
-    keep = [k for k in ("model", "variant", "device", "catalog_device") if k in df.columns]
-    keep += [k for k in df.columns if k.endswith("provenance") and k not in keep]
-    base = df[c["row"].tolist()].select(keep).with_columns(
-        pl.Series("device_class", c["device_class"].tolist(), dtype=pl.String),
-        pl.Series("country", c["country"].tolist(), dtype=pl.String))
-    parts = []
-    for factor, (key, low, high, vunit) in factor_ranges(c).items():
-        at_low = _evaluate(c, **{key: low})["total_kgco2e"]
-        at_high = _evaluate(c, **{key: high})["total_kgco2e"]
-        scale = 1e3 if key == "g" else 1.0
-        shown_unit = "g CO2-eq/kWh" if key == "g" else vunit
-        n = len(central)
-        parts.append(base.with_columns(
-            pl.lit(factor).alias("factor"), pl.lit(shown_unit).alias("value_unit"),
-            pl.Series("value_low", np.broadcast_to(low, (n,)) * scale),
-            pl.Series("value_central", np.broadcast_to(np.asarray(c[key], dtype=np.float64), (n,)) * scale),
-            pl.Series("value_high", np.broadcast_to(high, (n,)) * scale),
-            pl.Series("total_kgco2e", central), pl.Series("total_at_low_kgco2e", at_low),
-            pl.Series("total_at_high_kgco2e", at_high),
-            pl.Series("swing_kgco2e", np.abs(at_high - at_low)),
-            pl.lit(RANGE_SOURCES[factor].format(**RANGES)).alias("range_source")))
-    return pl.concat(parts)
 
 
 def scenario_of(row: dict, country: str, *, requests: float = 1000.0, utilization: float = 0.5,
@@ -414,6 +325,6 @@ def scenario_of(row: dict, country: str, *, requests: float = 1000.0, utilizatio
     return sc
 
 
-__all__ = ["COMPONENTS", "DATACENTRE_CLASSES", "FACTORS", "INPUT_COLUMNS", "RANGES",
-           "RANGE_SOURCES", "check_inputs", "factor_ranges", "monte_carlo_totals", "per_request_footprints",
-           "scenario_of", "sensitivity"]
+__all__ = ["COMPONENTS", "DATACENTRE_CLASSES", "INPUT_COLUMNS", "RANGES",
+           "check_common", "check_inputs", "cells", "evaluate_cells", "lognormal_sigma", "monte_carlo_totals",
+           "per_request_footprints", "scenario_of", "triangular_quantile", "unit_impacts_for"]

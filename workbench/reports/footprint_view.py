@@ -26,6 +26,8 @@ from workbench.catalog import devices as catalog
 from workbench.errors import ParameterError, UnknownNameError
 from workbench.reports import provenance as pv
 from workbench.reports.sections import num, percent
+from workbench.reports.theme import device_labels
+from workbench.schema import DEVICE_CLASSES
 
 INPUT_COLUMNS = ("model", "variant", "device", "catalog_device", "device_class", "energy_j", "latency_s",
                  "energy_provenance", "energy_source")
@@ -243,7 +245,7 @@ def findings(table: pl.DataFrame, tornado: pl.DataFrame) -> list[str]:
     table : polars.DataFrame
         :func:`workbench.lca.per_request.per_request_footprints` of the inputs.
     tornado : polars.DataFrame
-        :func:`workbench.lca.per_request.sensitivity` of the same inputs.
+        :func:`workbench.lca.tornado.sensitivity` of the same inputs.
     """
     out = []
     if table.height == 0:
@@ -299,16 +301,12 @@ def inputs(runs: pl.DataFrame, devices: list[str]) -> pl.DataFrame:
 def with_device_labels(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with ``device_label``: the one short name each device has on every page
     (:func:`workbench.catalog.devices.display_name`: ``a100-sxm4-40gb`` is ``A100``)."""
-    from workbench.reports.theme import device_labels
-
     return device_labels(frame.with_columns(pl.col("device").alias("device_label")), "device_label")
 
 
 def device_order(frame: pl.DataFrame) -> list[str]:
     """The ``device_label`` values of ``frame`` along the continuum: by device class in the order of
     :data:`workbench.schema.DEVICE_CLASSES` (microcontroller first, cloud GPU last), then by label."""
-    from workbench.schema import DEVICE_CLASSES
-
     rank = {c: i for i, c in enumerate(DEVICE_CLASSES)}
     pairs = {(rank.get(r["device_class"], len(rank)), r["device_label"]) for r in
              frame.select("device_class", "device_label").iter_rows(named=True)}
@@ -317,7 +315,7 @@ def device_order(frame: pl.DataFrame) -> list[str]:
 
 def tornado_changes(tornado: pl.DataFrame, country: str | None = None) -> pl.DataFrame:
     """The tornado rows (of ``country`` if given) with the change of the total at each end relative to the
-    central total (``change_at_low``, ``change_at_high`` [%]), for :func:`workbench.reports.charts.tornado_chart`."""
+    central total (``change_at_low``, ``change_at_high`` [%]), for :func:`workbench.reports.breakdown_charts.tornado_chart`."""
     if country is not None:
         tornado = tornado.filter(pl.col("country") == country)
     return tornado.with_columns(
