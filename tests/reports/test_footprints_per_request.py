@@ -16,6 +16,7 @@ from workbench.lca.tornado import sensitivity
 from workbench.reports import breakdown_charts
 from workbench.reports import footprint_view as fv
 from workbench.reports import provenance as pv
+from workbench.reports.sections import percent
 from workbench.schema import DEVICE_CLASSES
 
 PI, A100, XEON = "raspberry-pi-4b", "a100-sxm4-40gb", "xeon-platinum-8592plus"
@@ -90,6 +91,14 @@ def test_findings_are_computed_sentences():
     s = fv.tornado_summary(tornado)
     assert s["largest_in"].sum() == s["cells"][0] == table.height
     assert any(f"{s['factor'][0]} swings the total most in {s['largest_in'][0]} of {s['cells'][0]}" in x for x in out)
+    # medians are taken where a factor applies (PUE and network energy move data-centre totals only), and the
+    # sentence's "there" is the median over the cases where the factor swings most
+    net = s.filter(pl.col("factor") == "network energy").row(0, named=True)
+    dc = tornado.filter((pl.col("factor") == "network energy") & (pl.col("swing_kgco2e") > 0))
+    assert dc.height == 3 * 2 * 2  # two variants on the A100, the Xeon and this (server-CPU) machine; two countries
+    assert net["median_relative_swing"] == pytest.approx((dc["swing_kgco2e"] / dc["total_kgco2e"]).median(), rel=1e-12)
+    lead = s.row(0, named=True)
+    assert f"(median swing {percent(lead['median_relative_swing_where_largest'])} of the central value there)" in out[-1]
     assert fv.findings(table.head(0), tornado.head(0)) == [
         "No footprint could be computed: the store holds no profiled rows with energy."]
 

@@ -223,17 +223,25 @@ def tornado_summary(tornado: pl.DataFrame) -> pl.DataFrame:
     -------
     polars.DataFrame
         ``factor``, ``largest_in`` (cells where it swings most), ``cells``, ``median_relative_swing`` [1]
-        (swing / central total), sorted by ``largest_in`` then swing, descending.
+        (swing / central total, over the cells where the factor moves the total at all: PUE and network energy
+        only in data centres), ``median_relative_swing_where_largest`` [1] (over the cells where it swings
+        most; null where it never does), sorted by ``largest_in`` then swing, descending.
     """
     keys = ["model", "variant", "device", "country"]
     t = tornado.with_columns((pl.col("swing_kgco2e") / pl.col("total_kgco2e")).alias("relative_swing"))
     top = t.sort("swing_kgco2e", descending=True).group_by(keys, maintain_order=True).first()
     counts = top.group_by("factor").len("largest_in")
     cells = top.height
-    out = (t.group_by("factor").agg(pl.col("relative_swing").median().alias("median_relative_swing"))
-           .join(counts, on="factor", how="left").with_columns(pl.col("largest_in").fill_null(0),
-                                                               pl.lit(cells).alias("cells")))
-    return out.select("factor", "largest_in", "cells", "median_relative_swing").sort(
+    where_largest = top.group_by("factor").agg(
+        pl.col("relative_swing").median().alias("median_relative_swing_where_largest"))
+    out = (t.filter(pl.col("swing_kgco2e") > 0).group_by("factor")
+           .agg(pl.col("relative_swing").median().alias("median_relative_swing"))
+           .join(t.select("factor").unique(), on="factor", how="right")
+           .join(counts, on="factor", how="left").join(where_largest, on="factor", how="left")
+           .with_columns(pl.col("largest_in").fill_null(0), pl.col("median_relative_swing").fill_null(0.0),
+                         pl.lit(cells).alias("cells")))
+    return out.select("factor", "largest_in", "cells", "median_relative_swing",
+                      "median_relative_swing_where_largest").sort(
         ["largest_in", "median_relative_swing", "factor"], descending=[True, True, False])
 
 
@@ -286,10 +294,10 @@ def findings(table: pl.DataFrame, tornado: pl.DataFrame) -> list[str]:
         out.append(f"For data-centre devices the network transfer of each request is a median {percent(share)} of "
                    "the total.")
     if tornado.height:
-        s = tornado_summary(tornado).row(0, named=True)
-        out.append(f"Moved one at a time across its stated range, {s['factor']} swings the total most in "
-                   f"{s['largest_in']} of {s['cells']} cases (median swing {percent(s['median_relative_swing'])} of "
-                   "the central value).")
+        top = [r for r in tornado_summary(tornado).iter_rows(named=True) if r["largest_in"]][:2]
+        said = [f"{r['factor']} swings the total most in {r['largest_in']} of {r['cells']} cases (median swing "
+                f"{percent(r['median_relative_swing_where_largest'])} of the central value there)" for r in top]
+        out.append("Moved one at a time across its stated range, " + "; ".join(said) + ".")
     return out[:5]
 
 
