@@ -90,6 +90,11 @@ class ForegroundInputs:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def lognormal_sigma(rel_sd: float) -> float:
+    """σ of the log of a lognormal with coefficient of variation ``rel_sd``."""
+    return math.sqrt(math.log1p(rel_sd**2))
+
+
 def lognormal_sigma_from_range(low: float, high: float) -> float:
     """σ of a lognormal whose 5th and 95th percentiles are ``low`` and ``high`` (both > 0)."""
     return math.log(high / low) / (2 * Z_95)

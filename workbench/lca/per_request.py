@@ -56,7 +56,7 @@ from workbench.catalog import network
 from workbench.catalog import pue as cat_pue
 from workbench.checks import check_int, check_number
 from workbench.errors import ParameterError, UnknownNameError
-from workbench.lca.inventory import Z_95, lognormal_sigma_from_range
+from workbench.lca.inventory import Z_95, lognormal_sigma, lognormal_sigma_from_range
 from workbench.lca.scenario import DEFAULT_UNCERTAINTY
 from workbench.lca.sweep import UnitImpacts, evaluate
 from workbench.schema import as_polars
@@ -77,11 +77,6 @@ RANGES = {
     "utilization_factor": 2.0,
 }
 """Spreads of the inputs (see the module docstring for each one's meaning and source)."""
-
-def lognormal_sigma(rel_sd: float) -> float:
-    """σ of the log of a lognormal with coefficient of variation ``rel_sd``."""
-    return math.sqrt(math.log1p(rel_sd ** 2))
-
 
 def triangular_quantile(p: float, low, mode, high):
     """``p``-quantile of a triangular distribution (numpy arrays; ``low == high`` gives ``mode``)."""
@@ -136,7 +131,7 @@ def _datacentre_pue(datacentre_pue) -> float:
 
 
 def cells(df: pl.DataFrame, countries, unit: UnitImpacts, *, requests: float, utilization: float,
-           request_bytes: float, client_network: str, datacentre_pue) -> dict:
+          request_bytes: float, client_network: str, datacentre_pue) -> dict:
     """Every row × country as arrays of the formula's inputs (central values)."""
     if client_network not in network.TECHNOLOGIES:
         raise UnknownNameError("network technology", client_network, network.TECHNOLOGIES)
@@ -150,9 +145,9 @@ def cells(df: pl.DataFrame, countries, unit: UnitImpacts, *, requests: float, ut
     in_dc = np.array([c in DATACENTRE_CLASSES for c in cls])
     low = [devs[d].embodied_kgco2e_low for d in cat]
     high = [devs[d].embodied_kgco2e_high for d in cat]
+    default_sigma = lognormal_sigma(RANGES["embodied_rel_sd"])
     emb_sigma = np.array([lognormal_sigma_from_range(lo, hi) if lo and hi and hi > lo and not math.isnan(lo)
-                          and not math.isnan(hi) else lognormal_sigma(RANGES["embodied_rel_sd"]) for lo, hi in zip(low, high,
-                                                                                                          strict=True)])
+                          and not math.isnan(hi) else default_sigma for lo, hi in zip(low, high, strict=True)])
     return {
         "row": rep(np.arange(n_rows)), "country": np.tile(np.asarray(countries, dtype=object), n_rows),
         "device_class": rep(np.asarray(cls, dtype=object)), "in_dc": rep(in_dc),
@@ -264,7 +259,7 @@ def per_request_footprints(frame, countries, *, requests: float = 1000.0, utiliz
     check_int(seed, "seed", minimum=0, fix="give a whole number >= 0.")
     unit = unit_impacts_for(unit, countries, df, lca_dir, method)
     c = cells(df, countries, unit, requests=requests, utilization=utilization, request_bytes=request_bytes,
-               client_network=client_network, datacentre_pue=datacentre_pue)
+              client_network=client_network, datacentre_pue=datacentre_pue)
     out = evaluate_cells(c)
     n = len(c["row"])
     pcts = {p: np.full(n, np.nan) for p in (5, 50, 95)}
@@ -305,7 +300,7 @@ def monte_carlo_totals(c: dict, iterations: int, seed: int) -> np.ndarray:
     manuf = c["manuf"] * rng.lognormal(0.0, c["emb_sigma"], size=shape)
     kwh_per_gb = c["kwh_per_gb"] * lognormal(lognormal_sigma(RANGES["network_rel_sd"]))
     return evaluate_cells(c, g=g, energy_j=energy, pue=pue, lifetime_years=life, manuf=manuf,
-                     kwh_per_gb=kwh_per_gb)["total_kgco2e"]
+                          kwh_per_gb=kwh_per_gb)["total_kgco2e"]
 
 
 def scenario_of(row: dict, country: str, *, requests: float = 1000.0, utilization: float = 0.5,
@@ -326,5 +321,5 @@ def scenario_of(row: dict, country: str, *, requests: float = 1000.0, utilizatio
 
 
 __all__ = ["COMPONENTS", "DATACENTRE_CLASSES", "INPUT_COLUMNS", "RANGES",
-           "check_common", "check_inputs", "cells", "evaluate_cells", "lognormal_sigma", "monte_carlo_totals",
+           "check_common", "check_inputs", "cells", "evaluate_cells", "monte_carlo_totals",
            "per_request_footprints", "scenario_of", "triangular_quantile", "unit_impacts_for"]

@@ -35,15 +35,10 @@ from workbench.lca.resolution import ResolvedScenario
 from workbench.lca.scenario import ScenarioError
 
 
-def _lognormal_sigma(rel_sd: float) -> float:
-    """σ of the log for a lognormal with coefficient of variation ``rel_sd``."""
-    return math.sqrt(math.log1p(rel_sd**2))
-
-
 def _unc_lognormal(amount: float, rel_sd: float) -> dict:
     if amount <= 0 or rel_sd <= 0:
         return {}
-    return inventory.lognormal(amount, _lognormal_sigma(rel_sd))
+    return inventory.lognormal(amount, inventory.lognormal_sigma(rel_sd))
 
 
 def _unc_pue(pue: float, halfwidth: float) -> dict:
@@ -107,7 +102,7 @@ def scenario_data(rs: ResolvedScenario, db_name: str, co2_key, foreground_codes:
                 if d.embodied_kgco2e_low and d.embodied_kgco2e_high and d.embodied_kgco2e_high > d.embodied_kgco2e_low:
                     sigma = inventory.lognormal_sigma_from_range(d.embodied_kgco2e_low, d.embodied_kgco2e_high)
                 else:
-                    sigma = _lognormal_sigma(unc["embodied_rel_sd"])
+                    sigma = inventory.lognormal_sigma(unc["embodied_rel_sd"])
                 data[mkey] = inventory.manufacturing_dataset(mkey, d.name, d.embodied_kgco2e, co2_key, sigma=sigma,
                                                              source=d.embodied_source)
             use["exchanges"].append({"input": mkey, "amount": share, "type": "technosphere",

@@ -13,14 +13,13 @@ import math
 import numpy as np
 import polars as pl
 
-from workbench.lca.inventory import Z_95
+from workbench.lca.inventory import Z_95, lognormal_sigma
 from workbench.lca.per_request import (
     RANGES,
     cells,
     check_common,
     check_inputs,
     evaluate_cells,
-    lognormal_sigma,
     triangular_quantile,
     unit_impacts_for,
 )
@@ -47,7 +46,7 @@ RANGE_SOURCES = {
 def factor_ranges(c: dict) -> dict:
     """Low and high value of each factor of :data:`FACTORS` per cell: ``{factor: (key, low, high, unit)}``."""
     z = Z_95
-    sg, sl, sn = lognormal_sigma(RANGES["grid_rel_sd"]), lognormal_sigma(RANGES["lifetime_rel_sd"]), lognormal_sigma(RANGES["network_rel_sd"])
+    sg, sl, sn = (lognormal_sigma(RANGES[k]) for k in ("grid_rel_sd", "lifetime_rel_sd", "network_rel_sd"))
     h = RANGES["pue_halfwidth"]
     pue_lo = triangular_quantile(0.05, np.maximum(1.0, c["pue"] - h), c["pue"], c["pue"] + h)
     pue_hi = triangular_quantile(0.95, np.maximum(1.0, c["pue"] - h), c["pue"], c["pue"] + h)
@@ -91,7 +90,7 @@ def sensitivity(frame, countries, *, requests: float = 1000.0, utilization: floa
     check_common(countries, requests, utilization, request_bytes)
     unit = unit_impacts_for(unit, countries, df, lca_dir, method)
     c = cells(df, countries, unit, requests=requests, utilization=utilization, request_bytes=request_bytes,
-               client_network=client_network, datacentre_pue=datacentre_pue)
+              client_network=client_network, datacentre_pue=datacentre_pue)
     central = evaluate_cells(c)["total_kgco2e"]
     keep = [k for k in ("model", "variant", "device", "catalog_device") if k in df.columns]
     keep += [k for k in df.columns if k.endswith("provenance") and k not in keep]
