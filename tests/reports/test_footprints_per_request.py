@@ -117,15 +117,15 @@ def test_focus_components_and_tornado_chart():
     changes = fv.tornado_changes(fv.focus(tornado, None, "fp32"), "FRA")
     assert set(changes["country"]) == {"FRA"}
     e = changes.filter((pl.col("factor") == "energy per inference") & (pl.col("device") == PI)).row(0, named=True)
-    assert e["change_at_low"] < 0 < e["change_at_high"]
-    spec = breakdown_charts.tornado_chart(changes, factor="factor", low="change_at_low", high="change_at_high", row="device",
+    assert e["change_at_low_pct"] < 0 < e["change_at_high_pct"]
+    spec = breakdown_charts.tornado_chart(changes, factor="factor", low="change_at_low_pct", high="change_at_high_pct", row="device",
                                 title="t", x_title="change of the total [%]").to_dict()
     assert spec["facet"]["row"]["field"] == "device"
     data = [r for d in spec["datasets"].values() for r in d]
     assert {r["end"] for r in data} == {"factor at its low value", "factor at its high value"}
     assert {r["energy_provenance"] for r in data} == {"estimated", "predicted"}  # provenance travels with rows
-    single = breakdown_charts.tornado_chart(changes.filter(pl.col("device") == PI), factor="factor", low="change_at_low",
-                                  high="change_at_high", title="t", x_title="%").to_dict()
+    single = breakdown_charts.tornado_chart(changes.filter(pl.col("device") == PI), factor="factor", low="change_at_low_pct",
+                                  high="change_at_high_pct", title="t", x_title="%").to_dict()
     assert "facet" not in single
 
 

@@ -47,11 +47,9 @@ _SCHEMA = {"model": pl.String, "variant": pl.String, "device": pl.String, "catal
 def _catalog_by_class(devices: list[str]) -> dict[str, str]:
     """Class → the first of ``devices`` of that class, else the catalog's first device of the class (by name)."""
     out = {}
-    for name in devices:
+    for name in [*devices, *catalog.device_names()]:
         dev = catalog.get_device(name)
         out.setdefault(dev.device_class, dev.name)
-    for name in catalog.device_names():
-        out.setdefault(catalog.get_device(name).device_class, catalog.get_device(name).name)
     return out
 
 
@@ -323,9 +321,9 @@ def device_order(frame: pl.DataFrame) -> list[str]:
 
 def tornado_changes(tornado: pl.DataFrame, country: str | None = None) -> pl.DataFrame:
     """The tornado rows (of ``country`` if given) with the change of the total at each end relative to the
-    central total (``change_at_low``, ``change_at_high`` [%]), for :func:`workbench.reports.breakdown_charts.tornado_chart`."""
+    central total (``change_at_low_pct``, ``change_at_high_pct`` [%]), for :func:`workbench.reports.breakdown_charts.tornado_chart`."""
     if country is not None:
         tornado = tornado.filter(pl.col("country") == country)
     return tornado.with_columns(
-        ((pl.col("total_at_low_kgco2e") / pl.col("total_kgco2e") - 1.0) * 100.0).alias("change_at_low"),
-        ((pl.col("total_at_high_kgco2e") / pl.col("total_kgco2e") - 1.0) * 100.0).alias("change_at_high"))
+        ((pl.col("total_at_low_kgco2e") / pl.col("total_kgco2e") - 1.0) * 100.0).alias("change_at_low_pct"),
+        ((pl.col("total_at_high_kgco2e") / pl.col("total_kgco2e") - 1.0) * 100.0).alias("change_at_high_pct"))
