@@ -12,7 +12,7 @@ import polars as pl
 
 from workbench.datasets.public import PublicData
 from workbench.errors import UnknownNameError
-from workbench.reports.theme import device_label
+from workbench.reports.theme import device_labels
 
 SHORT_SOURCES = (("ml-energy leaderboard ", "ML.ENERGY "), ("mlperf-inference ", "MLPerf Inf. "))
 """Dataset names shortened in figure legends (the tables keep the full ``source``)."""
@@ -79,8 +79,7 @@ def accelerator_energy(data: PublicData) -> pl.DataFrame:
         return pl.DataFrame(schema={c: (pl.UInt32 if c in ("results", "models") else
                                         pl.Float64 if c.startswith(("energy_j", "power")) else pl.String)
                                   for c in cols})
-    rows = pl.concat(frames, how="vertical_relaxed").with_columns(
-        pl.col("device").map_elements(device_label, return_dtype=pl.String))
+    rows = device_labels(pl.concat(frames, how="vertical_relaxed"), "device")
     return (rows.group_by(keys)
                 .agg(pl.len().alias("results"), pl.col("model").n_unique().alias("models"),
                      pl.col("energy_j").median().alias("energy_j_median"),
@@ -168,11 +167,10 @@ def benchmark_latency(mi: pl.DataFrame, model: str = "resnet50", scenario: str =
     if model not in set(rows["model"].to_list()):
         raise UnknownNameError(f"MLPerf Inference model with {scenario} results", model,
                                sorted(set(rows["model"].to_list())))
-    return (rows.filter(pl.col("model") == model)
-                .group_by("model", "scenario", "device_class", "device_name")
-                .agg(pl.len().alias("results"), pl.col(col[scenario]).median().alias("latency_ms"),
-                     pl.col(col[scenario]).min().alias("latency_ms_min"),
-                     pl.col(col[scenario]).max().alias("latency_ms_max"))
-                .with_columns(pl.col("device_name").map_elements(device_label, return_dtype=pl.String),
-                              pl.lit("imported").alias("provenance"))
-                .sort("device_class", "latency_ms", "device_name"))
+    grouped = (rows.filter(pl.col("model") == model)
+               .group_by("model", "scenario", "device_class", "device_name")
+               .agg(pl.len().alias("results"), pl.col(col[scenario]).median().alias("latency_ms"),
+                    pl.col(col[scenario]).min().alias("latency_ms_min"),
+                    pl.col(col[scenario]).max().alias("latency_ms_max")))
+    return (device_labels(grouped, "device_name").with_columns(pl.lit("imported").alias("provenance"))
+            .sort("device_class", "latency_ms", "device_name"))
