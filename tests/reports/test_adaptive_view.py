@@ -53,3 +53,14 @@ def test_no_adaptive_policy_as_reliable_as_static_is_said():
 
 def test_every_artefact_states_provenance_among_the_four():
     assert all(set(p) <= set(STATES) and p for p in av.PROVENANCE.values())
+
+
+def test_synthetic_traces_are_said_in_the_findings_and_never_called_imported():
+    f = av.findings(compare(_summary()), configurations=10, on_front=4, variants=2, synthetic=True)
+    assert f[0].endswith("(replayed on seeded synthetic traces: the public traces were not found).")
+    for name in av.PROVENANCE:
+        p = av.provenance(name, synthetic=True)
+        assert "imported" not in p and set(p) <= set(STATES)
+        if "imported" in av.PROVENANCE[name]:
+            assert any("synthetic traces" in d for d in p["estimated"])
+    assert av.provenance("traces") == av.PROVENANCE["traces"]

@@ -7,6 +7,8 @@ runs), × the strategy variants of :data:`VARIANTS` (or a store's measured varia
 :func:`variants_from_store`), Pareto-pruned. :func:`example_scenario`: the 5Gophers walking
 trace then the two car traces (Verizon), stretched by ``time_scale``, resampled to ``step_s``; Verizon RTT in file
 order; CAISO North; Poisson requests; optional battery. Every assumption is stated in the provenance.
+:func:`synthetic_scenario`: seeded stand-in traces of the same shape for a checkout without the public data
+(a fresh clone without ``../shared/data``), labelled as assumptions, never as data.
 """
 
 from __future__ import annotations
@@ -167,3 +169,53 @@ def example_scenario(data_dir, *, time_scale: float = 300.0, step_s: float = 300
                          requests=req, latency_target_ms=target_ms, budget=budget, harvest_j=harvest,
                          provenance=prov, deferrable_fraction=deferrable_fraction,
                          defer_deadline_intervals=defer_deadline_intervals)
+
+
+SYNTHETIC = {"bandwidth_median_mbps": 150.0, "bandwidth_ar1": 0.9, "bandwidth_log_sd": 0.6, "outage_probability": 0.02,
+             "outage_mbps": 0.1, "rtt_ms": (40.0, 110.0), "carbon_g_per_kwh": (30.0, 200.0)}
+"""Shape of :func:`synthetic_scenario`'s traces (assumptions, chosen to resemble the public traces the example
+uses: 5Gophers bandwidth of tens to a thousand Mbit/s with outages, RTT 40–110 ms, CAISO North's 30–200 g/kWh
+with a solar dip at midday)."""
+
+
+def synthetic_scenario(*, step_s: float = 300.0, intervals: int | None = None, rate_per_s: float = 0.2,
+                       target_ms: float = 150.0, seed: int = 0, battery_wh: float | None = None,
+                       harvest_w: float = 0.0) -> Scenario:
+    """Seeded stand-in traces for :func:`example_scenario` where the public data is absent (see :data:`SYNTHETIC`).
+
+    Bandwidth: a log-normal AR(1) around ``bandwidth_median_mbps`` with outages (``outage_mbps``) drawn per
+    interval; RTT: uniform in ``rtt_ms``; carbon: a daily cycle from ``carbon_g_per_kwh[1]`` at night to
+    ``carbon_g_per_kwh[0]`` at noon; requests: Poisson. Parameters as :func:`example_scenario`; ``intervals``
+    defaults to three days.
+
+    Returns
+    -------
+    Scenario
+        Its provenance names every trace ``synthetic`` with its parameters and seed.
+    """
+    n = int(intervals) if intervals else int(3 * 86400 // step_s)
+    rng = np.random.default_rng(seed)
+    s = SYNTHETIC
+    log_bw = np.empty(n)
+    log_bw[0] = 0.0
+    for t in range(1, n):
+        log_bw[t] = s["bandwidth_ar1"] * log_bw[t - 1] + s["bandwidth_log_sd"] * np.sqrt(
+            1 - s["bandwidth_ar1"] ** 2) * rng.standard_normal()
+    bw = s["bandwidth_median_mbps"] * np.exp(log_bw)
+    bw[rng.random(n) < s["outage_probability"]] = s["outage_mbps"]
+    rtt = rng.uniform(*s["rtt_ms"], size=n)
+    hours = (np.arange(n) * step_s / 3600.0) % 24.0
+    low, high = s["carbon_g_per_kwh"]
+    ci = high - (high - low) * np.clip(np.sin(2 * np.pi * (hours - 6.0) / 24.0), 0.0, None)
+    req = tr.poisson_requests(rate_per_s, step_s, n, seed=seed)
+    budget = battery(battery_wh, soc=1.0) if battery_wh else None
+    harvest = np.full(n, harvest_w * step_s) if battery_wh else None
+    what = f"synthetic (an assumption, not data; workbench.adaptive.example.SYNTHETIC, numpy default_rng({seed}))"
+    prov = {"bandwidth_mbps": f"{what}: log-normal AR(1) around {s['bandwidth_median_mbps']:g} Mbit/s with outages",
+            "rtt_ms": f"{what}: uniform {s['rtt_ms'][0]:g}–{s['rtt_ms'][1]:g} ms",
+            "carbon_g_per_kwh": f"{what}: daily cycle {low:g}–{high:g} g/kWh, lowest at noon",
+            "requests": f"Poisson {rate_per_s:g}/s × {step_s:g} s, numpy default_rng({seed})"}
+    if budget:
+        prov["budget"] = f"{budget.description}; harvest {harvest_w:g} W"
+    return make_scenario(step_s=step_s, bandwidth_mbps=bw, rtt_ms=rtt, carbon_g_per_kwh=ci, requests=req,
+                         latency_target_ms=target_ms, budget=budget, harvest_j=harvest, provenance=prov)

@@ -31,10 +31,24 @@ PROVENANCE = {
     "energy_by_policy": {"predicted": [_COSTS, _REPLAY], "imported": [_TRACES]},
 }
 """Artefact name → provenance (state → details). None of them is fresh: pass ``fresh=False``."""
+
+_SYNTHETIC = ("synthetic traces (seeded; workbench.adaptive.example.synthetic_scenario), standing in for the public "
+              "5Gophers and CAISO traces, which were not found")
+
+
+def provenance(name: str, *, synthetic: bool = False) -> dict:
+    """:data:`PROVENANCE` of artefact ``name``; with ``synthetic`` traces, their ``imported`` state becomes
+    ``estimated`` (an assumption, not a dataset)."""
+    prov = {k: list(v) for k, v in PROVENANCE[name].items()}
+    if synthetic and "imported" in prov:
+        prov.pop("imported")
+        prov.setdefault("estimated", []).append(_SYNTHETIC)
+    return prov
 TRACE_TITLES = {t: (title, f"{title} [{unit}]") for t, (title, unit) in TRACE_TITLES.items()}
 
 
-def findings(compared: pl.DataFrame, *, configurations: int, on_front: int, variants: int) -> list[str]:
+def findings(compared: pl.DataFrame, *, configurations: int, on_front: int, variants: int,
+             synthetic: bool = False) -> list[str]:
     """Three or four computed sentences for the top of notebook 08.
 
     Parameters
@@ -44,6 +58,8 @@ def findings(compared: pl.DataFrame, *, configurations: int, on_front: int, vari
         ``oracle`` among them).
     configurations, on_front, variants : int
         Size of the configuration space, of its Pareto front, and the number of model variants.
+    synthetic : bool
+        The replay ran on synthetic traces (the public ones were not found): the first sentence says so.
 
     Returns
     -------
@@ -54,7 +70,8 @@ def findings(compared: pl.DataFrame, *, configurations: int, on_front: int, vari
     rows = {r["policy"]: r for r in compared.iter_rows(named=True)}
     static, oracle = rows["static"], rows["oracle"]
     out = [f"{configurations:,} configurations ({variants} variants × split points) reduce to {on_front} on the "
-           f"Pareto front of accuracy, latency and energy."]
+           f"Pareto front of accuracy, latency and energy"
+           + (" (replayed on seeded synthetic traces: the public traces were not found)." if synthetic else ".")]
     best = best_adaptive(compared)
     if best is None:
         out.append(f"No adaptive policy missed the latency target as rarely as static "
